@@ -1,0 +1,18 @@
+"""qtheory: mean response times of M/G/1 queues under size- and prediction-based
+scheduling, and of batch-service queues with a memory budget, by several independent
+methods that are shown to agree."""
+
+from .distributions import (BoundedPareto, Deterministic, Empirical, Erlang, Exponential,
+                            Hyperexponential, Lognormal, ScipyLaw, SizeLaw, Uniform, Weibull,
+                            as_size_law)
+from .errors import (ConvergenceError, InfiniteMomentError, ParameterError, PolicyError,
+                     QTheoryError, UnstableError)
+from .result import Result
+
+__version__ = "0.1.0"
+from .predictions import (CustomPrediction, ExpNoise, LognormalNoise, Perfect,
+                          PredictionModel, Threshold, UniformNoise)
+from .policies import (FB, FCFS, LCFS, PS, PSJF, PSPJF, SJF, SPJF, SPRPT, SRPT, DelayPredict,
+                       Gittins, OneBit, Policy, PriorityClasses, Rank, SkipPredict,
+                       SPRPTBounce, Trail)
+from .queue import MG1

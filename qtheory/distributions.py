@@ -1,0 +1,481 @@
+"""Job-size laws: densities, moments, partial moments and samplers.
+
+A size law is anything with support in ``[0, inf)``. Each law here gives
+
+* ``pdf``, ``cdf``, ``sf`` (vectorised over numpy arrays),
+* ``moment(k)`` = E[X^k] and ``partial_moment(k, x)`` = E[X^k 1{X <= x}], in closed form
+  where one exists (``strict=True`` gives E[X^k 1{X < x}], different only at atoms),
+* ``expect(fn, lo, hi)`` = E[fn(X) 1{lo < X <= hi}] with an error estimate: the one
+  place where qtheory integrates against a size law,
+* ``sample(rng, n)`` from a ``numpy.random.Generator``.
+
+Any frozen continuous ``scipy.stats`` distribution with support in ``[0, inf)`` is
+accepted wherever a size law is (:func:`as_size_law` wraps it).
+"""
+
+import math
+
+import numpy as np
+import sympy
+from scipy import special, stats
+
+from .errors import ParameterError
+from .numerics import integrate, scale_points
+from .params import Param, finite, nonnegative, positive
+
+
+class SizeLaw:
+    """Base class: a subclass gives ``pdf``, ``cdf``, ``sample``, ``moment`` and,
+    ideally, ``partial_moment`` in closed form; everything else is derived."""
+
+    discrete = False
+    support = (0.0, math.inf)
+
+    # -- to be provided ---------------------------------------------------------
+    def pdf(self, x):
+        raise NotImplementedError
+
+    def cdf(self, x):
+        raise NotImplementedError
+
+    def sample(self, rng, n):
+        raise NotImplementedError
+
+    def moment(self, k):
+        return self.expect(lambda x: x**k)[0]
+
+    # -- derived ----------------------------------------------------------------
+    def sf(self, x):
+        """P(X > x)."""
+        return 1.0 - self.cdf(x)
+
+    @property
+    def mean(self):
+        return self.moment(1)
+
+    @property
+    def scale(self):
+        """A characteristic size, used to place quadrature split points."""
+        return self.mean
+
+    @property
+    def breakpoints(self):
+        """Points inside the support where the density has a kink or jump."""
+        return ()
+
+    def partial_moment(self, k, x, strict=False):
+        """E[X^k 1{X <= x}] (or 1{X < x} with ``strict=True``)."""
+        return self.expect(lambda t: t**k, 0.0, x)[0]
+
+    def expect(self, fn, lo=0.0, hi=math.inf, points=(), what=None):
+        """E[fn(X) 1{lo < X <= hi}] as ``(value, error)``.
+
+        Examples
+        --------
+        >>> v, err = Exponential(2.0).expect(lambda x: x**2)
+        >>> round(v, 12), err < 1e-10
+        (0.5, True)
+        """
+        a, b = max(lo, self.support[0]), min(hi, self.support[1])
+        if not b > a:
+            return 0.0, 0.0
+        pts = list(points) + list(self.breakpoints) + scale_points(self.scale, a, b)
+        return integrate(lambda x: fn(x) * self.pdf(x), a, b, pts,
+                         what=what or f"an expectation over {self!r}")
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({args})"
+
+
+class Exponential(SizeLaw):
+    """Exponential sizes with the given rate (mean 1/rate).
+
+    Examples
+    --------
+    >>> X = Exponential(rate=2.0)
+    >>> X.mean, X.moment(2)
+    (0.5, 0.5)
+    """
+
+    rate = Param(positive)
+
+    def __init__(self, rate=1.0):
+        self.rate = rate
+
+    def pdf(self, x):
+        return self.rate * np.exp(-self.rate * np.asarray(x, float))
+
+    def cdf(self, x):
+        return -np.expm1(-self.rate * np.maximum(x, 0.0))
+
+    def sf(self, x):
+        return np.exp(-self.rate * np.maximum(x, 0.0))
+
+    def moment(self, k):
+        return math.gamma(k + 1) / self.rate**k
+
+    def partial_moment(self, k, x, strict=False):
+        return math.gamma(k + 1) / self.rate**k * special.gammainc(k + 1, self.rate * np.maximum(x, 0.0))
+
+    def sample(self, rng, n):
+        return rng.exponential(1.0 / self.rate, n)
+
+
+class Erlang(SizeLaw):
+    """Sum of ``k`` independent Exponential(rate) phases (mean k/rate)."""
+
+    k = Param(positive)
+    rate = Param(positive)
+
+    def __init__(self, k, rate):
+        if int(k) != k:
+            raise ParameterError(f"k = {k!r} is invalid: the number of phases must be an integer.")
+        self.k, self.rate = int(k), rate
+
+    def pdf(self, x):
+        return stats.gamma.pdf(x, self.k, scale=1.0 / self.rate)
+
+    def cdf(self, x):
+        return special.gammainc(self.k, self.rate * np.maximum(x, 0.0))
+
+    def sf(self, x):
+        return special.gammaincc(self.k, self.rate * np.maximum(x, 0.0))
+
+    def moment(self, j):
+        return math.exp(math.lgamma(self.k + j) - math.lgamma(self.k)) / self.rate**j
+
+    def partial_moment(self, j, x, strict=False):
+        return self.moment(j) * special.gammainc(self.k + j, self.rate * np.maximum(x, 0.0))
+
+    def sample(self, rng, n):
+        return rng.gamma(self.k, 1.0 / self.rate, n)
+
+
+class Hyperexponential(SizeLaw):
+    """Mixture of exponentials: with probability ``probs[i]`` the rate is ``rates[i]``."""
+
+    def __init__(self, probs, rates):
+        self.probs = np.asarray(probs, float)
+        self.rates = np.asarray(rates, float)
+        if self.probs.shape != self.rates.shape or self.probs.ndim != 1:
+            raise ParameterError("probs and rates must be 1-D sequences of equal length.")
+        if np.any(self.probs < 0) or not math.isclose(self.probs.sum(), 1.0, rel_tol=1e-12):
+            raise ParameterError(f"probs = {probs!r} is invalid: they must be >= 0 and sum to 1.")
+        if np.any(~np.isfinite(self.rates)) or np.any(self.rates <= 0):
+            raise ParameterError(f"rates = {rates!r} is invalid: each must be positive and finite.")
+
+    def pdf(self, x):
+        x = np.asarray(x, float)[..., None]
+        return np.sum(self.probs * self.rates * np.exp(-self.rates * x), axis=-1)
+
+    def cdf(self, x):
+        return 1.0 - self.sf(x)
+
+    def sf(self, x):
+        x = np.maximum(np.asarray(x, float), 0.0)[..., None]
+        return np.sum(self.probs * np.exp(-self.rates * x), axis=-1)
+
+    def moment(self, k):
+        return float(np.sum(self.probs * math.gamma(k + 1) / self.rates**k))
+
+    def partial_moment(self, k, x, strict=False):
+        x = np.maximum(np.asarray(x, float), 0.0)[..., None]
+        return np.sum(self.probs * math.gamma(k + 1) / self.rates**k
+                      * special.gammainc(k + 1, self.rates * x), axis=-1)
+
+    def sample(self, rng, n):
+        which = rng.choice(len(self.probs), size=n, p=self.probs)
+        return rng.exponential(1.0, n) / self.rates[which]
+
+    @classmethod
+    def balanced(cls, mean, scv):
+        """Two-phase law with balanced means, the given mean and squared coefficient of
+        variation ``scv`` >= 1 (a standard way to dial in variability)."""
+        if not scv >= 1:
+            raise ParameterError(f"scv = {scv!r} is invalid: a hyperexponential needs scv >= 1.")
+        p = 0.5 * (1 + math.sqrt((scv - 1) / (scv + 1)))
+        return cls([p, 1 - p], [2 * p / mean, 2 * (1 - p) / mean])
+
+
+class Uniform(SizeLaw):
+    """Uniform sizes on ``[low, high]``."""
+
+    low = Param(nonnegative)
+    high = Param(positive)
+
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+        if not high > low:
+            raise ParameterError(f"high = {high!r} is invalid: it must exceed low = {low!r}.")
+        self.support = (float(low), float(high))
+
+    def pdf(self, x):
+        x = np.asarray(x, float)
+        return np.where((x >= self.low) & (x <= self.high), 1.0 / (self.high - self.low), 0.0)
+
+    def cdf(self, x):
+        return np.clip((np.asarray(x, float) - self.low) / (self.high - self.low), 0.0, 1.0)
+
+    def moment(self, k):
+        return (self.high**(k + 1) - self.low**(k + 1)) / ((k + 1) * (self.high - self.low))
+
+    def partial_moment(self, k, x, strict=False):
+        u = np.clip(x, self.low, self.high)
+        return (u**(k + 1) - self.low**(k + 1)) / ((k + 1) * (self.high - self.low))
+
+    def sample(self, rng, n):
+        return rng.uniform(self.low, self.high, n)
+
+
+class Weibull(SizeLaw):
+    """Weibull sizes: P(X > x) = exp(-(x/scale)^shape). Shape < 1 is heavy-ish tailed.
+
+    Examples
+    --------
+    The law of Mitzenmacher's one-bit tables, F(x) = 1 - exp(-sqrt(2x)):
+
+    >>> X = Weibull(shape=0.5, scale=0.5)
+    >>> round(X.mean, 12), round(X.moment(2), 12)
+    (1.0, 6.0)
+    """
+
+    shape = Param(positive)
+    scale_ = Param(positive)
+
+    def __init__(self, shape, scale=1.0):
+        self.shape, self.scale_ = shape, scale
+
+    def __repr__(self):
+        return f"Weibull(shape={self.shape!r}, scale={self.scale_!r})"
+
+    def pdf(self, x):
+        x = np.asarray(x, float)
+        c, s = self.shape, self.scale_
+        with np.errstate(divide="ignore"):
+            return np.where(x > 0, c / s * (x / s) ** (c - 1) * np.exp(-(x / s) ** c), 0.0)
+
+    def cdf(self, x):
+        return -np.expm1(-(np.maximum(x, 0.0) / self.scale_) ** self.shape)
+
+    def sf(self, x):
+        return np.exp(-(np.maximum(x, 0.0) / self.scale_) ** self.shape)
+
+    def moment(self, k):
+        return self.scale_**k * math.gamma(1 + k / self.shape)
+
+    def partial_moment(self, k, x, strict=False):
+        z = (np.maximum(x, 0.0) / self.scale_) ** self.shape
+        return self.moment(k) * special.gammainc(1 + k / self.shape, z)
+
+    def sample(self, rng, n):
+        return self.scale_ * rng.weibull(self.shape, n)
+
+
+class Lognormal(SizeLaw):
+    """X = exp(mu + sigma Z), Z ~ N(0, 1)."""
+
+    mu = Param(finite)
+    sigma = Param(positive)
+
+    def __init__(self, mu=0.0, sigma=1.0):
+        self.mu, self.sigma = mu, sigma
+
+    @classmethod
+    def from_mean(cls, mean, sigma):
+        """The lognormal law with the given mean and log-standard deviation."""
+        return cls(math.log(mean) - sigma**2 / 2, sigma)
+
+    @property
+    def scale(self):
+        return math.exp(self.mu)
+
+    def pdf(self, x):
+        return stats.lognorm.pdf(x, self.sigma, scale=math.exp(self.mu))
+
+    def cdf(self, x):
+        return special.ndtr((np.log(np.maximum(x, 1e-300)) - self.mu) / self.sigma)
+
+    def sf(self, x):
+        return special.ndtr((self.mu - np.log(np.maximum(x, 1e-300))) / self.sigma)
+
+    def moment(self, k):
+        return math.exp(k * self.mu + (k * self.sigma) ** 2 / 2)
+
+    def partial_moment(self, k, x, strict=False):
+        z = (np.log(np.maximum(x, 1e-300)) - self.mu - k * self.sigma**2) / self.sigma
+        return self.moment(k) * special.ndtr(z)
+
+    def sample(self, rng, n):
+        return rng.lognormal(self.mu, self.sigma, n)
+
+
+class BoundedPareto(SizeLaw):
+    """Pareto(alpha) sizes truncated to ``[low, high]``: density proportional to x^(-alpha-1)."""
+
+    alpha = Param(positive)
+    low = Param(positive)
+    high = Param(positive)
+
+    def __init__(self, alpha, low, high):
+        self.alpha, self.low, self.high = alpha, low, high
+        if not high > low:
+            raise ParameterError(f"high = {high!r} is invalid: it must exceed low = {low!r}.")
+        self.support = (float(low), float(high))
+        self._c = alpha * low**alpha / (1 - (low / high) ** alpha)
+
+    @property
+    def scale(self):
+        return self.low
+
+    def pdf(self, x):
+        x = np.asarray(x, float)
+        inside = (x >= self.low) & (x <= self.high)
+        return np.where(inside, self._c * np.where(inside, x, 1.0) ** (-self.alpha - 1), 0.0)
+
+    def cdf(self, x):
+        u = np.clip(x, self.low, self.high)
+        return self._c / self.alpha * (self.low ** -self.alpha - u ** -self.alpha)
+
+    def moment(self, k):
+        return float(self.partial_moment(k, self.high))
+
+    def partial_moment(self, k, x, strict=False):
+        u = np.clip(x, self.low, self.high)
+        if k == self.alpha:
+            return self._c * np.log(u / self.low)
+        return self._c * (u ** (k - self.alpha) - self.low ** (k - self.alpha)) / (k - self.alpha)
+
+    def sample(self, rng, n):
+        v = rng.random(n)
+        a, lo, hi = self.alpha, self.low, self.high
+        return lo * (1 - v * (1 - (lo / hi) ** a)) ** (-1 / a)
+
+
+class Empirical(SizeLaw):
+    """A discrete law on the given values (a trace), optionally weighted.
+
+    Examples
+    --------
+    >>> X = Empirical([1.0, 2.0, 2.0, 5.0])
+    >>> X.mean, X.partial_moment(1, 2.0), X.partial_moment(1, 2.0, strict=True)
+    (2.5, 1.25, 0.25)
+    """
+
+    discrete = True
+
+    def __init__(self, values, weights=None):
+        v = np.asarray(values, float).ravel()
+        w = np.ones_like(v) if weights is None else np.asarray(weights, float).ravel()
+        if v.size == 0 or w.shape != v.shape:
+            raise ParameterError("values must be non-empty, and weights (if given) of the same length.")
+        if np.any(~np.isfinite(v)) or np.any(v < 0):
+            raise ParameterError("values must be finite sizes >= 0; drop negative or NaN entries.")
+        if np.any(w < 0) or not w.sum() > 0:
+            raise ParameterError("weights must be >= 0 with a positive sum.")
+        self.values, inverse = np.unique(v, return_inverse=True)
+        self.weights = np.bincount(inverse, weights=w) / w.sum()
+        self._cum = np.concatenate([[0.0], np.cumsum(self.weights)])
+        self.support = (float(self.values[0]), float(self.values[-1]))
+
+    def __repr__(self):
+        return f"Empirical(<{self.values.size} values, mean {self.mean:.4g}>)"
+
+    @property
+    def breakpoints(self):
+        return tuple(self.values)
+
+    def pdf(self, x):
+        raise ParameterError(f"{self!r} is discrete and has no density; use expect() or cdf().")
+
+    def cdf(self, x):
+        return self._cum[np.searchsorted(self.values, x, side="right")]
+
+    def moment(self, k):
+        return float(np.dot(self.weights, self.values**k))
+
+    def partial_moment(self, k, x, strict=False):
+        i = np.searchsorted(self.values, x, side="left" if strict else "right")
+        return np.cumsum(np.concatenate([[0.0], self.weights * self.values**k]))[i]
+
+    def expect(self, fn, lo=0.0, hi=math.inf, points=(), what=None):
+        keep = (self.values > lo) & (self.values <= hi)
+        vals = np.array([fn(v) for v in self.values[keep]], float)
+        return float(np.dot(self.weights[keep], vals)), 0.0
+
+    def sample(self, rng, n):
+        return rng.choice(self.values, size=n, p=self.weights)
+
+
+class Deterministic(Empirical):
+    """Every job has the same size ``value``."""
+
+    value = Param(positive)
+
+    def __init__(self, value):
+        self.value = value
+        super().__init__([value])
+
+    def __repr__(self):
+        return f"Deterministic({self.value!r})"
+
+
+class ScipyLaw(SizeLaw):
+    """A frozen ``scipy.stats`` continuous distribution used as a size law."""
+
+    def __init__(self, frozen):
+        if not hasattr(frozen.dist, "pdf") or isinstance(frozen.dist, stats.rv_discrete):
+            raise ParameterError(f"size = {frozen!r} is invalid: only continuous scipy.stats "
+                                 "distributions are size laws; use qt.Empirical for discrete sizes.")
+        lo, hi = frozen.support()
+        if lo < 0:
+            raise ParameterError(f"size = {frozen.dist.name}{frozen.args} has support starting at "
+                                 f"{lo} < 0; sizes must be >= 0 (shift it with loc, or use a "
+                                 "law on [0, inf)).")
+        self.frozen = frozen
+        self.support = (float(lo), float(hi))
+
+    def __repr__(self):
+        kw = ", ".join(f"{k}={v}" for k, v in self.frozen.kwds.items())
+        args = ", ".join([*map(str, self.frozen.args), kw]).strip(", ")
+        return f"scipy.stats.{self.frozen.dist.name}({args})"
+
+    @property
+    def scale(self):
+        return float(self.frozen.median())
+
+    def pdf(self, x):
+        return self.frozen.pdf(x)
+
+    def cdf(self, x):
+        return self.frozen.cdf(x)
+
+    def sf(self, x):
+        return self.frozen.sf(x)
+
+    def moment(self, k):
+        m = float(self.frozen.moment(k))
+        return m if math.isfinite(m) else math.inf
+
+    def sample(self, rng, n):
+        return self.frozen.rvs(size=n, random_state=rng)
+
+
+def as_size_law(obj):
+    """Turn what a user passes as ``size`` into a :class:`SizeLaw`.
+
+    Examples
+    --------
+    >>> import scipy.stats
+    >>> as_size_law(scipy.stats.expon(scale=2.0)).mean
+    2.0
+    """
+    if isinstance(obj, SizeLaw):
+        return obj
+    if hasattr(obj, "dist") and hasattr(obj, "support") and hasattr(obj, "rvs"):
+        return ScipyLaw(obj)
+    if isinstance(obj, sympy.Basic):
+        from .symbolic import size_law_from_sympy
+        return size_law_from_sympy(obj)
+    raise ParameterError(f"size = {obj!r} is not a size law: pass a qtheory law such as "
+                         "qt.Exponential(1.0) or a frozen scipy.stats distribution.")

@@ -1,0 +1,166 @@
+"""The joint law of (size X, prediction Y): the loads and moments the formulas need.
+
+Notation of MATH.md: rho'_y = lambda E[X 1{Y < y}] is the load of jobs predicted below y.
+Every quantity is an integral over x against the size law; for one y they are all
+computed in one vectorised pass (Gauss-Legendre pieces with an error estimate, split at
+the size law's breakpoints, at the prediction model's kinks for this y and on a
+geometric grid), falling back to adaptive quadrature when the estimate is not tight.
+
+With ``Perfect()`` predictions (Y = X) everything reduces to the size law's partial
+moments, and sums over atoms for discrete laws are exact.
+"""
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from .numerics import gauss_pieces, integrate
+from .predictions import Perfect
+
+#: Relative accuracy the vectorised inner integrals must reach before falling back.
+INNER_RTOL = 1e-11
+
+
+def quantile_grid(size):
+    """Cut points at quantiles F^-1(16^-k) and F^-1(1 - 8^-k): pieces that hold
+    comparable probability, so Gauss rules see smooth, well-scaled integrands whatever
+    the law's head and tail look like."""
+    lo, hi = size.support
+    x = size.scale * np.logspace(-24, 8, 6000)
+    x = x[(x > lo) & (x < hi)]
+    F, S = np.asarray(size.cdf(x), float), np.asarray(size.sf(x), float)
+    head = np.interp(-np.arange(1, 15) * np.log(16.0), np.log(np.maximum(F, 1e-300)), x,
+                     left=np.nan, right=np.nan)
+    tail = np.interp(np.arange(1, 19) * np.log(8.0), -np.log(np.maximum(S, 1e-300)), x,
+                     left=np.nan, right=np.nan)
+    pts = np.concatenate([head, tail, [size.scale]])
+    return sorted(set(float(p) for p in pts[np.isfinite(pts)] if lo < p < hi))
+
+
+class JointLaw:
+    """The law of (X, Y) for a size law and a prediction model (None means Perfect)."""
+
+    def __init__(self, size, prediction=None):
+        self.size = size
+        self.prediction = Perfect() if prediction is None else prediction
+        self.perfect = isinstance(self.prediction, Perfect)
+        self.max_rel_error = 0.0  # largest relative error of any inner integral so far
+        self._bundle = lru_cache(maxsize=4096)(self._bundle_uncached)
+        s = size.scale
+        self._scales = np.array([1.0, s, s * s, 1 / s, 1.0, s * s, 1.0])
+        self._grid = [] if size.discrete else quantile_grid(size)
+
+    # -- integrating over x ------------------------------------------------------------
+    def inner(self, fn, points=(), scales=1.0):
+        """E[fn(X)] for a vectorised ``fn`` (it may return several rows at once).
+
+        ``scales`` gives each row's natural size: an error is judged relative to the
+        larger of the row's value and its scale."""
+        X = self.size
+        if X.discrete:
+            vals = np.asarray(fn(X.values), float)
+            return vals @ X.weights
+        lo, hi = X.support
+        top = self._grid[-1] if self._grid else hi  # beyond it the law has no mass left
+        cuts = sorted({lo, hi, *self._grid, *X.breakpoints,
+                       *(p for p in points if lo < p < top)})
+        vals, err = gauss_pieces(lambda x: fn(x) * X.pdf(x), cuts)
+        scale = np.maximum(np.abs(vals), scales)
+        if np.all(err <= INNER_RTOL * scale):
+            self.max_rel_error = max(self.max_rel_error, float(np.max(err / scale)))
+            return vals
+        # not tight enough: adaptive quadrature, row by row
+        rows = np.atleast_1d(vals).size
+        out = []
+        for r in range(rows):
+            v, e = X.expect(lambda x, r=r: np.reshape(fn(np.atleast_1d(x)), (rows, -1))[r, 0],
+                            points=points)
+            self.max_rel_error = max(self.max_rel_error,
+                                     e / max(abs(v), np.max(scales)))
+            out.append(v)
+        return np.array(out) if np.ndim(vals) else out[0]
+
+    def _points(self, y):
+        return (*(y * 4.0 ** np.arange(-3, 3)), *self.prediction.kinks(y)) if y > 0 else ()
+
+    def _bundle_uncached(self, y):
+        """(E[1{Y<y}], E[X 1{Y<y}], E[X^2 1{Y<y}], f_Y(y), E[X; Y in dy]/dy, old work,
+        P(Y - X >= y))."""
+        h = self.prediction
+        if self.perfect:
+            X = self.size
+            return tuple(float(X.partial_moment(k, y, strict=True)) for k in range(3)) + (
+                math.nan, math.nan, float(y * y * X.sf(y)), 0.0)
+
+        def rows(x):
+            cdf, pdf = h.cdf(y, x), h.pdf(y, x)
+            return np.vstack([cdf, x * cdf, x * x * cdf, pdf, x * pdf, h.excess_square(x, y),
+                              h.exceed_prob(x, y)])
+        return tuple(float(v) for v in self.inner(rows, self._points(y), self._scales))
+
+    # -- named quantities ------------------------------------------------------------------
+    def below(self, k, y):
+        """E[X^k 1{Y < y}]."""
+        return self._bundle(float(y))[k] if y > 0 else 0.0
+
+    def below_incl(self, k, y):
+        """E[X^k 1{Y <= y}] (differs from ``below`` only at atoms of Y)."""
+        if self.perfect:
+            return float(self.size.partial_moment(k, y))
+        return self.below(k, y)
+
+    def density(self, k, y):
+        """d/dy E[X^k 1{Y < y}] = integral of x^k f(x) h(y|x) dx (continuous Y only)."""
+        return self._bundle(float(y))[3 + k]
+
+    def old_work(self, y):
+        """E[((X - (Y - y))^+)^2 1{Y > y}]: SPRPT's old work above y."""
+        return self._bundle(float(y))[5]
+
+    def above(self, y):
+        """P(Y > y)."""
+        return 1.0 - self.below_incl(0, y)
+
+    def limited_old_work(self, y, c):
+        """E[((X - min(Y - y, cY))^+)^2 1{Y > y}] (Trail's old work)."""
+        if self.perfect:  # Y = X: min(X - y, cX) < X, so the remaining work is what is left
+            return float(self.size.expect(lambda x: (x - min(x - y, c * x)) ** 2, y)[0])
+        cut = (y / (1 - c),) if c < 1 else ()
+        return float(self.inner(lambda x: self.prediction.limited_square(x, y, c),
+                                self._points(y) + cut + ((y / c,) if c > 0 else ())))
+
+    def exceed(self, z, c=1.0):
+        """P(Y - min(X, cY) >= z) for z > 0: the job's prediction is at least z above
+        the age at which it stops being preemptible."""
+        h = self.prediction
+        if self.perfect:
+            return float(self.size.sf(z / (1 - c))) if c < 1 else 0.0
+        if c >= 1:
+            return self._bundle(float(z))[6]
+        stop = z / (1 - c)
+        return 1.0 - float(self.inner(lambda x: h.cdf(np.minimum(stop, x + z), x),
+                                      (z, stop, stop - z) if stop > z else (z,)))
+
+    def overshoot(self, c=1.0):
+        """E[(X - cY)^+]: service after the last preemptible age."""
+        h = self.prediction
+        if self.perfect:
+            return (1 - c) * self.size.mean
+        if c >= 1:
+            return float(self.inner(h.overshoot))
+        if c == 0:
+            return self.size.mean
+
+        def rows(x):
+            m0, m1, _ = h.partial_moments(x, 0.0, x / c)
+            return x * m0 - c * m1
+        return float(self.inner(rows))
+
+    # -- integrating over y ------------------------------------------------------------------
+    def expect_y(self, fn, k=0, what="an expectation over predictions"):
+        """E[X^k fn(Y)] as ``(value, error)``."""
+        if self.perfect:
+            return self.size.expect(lambda x: x**k * fn(x))
+        return integrate(lambda y: fn(y) * self.density(k, y), 0.0, math.inf,
+                         (self.size.scale,), what=what)

@@ -1,0 +1,86 @@
+"""Parameter domains, declared once next to the parameter they guard.
+
+A :class:`Param` is a descriptor: ``rate = Param(positive)`` on a class validates the
+value the constructor assigns and raises :class:`~qtheory.errors.ParameterError` naming
+the parameter and the fix. Symbolic (sympy) values pass whenever their assumptions do
+not contradict the domain, so ``Exponential(sympy.Symbol("mu", positive=True))`` works.
+"""
+
+import math
+import numbers
+
+import sympy
+
+from .errors import ParameterError
+
+
+class Domain:
+    """A named set of admissible values: ``test`` for numbers, ``assume`` for sympy."""
+
+    def __init__(self, text, test, assume=None):
+        self.text, self.test, self.assume = text, test, assume
+
+    def check(self, name, value):
+        if isinstance(value, sympy.Basic):
+            if self.assume is not None and self.assume(value) is False:
+                raise ParameterError(f"{name} = {value} is invalid: it must be {self.text}; "
+                                     f"declare the symbol with matching assumptions.")
+            return value
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ParameterError(f"{name} = {value!r} is invalid: it must be {self.text}.")
+        if not self.test(float(value)):
+            raise ParameterError(f"{name} = {value!r} is invalid: it must be {self.text}. "
+                                 f"Pass a value in that range.")
+        return value
+
+
+finite = Domain("a finite number", math.isfinite, lambda s: s.is_finite)
+positive = Domain("a positive finite number",
+                  lambda v: 0 < v < math.inf, lambda s: s.is_positive)
+nonnegative = Domain("a finite number >= 0",
+                     lambda v: 0 <= v < math.inf, lambda s: s.is_nonnegative)
+positive_or_inf = Domain("a positive number (math.inf allowed)",
+                         lambda v: v > 0, lambda s: s.is_positive)
+unit_interval = Domain("a number in [0, 1]", lambda v: 0 <= v <= 1,
+                       lambda s: s.is_nonnegative)
+open_unit_interval = Domain("a number strictly between 0 and 1", lambda v: 0 < v < 1,
+                            lambda s: s.is_positive)
+positive_integer = Domain("a positive integer", lambda v: v >= 1 and v == int(v),
+                          lambda s: s.is_positive and s.is_integer)
+
+
+class Param:
+    """A validated attribute: ``Param(positive)`` rejects values outside the domain.
+
+    Examples
+    --------
+    >>> class Server:
+    ...     speed = Param(positive)
+    ...     def __init__(self, speed):
+    ...         self.speed = speed
+    >>> Server(2.0).speed
+    2.0
+    >>> Server(0)
+    Traceback (most recent call last):
+    ...
+    qtheory.errors.ParameterError: speed = 0 is invalid: it must be a positive finite number. Pass a value in that range.
+    """
+
+    def __init__(self, domain):
+        self.domain = domain
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return obj.__dict__[self.name]
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = self.domain.check(self.name, value)
+
+
+def is_symbolic(*values):
+    """True when any value is a sympy expression with free symbols."""
+    return any(isinstance(v, sympy.Basic) and v.free_symbols for v in values)

@@ -1,0 +1,160 @@
+"""The M/G/1 queue: Poisson arrivals, a size law, optional predictions, one server."""
+
+import math
+
+import numpy as np
+
+from .distributions import as_size_law
+from .errors import ParameterError, PolicyError, UnstableError
+from .joint import JointLaw
+from .params import Param, is_symbolic, positive
+from .policies import as_policy
+from .predictions import as_prediction
+from .result import Result
+
+METHODS = ("auto", "formula", "soap", "symbolic", "simulation")
+
+
+class MG1:
+    """An M/G/1 queue with arrival rate ``arrival_rate``, job sizes from ``size`` and,
+    optionally, predicted sizes from ``prediction``.
+
+    Examples
+    --------
+    >>> import qtheory as qt
+    >>> q = qt.MG1(0.8, qt.Exponential(1.0))
+    >>> q.load
+    0.8
+    >>> round(float(q.mean_response_time(qt.FCFS)), 12)     # M/M/1: 1/(mu - lambda)
+    5.0
+    >>> round(float(q.mean_response_time(qt.SRPT)), 6)
+    2.352794
+    """
+
+    arrival_rate = Param(positive)
+
+    def __init__(self, arrival_rate, size, prediction=None):
+        self.arrival_rate = arrival_rate
+        self.size = as_size_law(size)
+        self.prediction = as_prediction(prediction)
+        self.symbolic = is_symbolic(arrival_rate, *getattr(self.size, "__dict__", {}).values())
+        if not self.symbolic:
+            self.check_stable()
+        self._joint = None
+
+    def __repr__(self):
+        pred = f", prediction={self.prediction!r}" if self.prediction is not None else ""
+        return f"MG1(arrival_rate={self.arrival_rate!r}, size={self.size!r}{pred})"
+
+    @property
+    def load(self):
+        """rho = lambda E[X]."""
+        return self.arrival_rate * self.size.mean
+
+    def check_stable(self):
+        rho = self.load
+        if not rho < 1:
+            raise UnstableError(rho, f"lower arrival_rate below {self.arrival_rate / rho:.6g}"
+                                     " (where rho = 1) or use smaller jobs")
+
+    @property
+    def joint(self):
+        """The joint law of (size, prediction) the prediction formulas integrate over."""
+        if self._joint is None:
+            from .predictions import Threshold
+            pred = self.prediction
+            self._joint = JointLaw(self.size, None if isinstance(pred, Threshold) else pred)
+        return self._joint
+
+    def with_prediction(self, prediction):
+        """The same queue with another prediction model."""
+        return MG1(self.arrival_rate, self.size, prediction)
+
+    # -- answers ---------------------------------------------------------------------------
+    def mean_response_time(self, policy, method="auto", **options):
+        """E[T] under ``policy`` by ``method`` ("auto", "formula", "soap", "symbolic",
+        "simulation"). Returns a :class:`~qtheory.result.Result` (a sympy expression for
+        "symbolic", a simulation summary for "simulation")."""
+        policy = as_policy(policy)
+        if method not in METHODS:
+            raise ParameterError(f"method = {method!r} is invalid: use one of {METHODS}.")
+        self._check_descriptor(policy)
+        if method == "symbolic" or (method == "auto" and self.symbolic):
+            from .symbolic import symbolic_mean_response_time
+            return symbolic_mean_response_time(self, policy, **options)
+        if method == "simulation":
+            return self.simulate(policy, **options)
+        if method == "soap" or (method == "auto" and not _has_formula(policy)):
+            from .soap import soap_mean_response_time
+            return soap_mean_response_time(self, policy, **options)
+        from .formulas import formula_for
+        formula = formula_for(policy)
+        self.joint.max_rel_error = 0.0
+        value, error = formula.mean(self, policy)
+        # inner integrals propagate at most a few times their relative error
+        error += 4 * abs(value) * self.joint.max_rel_error
+        return Result(float(value), float(error), "formula", policy.name)
+
+    def response_time(self, policy, size, prediction=None, method="auto"):
+        """E[T(x, y)]: mean response time of a job of size x (and prediction y).
+
+        Examples
+        --------
+        >>> import qtheory as qt
+        >>> q = qt.MG1(0.5, qt.Exponential(1.0))
+        >>> q.response_time(qt.PS, size=2.0)
+        4.0
+        """
+        policy = as_policy(policy)
+        x = float(size)
+        if not (x >= 0 and math.isfinite(x)):
+            raise ParameterError(f"size = {size!r} is invalid: it must be a finite number >= 0.")
+        if policy.descriptor in ("prediction", "bit") and prediction is None:
+            if self.prediction is None or policy.descriptor == "prediction" and _perfect(self):
+                prediction = x
+            else:
+                raise ParameterError(f"{policy.name} ranks by prediction: pass prediction=y.")
+        if policy.descriptor == "size" or prediction is None:
+            prediction = x
+        if method in ("soap",) or (method == "auto" and not _has_formula(policy)):
+            from .soap import soap_response_time
+            return soap_response_time(self, policy, x, float(prediction))
+        from .formulas import formula_for
+        return float(formula_for(policy).at(self, policy, x, float(prediction)))
+
+    def mean_slowdown(self, policy, method="auto"):
+        """E[T(X, Y) / X], the mean slowdown (infinite when sizes near 0 wait)."""
+        policy = as_policy(policy)
+        from .numerics import integrate
+        if self.prediction is not None and policy.descriptor == "prediction" and not _perfect(self):
+            raise PolicyError("mean_slowdown is implemented for policies that see the size or "
+                              "nothing; for prediction policies use method='simulation'.")
+        value, error = self.size.expect(
+            lambda x: self.response_time(policy, x, method=method) / x if x > 0 else math.inf,
+            what=f"the {policy.name} mean slowdown")
+        return Result(value, error, "formula", policy.name)
+
+    def simulate(self, policy, jobs=10**6, replications=10, seed=1, **options):
+        """Simulate ``policy``: independent replications with a 95% confidence interval."""
+        from .sim import simulate
+        return simulate(self, as_policy(policy), jobs=jobs, replications=replications,
+                        seed=seed, **options)
+
+    def _check_descriptor(self, policy):
+        from .predictions import Threshold
+        if policy.descriptor == "bit" and not isinstance(self.prediction, Threshold):
+            raise PolicyError(f"{policy.name} needs one-bit predictions: build the queue with "
+                              "prediction=qt.Threshold(T, noise), or call qt.optimal_threshold.")
+        if policy.descriptor == "prediction" and isinstance(self.prediction, Threshold):
+            raise PolicyError(f"{policy.name} ranks by predicted size but this queue's "
+                              "predictions are one bit (Threshold).")
+
+
+def _perfect(q):
+    from .predictions import Perfect
+    return q.prediction is None or isinstance(q.prediction, Perfect)
+
+
+def _has_formula(policy):
+    from .formulas import FORMULAS
+    return type(policy) in FORMULAS
