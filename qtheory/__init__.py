@@ -16,3 +16,4 @@ from .policies import (FB, FCFS, LCFS, PS, PSJF, PSPJF, SJF, SPJF, SPRPT, SRPT, 
                        Gittins, OneBit, Policy, PriorityClasses, Rank, SkipPredict,
                        SPRPTBounce, Trail)
 from .queue import MG1
+from .optimize import Optimum, optimal_threshold, optimal_thresholds

@@ -16,12 +16,11 @@ accepted wherever a size law is (:func:`as_size_law` wraps it).
 import math
 
 import numpy as np
-import sympy
-from scipy import special, stats
+from scipy import special
 
 from .errors import ParameterError
 from .numerics import integrate, scale_points
-from .params import Param, finite, nonnegative, positive
+from .params import Param, finite, is_sympy, nonnegative, positive
 
 
 class SizeLaw:
@@ -134,7 +133,10 @@ class Erlang(SizeLaw):
         self.k, self.rate = int(k), rate
 
     def pdf(self, x):
-        return stats.gamma.pdf(x, self.k, scale=1.0 / self.rate)
+        x = np.maximum(np.asarray(x, float), 0.0)
+        k, r = self.k, self.rate
+        return np.exp(k * np.log(r) + (k - 1) * np.log(np.maximum(x, 1e-300)) - r * x
+                      - math.lgamma(k)) * (x > 0 if k > 1 else 1.0)
 
     def cdf(self, x):
         return special.gammainc(self.k, self.rate * np.maximum(x, 0.0))
@@ -291,7 +293,9 @@ class Lognormal(SizeLaw):
         return math.exp(self.mu)
 
     def pdf(self, x):
-        return stats.lognorm.pdf(x, self.sigma, scale=math.exp(self.mu))
+        x = np.maximum(np.asarray(x, float), 1e-300)
+        z = (np.log(x) - self.mu) / self.sigma
+        return np.exp(-0.5 * z * z) / (x * self.sigma * math.sqrt(2 * math.pi))
 
     def cdf(self, x):
         return special.ndtr((np.log(np.maximum(x, 1e-300)) - self.mu) / self.sigma)
@@ -424,6 +428,7 @@ class ScipyLaw(SizeLaw):
     """A frozen ``scipy.stats`` continuous distribution used as a size law."""
 
     def __init__(self, frozen):
+        from scipy import stats
         if not hasattr(frozen.dist, "pdf") or isinstance(frozen.dist, stats.rv_discrete):
             raise ParameterError(f"size = {frozen!r} is invalid: only continuous scipy.stats "
                                  "distributions are size laws; use qt.Empirical for discrete sizes.")
@@ -474,7 +479,7 @@ def as_size_law(obj):
         return obj
     if hasattr(obj, "dist") and hasattr(obj, "support") and hasattr(obj, "rvs"):
         return ScipyLaw(obj)
-    if isinstance(obj, sympy.Basic):
+    if is_sympy(obj):
         from .symbolic import size_law_from_sympy
         return size_law_from_sympy(obj)
     raise ParameterError(f"size = {obj!r} is not a size law: pass a qtheory law such as "

@@ -182,8 +182,7 @@ class _OneBit(Formula):
         if not isinstance(bit, Threshold):
             raise PolicyError("OneBit needs a queue whose prediction is qt.Threshold(T, noise); "
                               "use qt.optimal_threshold to choose T.")
-        from .joint import JointLaw
-        return _class_table(q, JointLaw(q.size, bit.noise), [bit.T])
+        return _class_table(q, q.joint, [bit.T])  # the joint law of (X, noisy prediction)
 
     def mean(self, q, p):
         (ps, m1s, _), (pl, _, _) = table = self.classes(q, p)
@@ -289,11 +288,69 @@ class _SPRPT(_Trail):
         return 1.0
 
 
+class _SkipPredict(Formula):
+    """SkipPredict with external prediction costs (Shahout & Mitzenmacher 2024; MATH.md
+    section 6): lexicographic ranks (0, FCFS) for predicted-short jobs, (1, y - a) for
+    predicted-long ones, which then see shorts as a higher class."""
+
+    def parts(self, q, p):
+        if p.server_time:
+            raise PolicyError("SkipPredict with server_time=True has no closed form; use "
+                              "method='soap' or method='simulation'.")
+        if q.prediction is None:
+            raise PolicyError("SkipPredict needs the queue's expensive prediction model, "
+                              "e.g. qt.MG1(lam, size, prediction=qt.ExpNoise()).")
+        from .joint import JointLaw
+        from .predictions import Perfect
+        bit = p.bit
+        jump = (bit.T,) if isinstance(bit.noise, Perfect) else ()
+        short = JointLaw(q.size, None, weight=bit.short_prob, weight_points=jump)
+        long_ = JointLaw(q.size, q.prediction, weight=lambda x: 1.0 - bit.short_prob(x),
+                         weight_points=jump)
+        lam = q.arrival_rate
+        s = {"P": short.mass, "m1": float(short.inner(lambda x: x)),
+             "m2": float(short.inner(lambda x: x * x))}
+        s["rho"] = lam * s["m1"]
+        return s, long_
+
+    def mean(self, q, p):
+        s, L = self.parts(q, p)
+        lam, rho_s = q.arrival_rate, s["rho"]
+        short = s["m1"] + s["P"] * lam * s["m2"] / (2 * (1 - rho_s))
+        wait, e1 = L.expect_y(lambda y: self.long_waiting(q, s, L, y),
+                              what="the SkipPredict long-job waiting time")
+        res, e2 = integrate(lambda z: (L.above(z) - L.exceed(z)) / (1 - rho_s - lam * L.below(1, z)),
+                            0.0, math.inf, [*q.size.breakpoints, q.size.scale],
+                            what="the SkipPredict residence")
+        return short + wait + res + L.overshoot() / (1 - rho_s), e1 + e2
+
+    def long_waiting(self, q, s, L, y):
+        lam, rho_s = q.arrival_rate, s["rho"]
+        old = s["m2"] + L.below_incl(2, y) + L.old_work(y)
+        return lam * old / (2 * (1 - rho_s - lam * L.below(1, y)) * (1 - rho_s - lam * L.below_incl(1, y)))
+
+    def at(self, q, p, x, y, bit=None):
+        """E[T(x, y)] for a job the cheap predictor calls long (``bit=1``, default when
+        ``y`` is given) or short (``bit=0``)."""
+        s, L = self.parts(q, p)
+        lam, rho_s = q.arrival_rate, s["rho"]
+        if bit == 0:
+            return x + lam * s["m2"] / (2 * (1 - rho_s))
+        top = min(x, y)
+        res = integrate(lambda a: 1 / (1 - rho_s - lam * L.below(1, y - a)), 0.0, top)[0]
+        return self.long_waiting(q, s, L, y) + res + max(x - y, 0.0) / (1 - rho_s)
+
+    def cost(self, q, p, mean):
+        """E[T] + c1 + P(long) c2: the external-cost objective of the paper."""
+        s, _ = self.parts(q, p)
+        return mean + p.cheap_cost + (1 - s["P"]) * p.expensive_cost
+
+
 FORMULAS = {
     P.FCFS: _FCFS(), P.PS: _PS(), P.LCFS: _PS(),
     P.SJF: _SJF(), P.PSJF: _PSJF(), P.SRPT: _SRPT(), P.FB: _FB(),
     P.SPJF: _SPJF(), P.PSPJF: _PSPJF(), P.SPRPT: _SPRPT(), P.Trail: _Trail(),
-    P.PriorityClasses: _PriorityClasses(), P.OneBit: _OneBit(),
+    P.PriorityClasses: _PriorityClasses(), P.OneBit: _OneBit(), P.SkipPredict: _SkipPredict(),
 }
 
 

@@ -22,6 +22,13 @@ from .predictions import Perfect
 INNER_RTOL = 1e-11
 
 
+@lru_cache(maxsize=64)
+def joint_law(size, prediction=None):
+    """The (shared, cached) joint law of a size law and a prediction model: queues that
+    differ only in their arrival rate reuse each other's inner integrals."""
+    return JointLaw(size, prediction)
+
+
 def quantile_grid(size):
     """Cut points at quantiles F^-1(16^-k) and F^-1(1 - 8^-k): pieces that hold
     comparable probability, so Gauss rules see smooth, well-scaled integrands whatever
@@ -39,10 +46,16 @@ def quantile_grid(size):
 
 
 class JointLaw:
-    """The law of (X, Y) for a size law and a prediction model (None means Perfect)."""
+    """The law of (X, Y) for a size law and a prediction model (None means Perfect).
 
-    def __init__(self, size, prediction=None):
+    With ``weight`` w(x), every expectation carries the factor w(X): a sub-population
+    such as the jobs a cheap one-bit predictor calls long (w = P(long | x)); its jumps,
+    if any, go in ``weight_points``.
+    """
+
+    def __init__(self, size, prediction=None, weight=None, weight_points=()):
         self.size = size
+        self.weight, self._weight_points = weight, tuple(weight_points)
         self.prediction = Perfect() if prediction is None else prediction
         self.perfect = isinstance(self.prediction, Perfect)
         self.max_rel_error = 0.0  # largest relative error of any inner integral so far
@@ -50,6 +63,8 @@ class JointLaw:
         s = size.scale
         self._scales = np.array([1.0, s, s * s, 1 / s, 1.0, s * s, 1.0])
         self._grid = [] if size.discrete else quantile_grid(size)
+        self.mass = 1.0 if weight is None else float(self.inner(lambda x: 1.0 + 0 * x))
+        self._closed = self.perfect and weight is None  # size-law partial moments suffice
 
     # -- integrating over x ------------------------------------------------------------
     def inner(self, fn, points=(), scales=1.0):
@@ -57,7 +72,10 @@ class JointLaw:
 
         ``scales`` gives each row's natural size: an error is judged relative to the
         larger of the row's value and its scale."""
-        X = self.size
+        X, w = self.size, self.weight
+        if w is not None:
+            fn = (lambda f: lambda x: f(x) * w(x))(fn)
+            points = (*points, *self._weight_points)
         if X.discrete:
             vals = np.asarray(fn(X.values), float)
             return vals @ X.weights
@@ -65,12 +83,16 @@ class JointLaw:
         top = self._grid[-1] if self._grid else hi  # beyond it the law has no mass left
         cuts = sorted({lo, hi, *self._grid, *X.breakpoints,
                        *(p for p in points if lo < p < top)})
-        vals, err = gauss_pieces(lambda x: fn(x) * X.pdf(x), cuts)
-        scale = np.maximum(np.abs(vals), scales)
-        if np.all(err <= INNER_RTOL * scale):
-            self.max_rel_error = max(self.max_rel_error, float(np.max(err / scale)))
-            return vals
-        # not tight enough: adaptive quadrature, row by row
+        for _ in range(3):  # halve every piece until the estimate is tight
+            vals, err = gauss_pieces(lambda x: fn(x) * X.pdf(x), cuts)
+            scale = np.maximum(np.abs(vals), scales)
+            if np.all(err <= INNER_RTOL * scale):
+                self.max_rel_error = max(self.max_rel_error, float(np.max(err / scale)))
+                return vals
+            mids = [math.sqrt(a * b) if a > 0 and b > 2 * a else 0.5 * (a + b)
+                    for a, b in zip(cuts[:-2], cuts[1:-1])]
+            cuts = sorted([*cuts, *mids])
+        # still not tight: adaptive quadrature, row by row
         rows = np.atleast_1d(vals).size
         out = []
         for r in range(rows):
@@ -88,10 +110,15 @@ class JointLaw:
         """(E[1{Y<y}], E[X 1{Y<y}], E[X^2 1{Y<y}], f_Y(y), E[X; Y in dy]/dy, old work,
         P(Y - X >= y))."""
         h = self.prediction
-        if self.perfect:
+        if self._closed:
             X = self.size
             return tuple(float(X.partial_moment(k, y, strict=True)) for k in range(3)) + (
                 math.nan, math.nan, float(y * y * X.sf(y)), 0.0)
+        if self.perfect:
+            def rows(x):
+                lt, z = (x < y) * 1.0, 0.0 * x
+                return np.vstack([lt, x * lt, x * x * lt, z, z, y * y * (x > y), z])
+            return tuple(float(v) for v in self.inner(rows, (y,), self._scales))
 
         def rows(x):
             cdf, pdf = h.cdf(y, x), h.pdf(y, x)
@@ -106,8 +133,10 @@ class JointLaw:
 
     def below_incl(self, k, y):
         """E[X^k 1{Y <= y}] (differs from ``below`` only at atoms of Y)."""
-        if self.perfect:
+        if self._closed:
             return float(self.size.partial_moment(k, y))
+        if self.perfect:
+            return float(self.inner(lambda x: x**k * (x <= y), (y,)))
         return self.below(k, y)
 
     def density(self, k, y):
@@ -119,38 +148,38 @@ class JointLaw:
         return self._bundle(float(y))[5]
 
     def above(self, y):
-        """P(Y > y)."""
-        return 1.0 - self.below_incl(0, y)
+        """P(Y > y) (times the weight, if any)."""
+        return self.mass - self.below_incl(0, y)
 
     def limited_old_work(self, y, c):
         """E[((X - min(Y - y, cY))^+)^2 1{Y > y}] (Trail's old work)."""
-        if self.perfect:  # Y = X: min(X - y, cX) < X, so the remaining work is what is left
-            return float(self.size.expect(lambda x: (x - min(x - y, c * x)) ** 2, y)[0])
-        cut = (y / (1 - c),) if c < 1 else ()
+        if self.perfect:  # Y = X: the work left at the last preemptible age
+            return float(self.inner(lambda x: (x > y) * (x - np.minimum(x - y, c * x)) ** 2,
+                                    (y,)))
+        cut = self._points(y / (1 - c)) if c < 1 else ()
         return float(self.inner(lambda x: self.prediction.limited_square(x, y, c),
-                                self._points(y) + cut + ((y / c,) if c > 0 else ())))
+                                self._points(y) + cut))
 
     def exceed(self, z, c=1.0):
         """P(Y - min(X, cY) >= z) for z > 0: the job's prediction is at least z above
         the age at which it stops being preemptible."""
         h = self.prediction
         if self.perfect:
-            return float(self.size.sf(z / (1 - c))) if c < 1 else 0.0
+            return float(self.inner(lambda x: (x >= z / (1 - c)) * 1.0, (z / (1 - c),))
+                         ) if c < 1 else 0.0
         if c >= 1:
             return self._bundle(float(z))[6]
         stop = z / (1 - c)
         return 1.0 - float(self.inner(lambda x: h.cdf(np.minimum(stop, x + z), x),
-                                      (z, stop, stop - z) if stop > z else (z,)))
+                                      (*self._points(z), *self._points(stop), stop - z)))
 
     def overshoot(self, c=1.0):
         """E[(X - cY)^+]: service after the last preemptible age."""
         h = self.prediction
-        if self.perfect:
-            return (1 - c) * self.size.mean
+        if self.perfect or c == 0:
+            return (1 - c) * float(self.inner(lambda x: x))
         if c >= 1:
             return float(self.inner(h.overshoot))
-        if c == 0:
-            return self.size.mean
 
         def rows(x):
             m0, m1, _ = h.partial_moments(x, 0.0, x / c)
@@ -161,6 +190,8 @@ class JointLaw:
     def expect_y(self, fn, k=0, what="an expectation over predictions"):
         """E[X^k fn(Y)] as ``(value, error)``."""
         if self.perfect:
-            return self.size.expect(lambda x: x**k * fn(x))
+            w = self.weight or (lambda x: 1.0)
+            return self.size.expect(lambda x: x**k * fn(x) * w(x), points=self._weight_points,
+                                    what=what)
         return integrate(lambda y: fn(y) * self.density(k, y), 0.0, math.inf,
                          (self.size.scale,), what=what)

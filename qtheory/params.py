@@ -8,10 +8,15 @@ not contradict the domain, so ``Exponential(sympy.Symbol("mu", positive=True))``
 
 import math
 import numbers
-
-import sympy
+import sys
 
 from .errors import ParameterError
+
+
+def is_sympy(value):
+    """True for a sympy object (without importing sympy when nobody else has)."""
+    sp = sys.modules.get("sympy")
+    return sp is not None and isinstance(value, sp.Basic)
 
 
 class Domain:
@@ -21,7 +26,7 @@ class Domain:
         self.text, self.test, self.assume = text, test, assume
 
     def check(self, name, value):
-        if isinstance(value, sympy.Basic):
+        if is_sympy(value):
             if self.assume is not None and self.assume(value) is False:
                 raise ParameterError(f"{name} = {value} is invalid: it must be {self.text}; "
                                      f"declare the symbol with matching assumptions.")
@@ -83,4 +88,4 @@ class Param:
 
 def is_symbolic(*values):
     """True when any value is a sympy expression with free symbols."""
-    return any(isinstance(v, sympy.Basic) and v.free_symbols for v in values)
+    return any(is_sympy(v) and v.free_symbols for v in values)

@@ -235,6 +235,11 @@ class SkipPredict(Policy):
         self.bit = Threshold(T, bit_noise)
         self.server_time = bool(server_time)
 
+    def __repr__(self):
+        return (f"SkipPredict(T={self.T!r}, bit_noise={self.bit.noise!r}, cheap_cost="
+                f"{self.cheap_cost!r}, expensive_cost={self.expensive_cost!r}"
+                + (", server_time=True)" if self.server_time else ")"))
+
     def rank(self, d, a):
         bit, y = d
         return (0, 0.0) if bit == 0 else (1, y - a)

@@ -61,10 +61,8 @@ class PredictionModel:
             return self.excess_square(x, y)
         cut = y / (1.0 - c)
         first = self._square_moment(x, x + y, 1.0, y, np.minimum(cut, x + y))
-        if c == 0:
-            return first
-        second = self._square_moment(x, x, c, cut, np.maximum(cut, x / c))
-        return first + second
+        stop = np.maximum(cut, x / c) if c > 0 else math.inf  # (x - cY)^+ vanishes past x/c
+        return first + self._square_moment(x, x, c, cut, stop)
 
     def overshoot(self, x):
         """E[(x - Y)^+ | X = x]: service beyond the prediction."""
@@ -124,6 +122,16 @@ class ExpNoise(PredictionModel):
         return tuple(x**k * math.factorial(k)
                      * (special.gammaincc(k + 1, lo / x) - special.gammaincc(k + 1, hi / x))
                      for k in range(3))
+
+    def _square_moment(self, x, a, b, lo, hi):
+        # integral of (a - b u)^2 e^{-u/x} / x over (lo, hi] = [e^{-u/x} P(u)]_hi^lo with
+        # P(u) = (a - b u)^2 - 2 b x (a - b u) + 2 b^2 x^2  (P/x - P' = (a - b u)^2 / x)
+        def P(u):
+            r = a - b * u
+            return r * r - 2 * b * x * r + 2 * b * b * x * x
+        hi = np.maximum(hi, lo)
+        upper = np.where(np.isfinite(hi), np.exp(-hi / x) * P(np.where(np.isfinite(hi), hi, 0.0)), 0.0)
+        return np.maximum(np.exp(-lo / x) * P(lo) - upper, 0.0)
 
     def excess_square(self, x, y):
         # memoryless: Y - y | Y > y ~ Exp(mean x); E[((x - W)^+)^2] = x^2 (1 - 2/e)

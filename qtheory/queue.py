@@ -6,7 +6,7 @@ import numpy as np
 
 from .distributions import as_size_law
 from .errors import ParameterError, PolicyError, UnstableError
-from .joint import JointLaw
+from .joint import joint_law
 from .params import Param, is_symbolic, positive
 from .policies import as_policy
 from .predictions import as_prediction
@@ -63,7 +63,7 @@ class MG1:
         if self._joint is None:
             from .predictions import Threshold
             pred = self.prediction
-            self._joint = JointLaw(self.size, None if isinstance(pred, Threshold) else pred)
+            self._joint = joint_law(self.size, pred.noise if isinstance(pred, Threshold) else pred)
         return self._joint
 
     def with_prediction(self, prediction):
@@ -93,7 +93,8 @@ class MG1:
         value, error = formula.mean(self, policy)
         # inner integrals propagate at most a few times their relative error
         error += 4 * abs(value) * self.joint.max_rel_error
-        return Result(float(value), float(error), "formula", policy.name)
+        details = {"cost": formula.cost(self, policy, value)} if hasattr(formula, "cost") else {}
+        return Result(float(value), float(error), "formula", policy.name, details)
 
     def response_time(self, policy, size, prediction=None, method="auto"):
         """E[T(x, y)]: mean response time of a job of size x (and prediction y).
