@@ -17,3 +17,12 @@ from .policies import (FB, FCFS, LCFS, PS, PSJF, PSPJF, SJF, SPJF, SPRPT, SRPT, 
                        SPRPTBounce, Trail)
 from .queue import MG1
 from .optimize import Optimum, optimal_threshold, optimal_thresholds
+from .sim import SimulationResult, simulate
+from .validate import check_samples, validate, validate_all
+from .batch import (BatchQueue, inoue_bound, inoue_phi0, inoue_phi1,
+                    mg1_clipped_mean_response_time, mm_ab1_mean_response_time)
+from .continuous import ContinuousBatching, TokenLaw
+from .llm import GPU, GPUS, MODELS, ModelShape, kv_bytes_per_token, kv_tokens
+from .bounds import bounce_bound, error_range, pspjf_bound, uniform_bounds
+from .symbolic import (evaluate, heavy_traffic, latex, light_traffic,
+                       reference_mean_response_time, symbolic_optimal_threshold)

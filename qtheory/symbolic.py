@@ -32,6 +32,7 @@ Examples
 import math
 import numbers
 from fractions import Fraction
+from functools import lru_cache
 
 import mpmath
 import numpy as np
@@ -140,6 +141,8 @@ def _match_power_exp(term, v):
             return None
     a = b = e0 = S.Zero
     for t in Add.make_args(sympy.expand(expo)):
+        if t == 0:
+            continue
         ind, d = t.as_independent(v, as_Add=False)
         if d == 1:
             e0 += t
@@ -257,6 +260,8 @@ class _Law:
         """E[fn(X) 1{lo < X <= hi}] (limits clipped to the support)."""
         a = self.lo if lo is None else sympy.Max(self.lo, lo)
         b = self.hi if hi is None else sympy.Min(self.hi, hi)
+        if lo is not None or hi is not None:
+            b = sympy.Max(a, b)  # an empty range, not a negative integral
         return _integrate(fn(_X) * self.pdf(_X), _X, a, b)
 
     # values at an arbitrary point t (clipped to the support)
@@ -269,6 +274,30 @@ class _Law:
                 return self.moment(k)
             return self.pm(k, t)
         return self.pm(k, t)
+
+    def sf_pw(self, t):
+        """P(X > t) for any t >= 0 (piecewise for a bounded support)."""
+        pieces = []
+        if self.lo != 0:
+            pieces.append((S.One, t <= self.lo))
+        if self.hi != oo:
+            pieces.append((self.sf(t), t < self.hi))
+            pieces.append((S.Zero, True))
+        else:
+            pieces.append((self.sf(t), True))
+        return sympy.Piecewise(*pieces) if len(pieces) > 1 else pieces[0][0]
+
+    def pm_pw(self, k, t):
+        """E[X^k 1{X <= t}] for any t >= 0 (piecewise for a bounded support)."""
+        pieces = []
+        if self.lo != 0:
+            pieces.append((S.Zero, t <= self.lo))
+        if self.hi != oo:
+            pieces.append((self.pm(k, t), t < self.hi))
+            pieces.append((self.moment(k), True))
+        else:
+            pieces.append((self.pm(k, t), True))
+        return sympy.Piecewise(*pieces) if len(pieces) > 1 else pieces[0][0]
 
     def sf_at(self, t):
         t = sympy.sympify(t)
@@ -535,7 +564,7 @@ class SympyLaw(D.SizeLaw):
             raise ParameterError(f"size = {rv} has support starting at {lo} < 0; sizes must "
                                  "be >= 0 (use a law on [0, oo)).")
         t = sympy.Symbol("t", positive=True)
-        dens = sympy.stats.density(rv)(t)
+        dens = sympy.expand_func(sympy.stats.density(rv)(t))
         self._holder = {"rv": rv, "t": t, "density": dens}
         self.params = sympy.Tuple(*sorted(dens.free_symbols - {t}, key=str))
         self._law = _law_from_density(rv, dens, t, lo, hi)
@@ -557,7 +586,14 @@ class SympyLaw(D.SizeLaw):
                                  "method='symbolic'.")
         if what not in self._np:
             t = self._holder["t"]
-            expr = {"pdf": lambda: self._law.pdf(t), "cdf": lambda: 1 - self._law.sf(t)}[what]()
+            if what.startswith("pm"):
+                expr = self._law.pm(int(what[2:]), t)
+            else:
+                expr = {"pdf": lambda: self._law.pdf(t),
+                        "cdf": lambda: 1 - self._law.sf(t)}[what]()
+            if expr.has(Integral):
+                self._np[what] = None
+                return None
             fn = sympy.lambdify(t, expr, modules=["scipy", "numpy"])
             lo, hi = self.support
             self._np[what] = lambda x, fn=fn, lo=lo, hi=hi, w=what: _clip_eval(fn, x, lo, hi, w)
@@ -567,7 +603,17 @@ class SympyLaw(D.SizeLaw):
         return self._numeric("pdf")(x)
 
     def cdf(self, x):
-        return self._numeric("cdf")(x)
+        fn = self._numeric("cdf")
+        if fn is None:
+            x = np.asarray(x, float)
+            return np.vectorize(lambda v: super(SympyLaw, self).partial_moment(0, v))(x)
+        return fn(x)
+
+    def partial_moment(self, k, x, strict=False):
+        fn = self._numeric(f"pm{k}") if k in (0, 1, 2) else None
+        if fn is None:
+            return super().partial_moment(k, x, strict)
+        return fn(x)
 
     def moment(self, k):
         m = self._law.moment(k)
@@ -587,13 +633,15 @@ class SympyLaw(D.SizeLaw):
 
 
 def _clip_eval(fn, x, lo, hi, what):
+    """Evaluate a lambdified pdf, cdf or partial moment, with its value outside the
+    support (0 below; above: 0 for the pdf, the full value otherwise)."""
     x = np.asarray(x, float)
     inside = (x >= lo) & (x <= hi)
-    xs = np.where(inside, x, (lo if math.isfinite(lo) else 0) + 0.5 if lo == 0 else lo)
+    safe = lo if lo > 0 else (hi / 2 if math.isfinite(hi) else 1.0)
     with np.errstate(all="ignore"):
-        v = np.broadcast_to(np.asarray(fn(xs), float), x.shape)
-    outside = 0.0 if what == "pdf" else np.where(x < lo, 0.0, 1.0)
-    return np.where(inside, v, outside) * 1.0
+        v = np.broadcast_to(np.asarray(fn(np.where(inside, x, safe)), float), x.shape)
+        top = 0.0 if what == "pdf" or not math.isfinite(hi) else float(fn(hi))
+    return np.where(inside, v, np.where(x < lo, 0.0, top)) * 1.0
 
 
 def _law_from_density(rv, dens, t, lo, hi):
@@ -752,7 +800,7 @@ class _Joint:
             if c == 0:
                 return self.law.expect(lambda x: x**2, lo=y)
             cut = y / (1 - c)
-            return (y**2 * (self.law.sf_at(y) - self.law.sf_at(cut))
+            return (y**2 * (self.law.sf_at(y) - self.law.sf_pw(cut))
                     + (1 - c) ** 2 * self.law.expect(lambda x: x**2, lo=cut))
         CM = self.noise.CM
 
@@ -856,25 +904,18 @@ def _mean_prediction_family(m, J, policy):
         return _mean_prediction_family(m, J, P.SPJF())
     wait = _integrate(fy * lam * (J.below(2, y, strict=False) + J.old_work(y, c))
                       / (2 * (1 - rho_y) ** 2), y, lo, hi)
-    # E[int_{Y - min(X, cY)}^Y dz/(1 - rho'_z)] with the order of integration swapped
+    # E[int_{Y - min(X, cY)}^Y dz/(1 - rho'_z)] with the order of integration swapped:
+    # int_0^oo [P(Y > z) - P(Y - min(X, cY) >= z)] / (1 - rho'_z) dz
     z = _Z
-    rho_z = lam * J.below(1, z)
-    res = _integrate((J.above(z) - J.exceed(z, c)) / (1 - rho_z), z, lo if J.perfect else 0,
-                     hi)
-    if J.perfect and lo != 0:
-        res += lo * (1 - J.law.sf_at(0)) if False else c * 0 + (lo if c == 1 else c * lo) * 0
-        res += _perfect_head(law, c)
+    if not J.perfect:
+        rho_z = lam * J.below(1, z)
+        res = _integrate((J.above(z) - J.exceed(z, c)) / (1 - rho_z), z, 0, oo)
+    elif c == 1:  # rho_z = 0 and P(X > z) = 1 below the support
+        res = law.lo + _integrate(law.sf(z) / (1 - lam * law.pm(1, z)), z, law.lo, law.hi)
+    else:
+        res = _integrate((law.sf_pw(z) - law.sf_pw(z / (1 - c))) / (1 - lam * law.pm_pw(1, z)),
+                         z, 0, law.hi)
     return wait + res + J.overshoot(c)
-
-
-def _perfect_head(law, c):
-    """int_0^lo of P(X > z) - P((1-c)X >= z) dz for a law supported on [lo, hi]: the
-    residence accrued below the support, where rho_z = 0."""
-    lo = law.lo
-    if c == 1:
-        return lo
-    # (1-c)X >= z for all z <= (1-c) lo
-    return lo - (1 - c) * lo
 
 
 def _mean_discrete(m, kind, c):
@@ -1017,7 +1058,7 @@ def symbolic_mean_response_time(q, policy, simplify=False):
     >>> e.has(sympy.besselk)
     True
     >>> print(evaluate(e.subs(lam, sympy.Rational(1, 2)), 20))
-    1.8398102155113405718
+    1.7948144916914332364
     """
     policy = as_policy(policy)
     _check_policy(policy)
@@ -1058,7 +1099,7 @@ def symbolic_response_time(q, policy, x, y=None):
     >>> symbolic_response_time(q, qt.PS, x)
     x/(1 - lambda)
     >>> symbolic_response_time(q, qt.SRPT, x)
-    lambda*(x**2*exp(-x) - 2*(x**2/2 + x + 1)*exp(-x) + 2)/(2*(-lambda*(1 - (x + 1)*exp(-x)) + 1)**2) + Integral(1/(-lambda*(1 - (t + 1)*exp(-t)) + 1), (t, 0, x))
+    lambda*(x**2*exp(-x) - 2*(x**2/2 + x + 1)*exp(-x) + 2)/(2*(-lambda*(-(x + 1)*exp(-x) + 1) + 1)**2) + Integral(1/(-lambda*(-(t + 1)*exp(-t) + 1) + 1), (t, 0, x))
     """
     policy = as_policy(policy)
     _check_policy(policy)
@@ -1097,27 +1138,22 @@ def symbolic_response_time(q, policy, x, y=None):
         return _cobham_at(m, _class_table(m, J, ts), i, x, policy.preemptive)
     lo_load = lam * J.below(1, y, strict=True)
     le_load = lam * J.below(1, y, strict=False)
-    den = 2 * (1 - lo_load) * (1 - le_load)
+    if J.perfect and law.discrete:
+        den = 2 * (1 - lo_load) * (1 - le_load)
+    else:  # Y continuous: rho'_{y-} = rho'_y
+        den = 2 * (1 - lo_load) ** 2
     if isinstance(policy, P.PSJF):
         return x / (1 - lo_load) + lam * J.below(2, y, strict=False) / den
     if isinstance(policy, P.SJF):
         return x + lam * m.m2 / den
     c = S.One if isinstance(policy, P.SRPT) else exact(policy.c, "c")
-    old = J.below(2, y, strict=False) + (J.old_work(y, c) if c != 0 else
-                                         J.law.expect(lambda t: t**2 * (1 - J.noise.H(y, t)))
-                                         if not J.perfect else J.law.expect(lambda t: t**2, lo=y))
+    old = J.below(2, y, strict=False) + J.old_work(y, c)
     if J.perfect and law.discrete:
-        cum1 = _discrete_cum(law)
         res = _discrete_interval(lam, law, y - sympy.Min(x, c * y), y)
     else:
         t = _fresh("t", x, y)
-        a0 = y - sympy.Min(x, c * y)
-        res = _residence_integral(m, J, t, a0, y)
+        res = _residence_integral(m, J, t, y - sympy.Min(x, c * y), y)
     return lam * old / den + res + _positive_part(x - c * y)
-
-
-def _discrete_cum(law):
-    return None
 
 
 def _discrete_interval(lam, law, a, b):
@@ -1177,6 +1213,74 @@ def _fresh(name, *exprs):
 # ---------------------------------------------------------------------------------------
 # evaluation at any precision
 # ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def _k01_cached(z, dps):
+    with mpmath.workdps(dps):
+        return _k01(z)
+
+
+def _k01(z):
+    """(K_0(z), K_1(z)) at the current precision, z > 0: the ascending series (with
+    guard digits for its cancellation) or, for large z, the asymptotic series
+    (Abramowitz & Stegun 9.6.13, 9.6.11, 9.7.2). mpmath's besselk handles integer
+    orders by a limit and is about 100 times slower."""
+    dps = mpmath.mp.dps
+    if z > 1.2 * dps + 10:   # asymptotic series: smallest term ~ e^{-2z} < 10^{-dps}
+        out = []
+        for nu in (0, 1):
+            mu = 4 * nu * nu
+            term, s, k = mpmath.mpf(1), mpmath.mpf(1), 1
+            while True:
+                new = term * (mu - (2 * k - 1) ** 2) / (k * 8 * z)
+                if abs(new) >= abs(term) or abs(new) < mpmath.eps * abs(s):
+                    break
+                term = new
+                s += term
+                k += 1
+            out.append(mpmath.sqrt(mpmath.pi / (2 * z)) * mpmath.exp(-z) * s)
+        return tuple(out)
+    extra = int(2 * float(z) / 2.302585) + 10
+    with mpmath.extradps(extra):
+        z = mpmath.mpf(z)
+        q = z * z / 4
+        L = mpmath.log(z / 2)
+        g = mpmath.euler
+        # K0 = -(L + g) I0 + sum q^k/(k!)^2 H_k
+        # K1 = 1/z + L I1 - (z/4) sum (psi(k+1)+psi(k+2)) q^k/(k!(k+1)!)
+        t0 = mpmath.mpf(1)  # q^k/(k!)^2
+        t1 = mpmath.mpf(1)  # q^k/(k!(k+1)!)
+        H = mpmath.mpf(0)
+        I0 = s0 = I1s = s1 = mpmath.mpf(0)
+        k = 0
+        tol = mpmath.eps
+        while True:
+            I0 += t0
+            s0 += t0 * H
+            I1s += t1
+            s1 += t1 * (2 * H + 1 / mpmath.mpf(k + 1) - 2 * g)
+            k += 1
+            H += 1 / mpmath.mpf(k)
+            t0 *= q / (k * k)
+            t1 *= q / (k * (k + 1))
+            if t0 < tol * I0 and k > 2:
+                break
+        K0 = -(L + g) * I0 + s0
+        K1 = 1 / z + L * (z / 2) * I1s - (z / 4) * s1
+        return +K0, +K1
+
+def _besselk(nu, z):
+    """K_nu(z) for mpmath: integer orders through K_0, K_1 and the upward recurrence
+    K_{n+1} = K_{n-1} + (2n/z) K_n (stable for K)."""
+    if nu == int(nu) and z > 0:
+        n = abs(int(nu))
+        k0, k1 = _k01_cached(mpmath.mpf(z), mpmath.mp.dps)
+        if n == 0: return k0
+        for j in range(1, n):
+            k0, k1 = k1, k0 + 2 * j / z * k1
+        return k1
+    return mpmath.besselk(nu, z)
+
+
 def _maximal_integrals(expr):
     out = []
 
@@ -1220,7 +1324,8 @@ def _compile(expr, args):
     ints = _maximal_integrals(expr)
     holders = [sympy.Dummy(f"I{i}") for i in range(len(ints))]
     body = expr.xreplace(dict(zip(ints, holders)))
-    outer = sympy.lambdify(list(args) + holders, body, modules="mpmath")
+    outer = sympy.lambdify(list(args) + holders, body,
+                            modules=[{"besselk": _besselk}, "mpmath"])
     parts = [_compile_integral(I, args) for I in ints]
 
     def fn(*vals):
@@ -1292,7 +1397,7 @@ def evaluate(expr, digits=30, subs=None):
     >>> import sympy, qtheory as qt
     >>> q = qt.MG1(sympy.Rational(1, 2), qt.Exponential(1))
     >>> print(evaluate(q.mean_response_time(qt.SRPT, method="symbolic"), 40))
-    1.605495737197981659127592898006316829659
+    1.425372663877785739955252151375024104422
     """
     expr = sympy.sympify(expr)
     if subs:
@@ -1325,7 +1430,8 @@ def latex(expr, mathtext=False, **settings):
     --------
     >>> import sympy, qtheory as qt
     >>> lam = sympy.Symbol("lambda", positive=True)
-    >>> latex(sympy.simplify(qt.MG1(lam, qt.Exponential(1)).mean_response_time(qt.FCFS)))
+    >>> e = qt.MG1(lam, qt.Exponential(1)).mean_response_time(qt.PS)
+    >>> latex(e)
     '\\\\frac{1}{1 - \\\\lambda}'
     """
     opts = {"ln_notation": True}
@@ -1369,7 +1475,7 @@ def light_traffic(q, policy, order=3, lam=None):
     >>> light_traffic(qt.MG1(0.5, qt.Exponential(1)), qt.FCFS, order=3)
     1 + lambda + lambda**2 + O(lambda**3)
     >>> light_traffic(qt.MG1(0.5, qt.Exponential(1)), qt.SRPT, order=2)
-    1 + 7*lambda/8 + O(lambda**2)
+    1 + lambda/2 + O(lambda**2)
     """
     if not isinstance(order, numbers.Integral) or order < 1:
         raise ParameterError(f"order = {order!r} is invalid: it must be a positive integer.")
@@ -1405,14 +1511,26 @@ def heavy_traffic(q, policy, rho=None):
     rho = rho if rho is not None else sympy.Symbol("rho", positive=True)
     eps = sympy.Symbol("epsilon", positive=True)
     m1 = _law(q.size).moment(1)
-    e = expr.subs(lam, (1 - eps) / m1)
-    for k in range(0, 4):
-        c = sympy.limit(sympy.simplify(e * eps**k), eps, 0, "+")
-        if c.is_finite and c != 0 and k > 0:
-            return sympy.simplify(c) / (1 - rho) ** k
-        if c.is_finite and k == 0:
-            return sympy.simplify(c)
-    raise PolicyError("no heavy-traffic term of order (1 - rho)^-k, k <= 3, was found.")
+    e = sympy.together(expr.subs(lam, (1 - eps) / m1))
+    num, den = sympy.fraction(e)
+    try:
+        pn, pd = sympy.Poly(sympy.expand(num), eps), sympy.Poly(sympy.expand(den), eps)
+    except sympy.PolynomialError:
+        raise PolicyError(f"{as_policy(policy).name}: the mean is not rational in the load, "
+                          "so no heavy-traffic term is derived here.") from None
+
+    def lowest(p):  # (degree, coefficient) of the lowest nonzero term
+        for (d,), c in sorted(p.terms()):
+            if not sympy.simplify(c).equals(0):
+                return d, c
+        return None, S.Zero
+    dn, cn = lowest(pn)
+    dd, cd = lowest(pd)
+    if dn is None:
+        return S.Zero
+    k = dd - dn
+    c = sympy.simplify(cn / cd)
+    return c / (1 - rho) ** k if k > 0 else (c if k == 0 else S.Zero)
 
 
 def symbolic_optimal_threshold(q, policy):
@@ -1453,7 +1571,7 @@ def reference_mean_response_time(policy="SRPT", arrival_rate="0.5", digits=50):
     Examples
     --------
     >>> print(reference_mean_response_time("SRPT", "0.5", 30))
-    1.60549573719798165912759289801
+    1.42537266387778573995525215137
     """
     from .queue import MG1
     lam = Rational(str(arrival_rate)) if isinstance(arrival_rate, str) else exact(arrival_rate)

@@ -1,0 +1,841 @@
+"""Batch service with a memory cap: the M/G_k^(a,b)/1 bulk queue (MATH.md §5.1).
+
+Poisson(λ) arrivals wait in one FCFS queue. When the server frees up it takes
+K = min(queue, b) jobs if at least ``a`` wait, otherwise it waits until ``a`` do and
+takes them. A batch of k jobs is served in time S_k, whose law may depend on k (for GPU
+inference S_k = α k + τ_0 is the classic fit). The cap b comes from memory:
+b = ⌊M / m⌋ for a memory budget M and per-request reserved memory m.
+
+Exact methods (they share nothing but the service laws):
+
+* ``method="chain"`` (default): the number X left waiting at batch departures is a
+  Markov chain, X' = (X − b)⁺ + A_{K(X)}, K(x) = min(max(x, a), b), A_k = Poisson
+  arrivals during S_k. Its stationary law π is found on 0..N with the mass beyond N
+  lumped into N; N grows until the mass above 0.9 N is below 1e-12.
+* ``method="roots"``: the probability generating function of π; its b − 1 unknown
+  boundary probabilities come from the zeros of z^b − Ã_b(z) inside the unit disk
+  (Lambert-W in closed form for deterministic S_b, Newton otherwise); E[X] follows
+  from the PGF's derivative at 1. Solved in extended precision (mpmath) because the
+  linear system is a Vandermonde-like system that is badly conditioned for large b.
+
+Both give E[T] by level crossing + PASTA (see :func:`_moments_to_response`)::
+
+    E[T] = Σ_x π_x K(x) [(x − b)⁺ + λ E S_{K(x)} + (K(x) − 1)/2] / (λ Σ_x π_x K(x)).
+
+(A departing job leaves behind X' jobs; it saw λ E[T] arrivals in the system on
+average, of which the (K − 1)/2 later members of its own batch left with it.)
+
+Closed forms (symbolic parameters allowed): :func:`inoue_bound` (b = ∞, deterministic
+affine batch times; Inoue 2021), :func:`mm_ab1_mean_response_time` (exponential batch
+times), :func:`mg1_clipped_mean_response_time` (one request at a time, output clipped).
+"""
+
+import math
+import numbers
+
+import numpy as np
+import sympy
+from scipy import sparse, special, stats
+from scipy.sparse.linalg import splu
+
+from .distributions import (Deterministic, Empirical, Erlang, Exponential, Hyperexponential,
+                            SizeLaw, as_size_law)
+from .errors import ConvergenceError, ParameterError, PolicyError, UnstableError
+from .numerics import gauss_pieces
+from .params import Param, is_symbolic, positive
+from .result import Result
+
+__all__ = ["BatchQueue", "inoue_phi0", "inoue_phi1", "inoue_bound",
+           "mm_ab1_mean_response_time", "mg1_clipped_mean_response_time"]
+
+#: Stop growing the truncated chain once the mass in its top 10% is below this.
+TAIL_MASS = 1e-12
+_PMF_FLOOR = 1e-18      # Poisson-mixture probabilities below this are dropped (renormalised)
+_POLICY = "BatchQueue"
+
+
+# ---------------------------------------------------------------------------------------
+# service-time laws of a batch
+# ---------------------------------------------------------------------------------------
+class _Service:
+    """The law of S_k in the few forms the exact methods need: moments, the pmf of the
+    Poisson arrivals during S_k, the transform E[exp(-s S_k)] and a sampler."""
+
+    def __init__(self, spec, k):
+        self.k = k
+        if isinstance(spec, (numbers.Real, sympy.Basic)) and not isinstance(spec, bool):
+            if not isinstance(spec, sympy.Basic) or not spec.free_symbols:
+                v = float(spec)
+                if not (v > 0 and math.isfinite(v)):
+                    raise ParameterError(f"batch_time({k}) = {spec!r} is invalid: a batch time "
+                                         "must be a positive finite number or a size law.")
+                spec = v
+            self.law, self.value, self.kind = None, spec, "det"
+            self.mean, self.m2 = spec, spec * spec
+            return
+        try:
+            law = as_size_law(spec)
+        except ParameterError as exc:
+            raise ParameterError(f"batch_time({k}) = {spec!r} is invalid: return a positive "
+                                 "number (deterministic) or a size law such as "
+                                 "qt.Exponential(rate) or a frozen scipy.stats law.") from exc
+        self.law = law
+        if isinstance(law, Deterministic):
+            self.kind, self.value = "det", float(law.value)
+            self.mean, self.m2 = self.value, self.value**2
+            return
+        self.kind = type(law).__name__
+        self.mean, self.m2 = law.mean, law.moment(2)
+        if not is_symbolic(self.mean, self.m2):
+            self.mean, self.m2 = float(self.mean), float(self.m2)
+        if not is_symbolic(self.mean) and not self.mean > 0:
+            raise ParameterError(f"batch_time({k}) has mean {self.mean}: it must be positive.")
+
+    # -- Poisson(λ S) arrivals during the batch ------------------------------------------
+    def arrivals_pmf(self, lam):
+        """(lo, p): P(A = lo + j) = p[j] for the arrivals during S_k, tiny tails dropped."""
+        if self.kind == "det" or isinstance(self.law, Empirical):
+            vals, wts = ((np.array([self.value]), np.array([1.0])) if self.kind == "det"
+                         else (self.law.values, self.law.weights))
+            mhi = lam * vals.max()
+            hi = int(mhi + 12 * math.sqrt(mhi) + 40)
+            lo = max(0, int(lam * vals.min() - 12 * math.sqrt(lam * vals.min()) - 40))
+            j = np.arange(lo, hi + 1)
+            p = (wts[:, None] * stats.poisson.pmf(j[None, :], lam * vals[:, None])).sum(0)
+        elif isinstance(self.law, (Exponential, Erlang, Hyperexponential)):
+            law = self.law
+            if isinstance(law, Hyperexponential):
+                probs, rates, shape = law.probs, law.rates, np.ones_like(law.probs)
+            else:
+                probs = np.array([1.0])
+                rates = np.array([float(law.rate)])
+                shape = np.array([float(getattr(law, "k", 1))])
+            q = rates / (rates + lam)     # A | phase ~ NegBin(shape, q)
+            hi = 64
+            while True:
+                j = np.arange(hi + 1)
+                p = (probs[:, None] * stats.nbinom.pmf(j[None, :], shape[:, None],
+                                                       q[:, None])).sum(0)
+                tail = (probs * stats.nbinom.sf(hi, shape, q)).sum()
+                if tail < 1e-17 or hi > 10**7:
+                    break
+                hi *= 2
+            lo = 0
+        else:
+            p, lo = self._pmf_quadrature(lam)
+        keep = np.nonzero(p > _PMF_FLOOR)[0]
+        p = p[keep[0]:keep[-1] + 1]
+        lo += keep[0]
+        return lo, p / p.sum()
+
+    def _pmf_quadrature(self, lam):
+        law = self.law
+        mean, var = lam * self.mean, lam * self.mean + lam**2 * max(self.m2 - self.mean**2, 0)
+        hi = int(mean + 14 * math.sqrt(var) + 40)
+        sc = float(law.scale)
+        lo_s, hi_s = law.support
+        cuts = sorted({lo_s, hi_s, *[c for c in (sc * np.array([1e-3, 1e-2, .1, .3, 1, 3, 10,
+                                                                30, 100, 1e3]))
+                                     if lo_s < c < hi_s]})
+        for _ in range(6):
+            j = np.arange(hi + 1, dtype=float)
+
+            def fn(t, j=j):
+                t = np.asarray(t, float)
+                return stats.poisson.pmf(j[:, None], lam * t[None, :]) * law.pdf(t)[None, :]
+
+            p, err = gauss_pieces(fn, cuts)
+            if 1 - p.sum() < 1e-10:
+                break
+            hi *= 2
+        if not (abs(1 - p.sum()) < 1e-8 and err.sum() < 1e-8):
+            raise ConvergenceError(f"the law of arrivals during batch_time({self.k})",
+                                   float(p.sum()), float(max(err.sum(), abs(1 - p.sum()))))
+        return np.clip(p, 0, None), 0
+
+    # -- transform: E[exp(-s S)] and E[S exp(-s S)], s complex ---------------------------
+    def lst(self, s, deriv=False):
+        s = np.asarray(s, complex)
+        if self.kind == "det" or isinstance(self.law, Empirical):
+            vals, wts = ((np.array([float(self.value)]), np.array([1.0])) if self.kind == "det"
+                         else (self.law.values, self.law.weights))
+            e = np.exp(-s[..., None] * vals)
+            return (wts * (vals * e if deriv else e)).sum(-1)
+        law = self.law
+        if isinstance(law, (Exponential, Erlang, Hyperexponential)):
+            if isinstance(law, Hyperexponential):
+                probs, rates, shape = law.probs, law.rates, np.ones_like(law.probs)
+            else:
+                probs, rates = np.array([1.0]), np.array([float(law.rate)])
+                shape = np.array([float(getattr(law, "k", 1))])
+            r = rates / (rates + s[..., None])
+            val = r**shape if not deriv else shape / (rates + s[..., None]) * r**shape
+            return (probs * val).sum(-1)
+        raise PolicyError(f"method='roots' needs a batch-time law with a closed-form Laplace "
+                          f"transform (Deterministic, Empirical, Exponential, Erlang, "
+                          f"Hyperexponential); batch_time({self.k}) is {law!r}: use "
+                          "method='chain'.")
+
+    def sampler(self):
+        return self.law
+
+
+# ---------------------------------------------------------------------------------------
+# the queue
+# ---------------------------------------------------------------------------------------
+class BatchQueue:
+    """The M/G_k^(a,b)/1 batch-service queue of MATH.md §5.1.
+
+    Parameters
+    ----------
+    arrival_rate : float or sympy expression
+        Poisson arrival rate λ > 0.
+    batch_time : callable, number or size law
+        ``batch_time(k)`` gives the service time of a batch of k jobs: a number
+        (deterministic), a :class:`~qtheory.distributions.SizeLaw` or a frozen
+        ``scipy.stats`` law. A number or a law (not callable) means S_k does not depend
+        on k.
+    max_batch : int or None
+        The cap b (``None`` or ``math.inf``: no cap).
+    min_batch : int
+        The threshold a: the server waits until a jobs are present (a = b is the WAIT
+        policy).
+
+    Examples
+    --------
+    The reference of MATH.md §5.1 (b = 8, deterministic affine batch times):
+
+    >>> b = BatchQueue(2.37, lambda k: 0.1438 * k + 1.8874, max_batch=8)
+    >>> r = b.mean_response_time()
+    >>> round(r.value, 5), r.method
+    (5.52148, 'chain')
+    >>> abs(b.mean_response_time(method="roots").value - r.value) < 1e-9
+    True
+    >>> round(b.capacity, 4), round(b.utilisation(), 4), round(b.mean_batch_size(), 4)
+    (2.6335, 0.9998, 6.7874)
+
+    A memory budget of 80 units and 10 per request gives the same cap:
+
+    >>> BatchQueue.from_memory(2.37, 80, 10, lambda k: 0.1438 * k + 1.8874).max_batch
+    8
+    """
+
+    arrival_rate = Param(positive)
+
+    def __init__(self, arrival_rate, batch_time, max_batch=None, min_batch=1):
+        self.arrival_rate = arrival_rate
+        self.max_batch = _check_batch("max_batch", max_batch, allow_inf=True)
+        self.min_batch = _check_batch("min_batch", min_batch, allow_inf=False)
+        if self.min_batch > self.max_batch:
+            raise ParameterError(f"min_batch = {min_batch!r} exceeds max_batch = {max_batch!r}: "
+                                 "the server could never start; lower min_batch.")
+        if not (callable(batch_time) and not isinstance(batch_time, SizeLaw)
+                and not hasattr(batch_time, "rvs")):
+            constant = batch_time
+            batch_time = lambda k: constant  # noqa: E731  (S_k independent of k)
+        self.batch_time = batch_time
+        self._svc = {}
+        self.symbolic = is_symbolic(arrival_rate, self._service_value(self.min_batch))
+        if not self.symbolic:
+            self.check_stable()
+
+    @classmethod
+    def from_memory(cls, arrival_rate, memory, job_memory, batch_time, min_batch=1):
+        """The queue whose cap is b = ⌊memory / job_memory⌋ requests.
+
+        Examples
+        --------
+        >>> BatchQueue.from_memory(1.0, 5.0, 8.0, 1.0)
+        Traceback (most recent call last):
+        ...
+        qtheory.errors.ParameterError: memory = 5.0 is smaller than one request's job_memory = 8.0: no batch fits; raise memory or lower job_memory.
+        """
+        for name, v in (("memory", memory), ("job_memory", job_memory)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (0 < v < math.inf):
+                raise ParameterError(f"{name} = {v!r} is invalid: it must be a positive "
+                                     "finite number.")
+        if memory < job_memory:
+            raise ParameterError(f"memory = {memory!r} is smaller than one request's job_memory "
+                                 f"= {job_memory!r}: no batch fits; raise memory or lower "
+                                 "job_memory.")
+        b = int(math.floor(memory / job_memory * (1 + 1e-12)))
+        return cls(arrival_rate, batch_time, max_batch=b, min_batch=min_batch)
+
+    @classmethod
+    def affine(cls, arrival_rate, alpha, tau0, max_batch=None, min_batch=1):
+        """Deterministic batch times S_k = alpha k + tau0 (Inoue 2021's GPU fit)."""
+        q = cls(arrival_rate, lambda k: alpha * k + tau0, max_batch, min_batch)
+        q.alpha, q.tau0 = alpha, tau0
+        return q
+
+    def __repr__(self):
+        b = "inf" if self.max_batch == math.inf else self.max_batch
+        return (f"BatchQueue(arrival_rate={self.arrival_rate!r}, max_batch={b}, "
+                f"min_batch={self.min_batch})")
+
+    # -- service laws --------------------------------------------------------------------
+    def service(self, k):
+        """The law of S_k (cached)."""
+        k = int(k)
+        if k not in self._svc:
+            self._svc[k] = _Service(self.batch_time(k), k)
+        return self._svc[k]
+
+    def _service_value(self, k):
+        s = self.service(k)
+        return s.mean
+
+    @property
+    def _b_eff(self):
+        return self.max_batch if self.max_batch != math.inf else None
+
+    @property
+    def capacity(self):
+        """Jobs per unit time at saturation: b / E[S_b] (for b = ∞, k / E[S_k] at
+        k = 10⁶, which for S_k = α k + τ_0 is ≈ 1/α)."""
+        b = self._b_eff if self._b_eff is not None else 10**6
+        return b / self.service(b).mean
+
+    @property
+    def load(self):
+        """λ / capacity: the queue is stable iff this is below 1."""
+        return self.arrival_rate / self.capacity
+
+    def stability_margin(self):
+        """1 − λ / capacity (positive iff stable)."""
+        return 1.0 - self.load
+
+    def check_stable(self):
+        rho = self.load
+        if not rho < 1:
+            raise UnstableError(rho, f"capacity b/E[S_b] = {self.capacity:.6g} jobs per unit "
+                                     f"time is below arrival_rate = {self.arrival_rate!r}; lower "
+                                     "arrival_rate or raise max_batch (memory)")
+
+    # -- exact stationary law: truncated embedded chain -------------------------------------
+    def _K(self, x):
+        a, b = self.min_batch, self.max_batch
+        return np.minimum(np.maximum(x, a), b if b != math.inf else np.iinfo(np.int64).max)
+
+    def _pmfs(self, ks):
+        lam = float(self.arrival_rate)
+        out = {}
+        for k in ks:
+            k = int(k)
+            s = self.service(k)
+            if not hasattr(s, "_pmf"):
+                s._pmf = s.arrivals_pmf(lam)
+            out[k] = s._pmf
+        return out
+
+    def _chain(self, N):
+        """Stationary law of the departure chain truncated to 0..N (mass ≥ N lumped)."""
+        b = self.max_batch
+        x = np.arange(N + 1)
+        K = self._K(x)
+        base = np.maximum(x - b, 0) if b != math.inf else np.zeros_like(x)
+        pmfs = self._pmfs(np.unique(K))
+        rows, cols, vals = [], [], []
+        for xi in range(N + 1):
+            lo, p = pmfs[int(K[xi])]
+            c = base[xi] + lo + np.arange(p.size)
+            if c[-1] > N:   # lump the mass beyond N into state N
+                cut = np.searchsorted(c, N)
+                p = np.concatenate([p[:cut], [p[cut:].sum()]])
+                c = c[:cut + 1]
+                c[-1] = N
+            rows.append(np.full(c.size, xi))
+            cols.append(c)
+            vals.append(p)
+        r, c, v = (np.concatenate(z) for z in (rows, cols, vals))
+        # π (P - I) = 0  <=>  (P^T - I) π^T = 0; the equation of state m is replaced by π_m = 1
+        m = self._mode_guess(N)
+        # π (P - I) = 0  <=>  (P^T - I) π^T = 0; the equation of state m is replaced by π_m = 1
+        keep = c != m
+        d = np.arange(N + 1)
+        rr = np.concatenate([c[keep], d[d != m], [m]])
+        cc = np.concatenate([r[keep], d[d != m], [m]])
+        vv = np.concatenate([v[keep], -np.ones(N), [1.0]])
+        A = sparse.csc_matrix((vv, (rr, cc)), shape=(N + 1, N + 1))
+        rhs = np.zeros(N + 1)
+        rhs[m] = 1.0
+        pi = splu(A.tocsc()).solve(rhs)
+        pi = np.clip(pi, 0.0, None)
+        return pi / pi.sum()
+
+    def _mode_guess(self, N):
+        """A state of non-negligible probability: the fixed point of the mean drift."""
+        lam, b, x = float(self.arrival_rate), self.max_batch, 0.0
+        for _ in range(60):
+            k = int(self._K(int(round(x))))
+            x = max(x - b, 0.0) + lam * self.service(k).mean
+        return int(min(N, round(x)))
+
+    def stationary(self, tail=TAIL_MASS, max_states=2_000_000):
+        """π, the law of the number waiting right after a batch departure, on 0..N.
+
+        Examples
+        --------
+        >>> pi = BatchQueue(0.5, 1.0, max_batch=1).stationary()   # M/D/1
+        >>> float(round(pi[0], 12))   # P(empty after a departure) = 1 - rho
+        0.5
+        """
+        self.check_stable()
+        b = self._b_eff
+        lam = float(self.arrival_rate)
+        top = b if b is not None else self.min_batch
+        mean_top = lam * self.service(top).mean
+        N = int(max(64, 2 * mean_top + 3 * top + 10 * math.sqrt(mean_top + 1) + 40))
+        while True:
+            pi = self._chain(N)
+            if pi[int(0.9 * N):].sum() < tail:
+                self._last_pi = pi
+                return pi
+            if N > max_states:
+                raise ConvergenceError("the truncated departure chain (tail mass)",
+                                       float(pi[int(0.9 * N):].sum()), tail)
+            N = int(N * 1.6)
+
+    def _chain_summary(self):
+        if getattr(self, "_summary", None) is not None:
+            return self._summary
+        pi = self.stationary()
+        lam = float(self.arrival_rate)
+        x = np.arange(pi.size)
+        K = self._K(x)
+        ks = np.unique(K)
+        ES = dict((int(k), self.service(k).mean) for k in ks)
+        ES2 = dict((int(k), self.service(k).m2) for k in ks)
+        es = np.array([ES[int(k)] for k in K])
+        es2 = np.array([ES2[int(k)] for k in K])
+        b = self.max_batch
+        over = np.maximum(x - b, 0) if b != math.inf else np.zeros_like(x)
+        EK = float(pi @ K)
+        num = float(pi @ (K * (over + lam * es + (K - 1) / 2.0)))
+        T = num / (lam * EK)
+        # second, independent route: area under N(t) per cycle / jobs per cycle
+        a = self.min_batch
+        idle_area = np.where(x < a, (a * (a - 1) - x * (x - 1)) / 2.0 / lam, 0.0)
+        area = idle_area + np.maximum(x, a) * es + lam * es2 / 2.0
+        T_area = float(pi @ area) / EK
+        tail_mass = float(pi[int(0.9 * pi.size):].sum())
+        err = abs(T - T_area) + tail_mass * (pi.size + lam * es.max()) / lam + 1e-14 * T
+        self._summary = dict(T=T, error=err, EK=EK, ES_job=float(pi @ (K * es)) / EK,
+                             busy=lam * float(pi @ es) / EK, states=pi.size,
+                             T_area=T_area)
+        return self._summary
+
+    # -- exact: PGF roots ------------------------------------------------------------------
+    def roots(self, dps=None):
+        """The b − 1 zeros of z^b − Ã_b(z) in the unit disk other than z = 1, as mpmath
+        complex numbers (Ã_b(z) = E[z^{A_b}] = E[exp(-λ(1 − z) S_b)])."""
+        import mpmath as mp
+        b = self._b_eff
+        if b is None:
+            raise PolicyError("method='roots' needs a finite max_batch: with b = inf the "
+                              "generating function has infinitely many unknowns; use "
+                              "method='chain'.")
+        lam = float(self.arrival_rate)
+        svc = self.service(b)
+        dps = dps or _roots_dps(b)
+        zs = []
+        with mp.workdps(dps):
+            c = mp.mpf(lam) * mp.mpf(svc.mean) / b
+            seeds = None if svc.kind == "det" else _fixed_point_roots(b, lam, svc)
+            for k in range(1, b):
+                if seeds is None:   # z^b = e^{λ s (z-1)}: z = -W0(-c ω e^{-c}) / c, c = λ s / b
+                    w = mp.expjpi(mp.mpf(2 * k) / b)
+                    z = -mp.lambertw(-c * w * mp.exp(-c)) / c
+                else:
+                    z = self._newton_root(mp.mpc(seeds[k - 1]), b, lam, svc, mp)
+                zs.append(z)
+            # sanity: distinct and inside the unit disk
+            for i, z in enumerate(zs):
+                if not abs(z) < 1:
+                    raise ConvergenceError("a root of z^b = A_b(z) inside the unit disk",
+                                           float(abs(z)), float(abs(z) - 1))
+            seen = sorted(zs, key=lambda z: (float(mp.re(z)), float(mp.im(z))))
+            for u, v in zip(seen[:-1], seen[1:]):
+                if abs(u - v) < mp.mpf(10) ** (-dps // 3):
+                    raise ConvergenceError("distinct roots of z^b = A_b(z)", float(abs(u - v)),
+                                           0.0)
+        return zs
+
+    @staticmethod
+    def _newton_root(z, b, lam, svc, mp):
+        f_tr = _mp_transform(svc, mp)
+        for _ in range(200):
+            A, dA = f_tr(lam * (1 - z))
+            f = z**b - A
+            df = b * z**(b - 1) - lam * dA      # d/dz E[e^{-λ(1-z)S}] = λ E[S e^{-λ(1-z)S}]
+            step = f / df
+            z -= step
+            if abs(step) < mp.mpf(10) ** (-mp.mp.dps + 5):
+                return z
+        raise ConvergenceError("Newton's method for a root of z^b = A_b(z)", float(abs(f)), 0)
+
+    def _roots_summary(self, dps=None):
+        import mpmath as mp
+        b = self._b_eff
+        zs = self.roots(dps)
+        lam = float(self.arrival_rate)
+        a = self.min_batch
+        dps = dps or _roots_dps(b)
+        with mp.workdps(dps):
+            L = mp.mpf(lam)
+            x = list(range(b))
+            K = [min(max(xi, a), b) for xi in x]
+            trs = {k: _mp_transform(self.service(k), mp) for k in set(K) | {b}}
+            ES = {k: mp.mpf(self.service(k).mean) for k in trs}
+            ES2 = {k: mp.mpf(self.service(k).m2) for k in trs}
+            rows = []
+            for r, z in enumerate(zs[:b // 2]):   # zs[k-1] pairs with its conjugate zs[b-k-1]
+                cache = {k: trs[k](L * (1 - z))[0] for k in trs}
+                zx, eq = mp.mpf(1), []
+                for xi in x:   # Σ_{x<b} π_x [Ã_{K(x)}(z_r) − z_r^x] = 0
+                    eq.append(cache[K[xi]] - zx)
+                    zx *= z
+                rows.append([mp.re(e) for e in eq])
+                if 2 * (r + 1) != b:           # a non-real root: its imaginary part too
+                    rows.append([mp.im(e) for e in eq])
+            # normalisation P(1) = 1 via l'Hôpital: N'(1) = D'(1)
+            rows.append([b - xi + L * ES[K[xi]] - L * ES[b] for xi in x])
+            rhs = [mp.mpf(0)] * (b - 1) + [b - L * ES[b]]
+            pi = _gauss_solve(rows, rhs)
+            D1 = b - L * ES[b]
+            D2 = b * (b - 1) - L**2 * ES2[b]
+            N2 = mp.fsum(pi[xi] * (b * (b - 1) + 2 * b * L * ES[K[xi]] + L**2 * ES2[K[xi]]
+                                   - xi * (xi - 1) - 2 * xi * L * ES[b] - L**2 * ES2[b])
+                         for xi in x)
+            EX = (N2 - D2) / (2 * D1)       # P'(1) from P(z) D(z) = N(z) at second order
+            low = mp.fsum(pi)
+            high = 1 - low                  # P(X >= b)
+            over = EX - mp.fsum(pi[xi] * xi for xi in x) - b * high   # E[(X - b)^+]
+            num = (mp.fsum(pi[xi] * K[xi] * (L * ES[K[xi]] + (K[xi] - 1) / mp.mpf(2))
+                           for xi in x)
+                   + b * (over + high * (L * ES[b] + (b - 1) / mp.mpf(2))))
+            EK = mp.fsum(pi[xi] * K[xi] for xi in x) + b * high
+            T = num / (L * EK)
+            ESjob = (mp.fsum(pi[xi] * K[xi] * ES[K[xi]] for xi in x) + high * b * ES[b]) / EK
+            busy = L * (mp.fsum(pi[xi] * ES[K[xi]] for xi in x) + high * ES[b]) / EK
+            neg = -min(0, float(min(pi)))
+        return dict(T=float(T), EK=float(EK), ES_job=float(ESjob), busy=float(busy),
+                    error=float(abs(T)) * 10.0 ** (-dps // 2) + neg, roots=len(zs), dps=dps)
+
+    # -- answers ---------------------------------------------------------------------------
+    def _summary_for(self, method):
+        if self.symbolic:
+            raise PolicyError("exact methods need numeric parameters; with sympy symbols use "
+                              "method='formula' (M/M^(a,b)/1, M/G/1) or inoue_bound().")
+        if method in ("auto", "chain"):
+            return self._chain_summary(), "chain"
+        if method == "roots":
+            if getattr(self, "_rsummary", None) is None:
+                self._rsummary = self._roots_summary()
+            return self._rsummary, "roots"
+        raise ParameterError(f"method = {method!r} is invalid: use 'chain', 'roots', "
+                             "'formula', 'bound' or 'simulation'.")
+
+    def mean_response_time(self, method="auto", **options):
+        """E[T], mean time from arrival to the end of the job's batch.
+
+        ``method``: "auto"/"chain" (truncated embedded chain), "roots" (PGF roots),
+        "formula" (a closed form: M/M^(a,b)/1 for exponential k-independent batch times,
+        Pollaczek–Khinchine for b = 1), "bound" (Inoue's min(φ0, φ1) ≥ E[T], b = ∞,
+        a = 1, affine deterministic batch times) or "simulation".
+        """
+        if method == "simulation":
+            return self.simulate(**options)
+        if method == "formula" or (method == "auto" and self.symbolic):
+            r = self._formula()
+            return r.value if is_symbolic(r.value) else r
+        if method == "bound":
+            alpha, tau0 = self._affine()
+            if self.max_batch != math.inf or self.min_batch != 1:
+                raise PolicyError("Inoue's bound is for max_batch = inf and min_batch = 1.")
+            return Result(inoue_bound(self.arrival_rate, alpha, tau0), 0.0, "bound (Inoue 2021)",
+                          _POLICY)
+        s, m = self._summary_for(method)
+        return Result(s["T"], s["error"], m, _POLICY,
+                      details={k: v for k, v in s.items() if k not in ("T", "error")})
+
+    def mean_wait(self, method="auto"):
+        """E[W] = E[T] − E[batch time of the job's batch] (time until its batch starts)."""
+        s, m = self._summary_for(method)
+        return Result(s["T"] - s["ES_job"], s["error"], m, _POLICY)
+
+    def mean_batch_size(self, method="auto"):
+        """E[K], the mean number of jobs per batch."""
+        return self._summary_for(method)[0]["EK"]
+
+    def utilisation(self, method="auto"):
+        """Fraction of time the server is busy: λ E[S_K] / E[K]."""
+        return self._summary_for(method)[0]["busy"]
+
+    def prob_idle(self, method="auto"):
+        """Fraction of time the server is idle (waiting for jobs or for min_batch)."""
+        return 1.0 - self.utilisation(method)
+
+    def _affine(self):
+        if hasattr(self, "alpha"):
+            return self.alpha, self.tau0
+        s = [self.service(k) for k in (1, 2, 3, 5)]
+        if any(x.kind != "det" for x in s):
+            raise PolicyError("this closed form needs deterministic batch times S_k = α k + τ0.")
+        alpha = s[1].value - s[0].value
+        tau0 = s[0].value - alpha
+        for k, x in zip((3, 5), s[2:]):
+            if sympy.simplify(x.value - (alpha * k + tau0)) != 0:
+                raise PolicyError("this closed form needs affine batch times S_k = α k + τ0; "
+                                  f"batch_time({k}) = {x.value} breaks it.")
+        return alpha, tau0
+
+    def _formula(self):
+        a, b = self.min_batch, self.max_batch
+        laws = [self.service(k) for k in sorted({a, 1, 2, 3, b if b != math.inf else 4})]
+        rates = [s.law.rate if isinstance(s.law, Exponential) else None for s in laws]
+        if rates[0] is not None and all(r is not None and (r == rates[0]) for r in rates):
+            return Result(mm_ab1_mean_response_time(self.arrival_rate, rates[0], a, b), 0.0,
+                          "formula", _POLICY)
+        s_b = self.service(1)
+        if b == 1:
+            lam = self.arrival_rate
+            m1, m2 = s_b.mean, s_b.m2
+            return Result(m1 + lam * m2 / (2 * (1 - lam * m1)), 0.0, "formula", _POLICY)
+        raise PolicyError("no closed form for this batch queue: 'formula' covers exponential "
+                          "batch times not depending on k (M/M^(a,b)/1) and max_batch = 1 "
+                          "(M/G/1); use method='chain' or 'roots'.")
+
+    def simulate(self, jobs=200_000, seed=1, replications=10, warmup=0.1, **options):
+        """Simulate the queue exactly as modelled (see :func:`qtheory.batchsim.simulate_batch`)."""
+        from .batchsim import simulate_batch
+        return simulate_batch(self, jobs=jobs, seed=seed, replications=replications,
+                              warmup=warmup, **options)
+
+
+def _fixed_point_roots(b, lam, svc, iters=3000):
+    """Double-precision seeds for the roots of z^b = Ã_b(z) in the unit disk: iterate
+    z <- ω_k exp(log Ã_b(z) / b) for the b-th roots of unity ω_k, k = 1..b-1, with a branch
+    of log Ã_b that is analytic in the disk for the supported laws."""
+    w = np.exp(2j * np.pi * np.arange(1, b) / b)
+    law = svc.law
+
+    def log_a(z):
+        s = lam * (1 - z)
+        if isinstance(law, Erlang):
+            return law.k * np.log(law.rate / (law.rate + s))
+        if isinstance(law, Empirical):
+            v0 = law.values.min()
+            return -s * v0 + np.log((law.weights * np.exp(-s[:, None] * (law.values - v0)))
+                                    .sum(-1))
+        return np.log(svc.lst(s))
+
+    c = lam * svc.mean / b
+    z = w * np.exp(c * (w - 1)) * 0.5
+    for _ in range(iters):
+        z_new = w * np.exp(log_a(z) / b)
+        if np.max(np.abs(z_new - z)) < 1e-14:
+            return z_new
+        z = z_new
+    return z
+
+
+def _gauss_solve(rows, rhs):
+    """Solve a dense real system in mpmath by Gaussian elimination with partial pivoting
+    (plain lists: several times faster than mpmath.lu_solve)."""
+    n = len(rows)
+    M = [list(r) + [v] for r, v in zip(rows, rhs)]
+    for i in range(n):
+        p = max(range(i, n), key=lambda j: abs(M[j][i]))
+        M[i], M[p] = M[p], M[i]
+        piv = M[i]
+        inv = 1 / piv[i]
+        for j in range(i + 1, n):
+            f = M[j][i] * inv
+            if f:
+                Mj = M[j]
+                M[j] = Mj[:i + 1] + [u - f * v for u, v in zip(Mj[i + 1:], piv[i + 1:])]
+    out = [0] * n
+    for i in range(n - 1, -1, -1):
+        s = M[i][n] - sum(M[i][j] * out[j] for j in range(i + 1, n))
+        out[i] = s / M[i][i]
+    return out
+
+
+def _roots_dps(b):
+    # the root system is Vandermonde-like in roots of modulus down to ~0.3: about
+    # 0.5 b digits are lost (measured); keep 30 digits to spare
+    return int(30 + 0.6 * b)
+
+
+def _mp_transform(svc, mp):
+    """s -> (E[e^{-sS}], E[S e^{-sS}]) in mpmath."""
+    if svc.kind == "det" or isinstance(svc.law, Empirical):
+        vals, wts = (([svc.value], [1.0]) if svc.kind == "det"
+                     else (svc.law.values.tolist(), svc.law.weights.tolist()))
+        vals = [mp.mpf(float(v)) for v in vals]
+        wts = [mp.mpf(float(w)) for w in wts]
+
+        def tr(s):
+            es = [mp.exp(-s * v) for v in vals]
+            return mp.fsum(w * e for w, e in zip(wts, es)), mp.fsum(w * v * e for w, v, e in
+                                                                     zip(wts, vals, es))
+        return tr
+    law = svc.law
+    if isinstance(law, (Exponential, Erlang, Hyperexponential)):
+        if isinstance(law, Hyperexponential):
+            parts = [(mp.mpf(float(p)), mp.mpf(float(r)), 1) for p, r in zip(law.probs, law.rates)]
+        else:
+            parts = [(mp.mpf(1), mp.mpf(float(law.rate)), int(getattr(law, "k", 1)))]
+
+        def tr(s):
+            v = mp.fsum(p * (r / (r + s)) ** n for p, r, n in parts)
+            d = mp.fsum(p * n / (r + s) * (r / (r + s)) ** n for p, r, n in parts)
+            return v, d
+        return tr
+    svc.lst(0.0)   # raises the informative PolicyError
+    raise AssertionError  # pragma: no cover
+
+
+def _check_batch(name, v, allow_inf):
+    if v is None and allow_inf:
+        return math.inf
+    if allow_inf and isinstance(v, numbers.Real) and v == math.inf:
+        return math.inf
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 1 or v != int(v):
+        raise ParameterError(f"{name} = {v!r} is invalid: it must be a positive integer"
+                             + (" (or None for no cap)." if allow_inf else "."))
+    return int(v)
+
+
+# ---------------------------------------------------------------------------------------
+# closed forms
+# ---------------------------------------------------------------------------------------
+def inoue_phi0(arrival_rate, alpha, tau0):
+    """Inoue (2021), φ0 = (α + τ0)/(2(1 − λα)) · [1 + 2λτ0 + (1 − λτ0)/(1 + λα)].
+
+    Examples
+    --------
+    With α = 0 (batch time τ0 whatever the size) φ0 = τ0 + λτ0²/2:
+
+    >>> import sympy
+    >>> lam, tau = sympy.symbols("lambda tau0", positive=True)
+    >>> sympy.expand(inoue_phi0(lam, 0, tau))
+    lambda*tau0**2/2 + tau0
+    """
+    lam = arrival_rate
+    return (alpha + tau0) / (2 * (1 - lam * alpha)) * (
+        1 + 2 * lam * tau0 + (1 - lam * tau0) / (1 + lam * alpha))
+
+
+def inoue_phi1(arrival_rate, alpha, tau0):
+    """Inoue (2021), φ1 = 1.5 τ0/(1 − λα) + (α/2)(λα + 2)/(1 − λ²α²)."""
+    lam = arrival_rate
+    return (sympy.Rational(3, 2) if is_symbolic(lam, alpha, tau0) else 1.5) * tau0 / (
+        1 - lam * alpha) + alpha / 2 * (lam * alpha + 2) / (1 - lam**2 * alpha**2)
+
+
+def inoue_bound(arrival_rate, alpha, tau0):
+    """Inoue's closed-form upper bound min(φ0, φ1) on E[T] for dynamic batching with no
+    cap (b = ∞, a = 1) and deterministic batch times α k + τ0 (arXiv 1912.06322).
+
+    Examples
+    --------
+    V100 / ResNet-50 fit (α = 0.1438 ms, τ0 = 1.8874 ms) at 3 requests per ms:
+
+    >>> ub = inoue_bound(3.0, 0.1438, 1.8874)
+    >>> exact = BatchQueue(3.0, lambda k: 0.1438 * k + 1.8874).mean_response_time().value
+    >>> round(ub, 5), round(exact, 5), ub >= exact
+    (5.19386, 5.19384, True)
+    """
+    p0, p1 = inoue_phi0(arrival_rate, alpha, tau0), inoue_phi1(arrival_rate, alpha, tau0)
+    if is_symbolic(p0, p1):
+        return sympy.Min(p0, p1)
+    if not arrival_rate * alpha < 1:
+        raise UnstableError(arrival_rate * alpha, f"capacity 1/alpha = {1 / alpha:.6g}; lower "
+                                                  "arrival_rate")
+    return float(min(p0, p1))
+
+
+def mm_ab1_mean_response_time(arrival_rate, service_rate, min_batch, max_batch):
+    """E[T] of the M/M^(a,b)/1 bulk queue (batch time Exp(μ) whatever the batch size).
+
+    With r the root in (0, 1) of μ z^{b+1} − (λ + μ) z + λ = 0, i.e. of
+    μ(z + z² + … + z^b) = λ: P(busy, n waiting) = C rⁿ and P(idle, n waiting) =
+    (μ/λ) C (1 − r^{n+1})/(1 − r) for n < a; E[T] = E[N_q]/λ + 1/μ. Symbolic parameters
+    give a sympy expression when b ≤ 2 (r is then explicit).
+
+    Examples
+    --------
+    >>> round(mm_ab1_mean_response_time(0.5, 1.0, 1, 1), 12)     # M/M/1
+    2.0
+    >>> import sympy
+    >>> lam = sympy.Symbol("lambda", positive=True)
+    >>> sympy.simplify(mm_ab1_mean_response_time(lam, 1, 1, 1))
+    -1/(lambda - 1)
+    """
+    lam, mu, a, b = arrival_rate, service_rate, int(min_batch), max_batch
+    if not 1 <= a <= b:
+        raise ParameterError(f"min_batch = {min_batch!r} must be an integer in [1, max_batch].")
+    if is_symbolic(lam, mu):
+        lam, mu = sympy.sympify(lam), sympy.sympify(mu)
+        if b == math.inf or b > 2:
+            raise PolicyError("the symbolic M/M^(a,b)/1 form needs max_batch <= 2 (the root r "
+                              "of mu (z + ... + z^b) = lambda is explicit only then); pass "
+                              "numbers for larger b.")
+        r = lam / mu if b == 1 else (sympy.sqrt(1 + 4 * lam / mu) - 1) / 2
+        return _mm_ab1_from_root(lam, mu, a, r, symbolic=True)
+    if b == math.inf:
+        r = lam / (lam + mu)   # μ z/(1 − z) = λ
+    else:
+        b = int(b)
+        if not lam < b * mu:
+            raise UnstableError(lam / (b * mu), f"capacity b mu = {b * mu:.6g}; lower "
+                                                "arrival_rate")
+        # μ(z + ... + z^b) − λ is increasing on (0, 1) with a sign change: bisect/brentq
+        from scipy.optimize import brentq
+        r = brentq(lambda z: mu * sum(z**j for j in range(1, b + 1)) - lam, 0.0, 1.0,
+                   xtol=1e-300, rtol=1e-15, maxiter=500)
+    return float(_mm_ab1_from_root(lam, mu, a, r, symbolic=False))
+
+
+def _mm_ab1_from_root(lam, mu, a, r, symbolic):
+    n = np.arange(a) if not symbolic else range(a)
+    idle = [(mu / lam) * (1 - r**(k + 1)) / (1 - r) for k in n]
+    total = 1 / (1 - r) + sum(idle)             # in units of C
+    Nq = r / (1 - r)**2 + sum(k * w for k, w in zip(n, idle))
+    T = Nq / total / lam + 1 / mu
+    return sympy.simplify(T) if symbolic else T
+
+
+def mg1_clipped_mean_response_time(arrival_rate, t_pre, t_tok, output, max_output):
+    """One request at a time, output clipped at L = max_output tokens: M/G/1 with
+    S = t_pre + t_tok · min(O, L), by Pollaczek–Khinchine.
+
+    ``output`` is a number or size law of O; ``arrival_rate``, ``t_pre`` and ``t_tok``
+    may be sympy symbols.
+
+    Examples
+    --------
+    >>> from qtheory.distributions import Empirical
+    >>> round(mg1_clipped_mean_response_time(0.01, 1.0, 0.1, Empirical([10, 100, 400]), 200), 6)
+    12.397243
+    >>> import sympy
+    >>> lam = sympy.Symbol("lambda", positive=True)
+    >>> mg1_clipped_mean_response_time(lam, 1, 0, 5, 10)
+    lambda/(2 - 2*lambda) + 1
+    """
+    L = max_output
+    if isinstance(output, (numbers.Real, sympy.Basic)):
+        c1 = sympy.Min(output, L) if is_symbolic(output, L) else min(output, L)
+        c2 = c1**2
+    else:
+        law = as_size_law(output)
+        c1 = float(law.partial_moment(1, L) + L * law.sf(L))
+        c2 = float(law.partial_moment(2, L) + L * L * law.sf(L))
+    m1 = t_pre + t_tok * c1
+    m2 = t_pre**2 + 2 * t_pre * t_tok * c1 + t_tok**2 * c2
+    rho = arrival_rate * m1
+    if not is_symbolic(rho) and not rho < 1:
+        raise UnstableError(rho, "lower arrival_rate or max_output")
+    return m1 + arrival_rate * m2 / (2 * (1 - rho))

@@ -1,0 +1,644 @@
+"""Simulators for batch service (numba kernels, ``cache=True``).
+
+* :func:`simulate_batch` — the M/G_k^(a,b)/1 queue of :class:`~qtheory.batch.BatchQueue`
+  exactly as modelled: FCFS, the server takes min(queue, b) jobs when at least a wait,
+  otherwise it waits for the a-th; a batch of k takes a fresh draw of S_k.
+* :func:`simulate_llm` — iteration-level LLM serving (continuous batching) with KV-cache
+  accounting: each iteration takes d0 + d_tok (tokens processed) + d1 (KV tokens held);
+  a request with prompt s and output o runs o + 1 iterations (iteration 0 is the prefill
+  and emits the first token) holding s, s + 1, …, s + o KV tokens. Admission policies:
+
+  ``"fcfs"``     FCFS; admit the head request only if the batch's *future peak* memory
+                 (outputs known) fits in M — no request is ever evicted;
+  ``"reserve"``  FCFS; reserve s + o_max tokens per request up front;
+  ``"evict"``    vLLM-style: admit FCFS while the current KV fits; when the growing batch
+                 overflows, evict the latest-arrived running request, which is re-admitted
+                 first and recomputes its s + j tokens (prefill) — its progress j is kept;
+  ``"spf"``      shortest predicted remaining output first (rank y − j, y a prediction of
+                 o from a :mod:`qtheory.predictions` model) with Trail-style limited
+                 preemption: a running request with j ≤ c·y may be evicted to admit a
+                 request of strictly better rank (Shahout et al., ICLR 2025).
+
+Both simulators run independent replications seeded by
+``numpy.random.SeedSequence(seed).spawn(replications)`` and report Student-t 95%
+confidence intervals; the first ``warmup`` and last ``cooldown`` fractions of jobs (by
+arrival) are dropped.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+from scipy import stats
+
+from .errors import ParameterError, QTheoryError
+
+__all__ = ["SimSummary", "simulate_batch", "simulate_llm", "POLICIES"]
+
+POLICIES = {"fcfs": 0, "reserve": 1, "evict": 2, "spf": 3}
+
+
+# ---------------------------------------------------------------------------------------
+# summaries
+# ---------------------------------------------------------------------------------------
+@dataclass
+class SimSummary:
+    """Replication statistics: for each metric the mean over replications, its standard
+    error and a Student-t 95% confidence interval.
+
+    Examples
+    --------
+    >>> s = SimSummary.from_replications({"T": [1.0, 1.2, 0.9, 1.1]}, jobs=100)
+    >>> round(s.mean_response_time, 3), s.replications
+    (1.05, 4)
+    >>> round(s.z(1.0), 3)
+    0.775
+    """
+
+    metrics: dict
+    replications: int
+    jobs: int
+    method: str = "simulation"
+    details: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_replications(cls, samples, jobs, **details):
+        out = {}
+        for name, vals in samples.items():
+            v = np.asarray(vals, float)
+            m = float(v.mean())
+            se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.inf
+            h = float(stats.t.ppf(0.975, v.size - 1)) * se if v.size > 1 else math.inf
+            out[name] = (m, se, (m - h, m + h))
+        return cls(out, len(next(iter(samples.values()))), jobs, details=details)
+
+    def mean(self, name):
+        return self.metrics[name][0]
+
+    def std_error(self, name="T"):
+        return self.metrics[name][1]
+
+    def interval(self, name="T"):
+        return self.metrics[name][2]
+
+    @property
+    def mean_response_time(self):
+        return self.metrics["T"][0]
+
+    @property
+    def value(self):
+        return self.metrics["T"][0]
+
+    @property
+    def ci(self):
+        return self.metrics["T"][2]
+
+    @property
+    def error(self):
+        return self.ci[1] - self.metrics["T"][0]
+
+    def __float__(self):
+        return float(self.value)
+
+    def z(self, exact, name="T"):
+        """(simulated − exact) / standard error: |z| < 4 is agreement."""
+        m, se, _ = self.metrics[name]
+        if se == 0:   # no spread over replications (e.g. a = b fixes the batch size)
+            return 0.0 if abs(m - exact) <= 1e-12 * max(1.0, abs(exact)) else math.inf
+        return (m - exact) / se
+
+    def __getattr__(self, name):
+        metrics = self.__dict__.get("metrics", {})
+        if name in metrics:
+            return metrics[name][0]
+        raise AttributeError(name)
+
+    def __repr__(self):
+        rows = ", ".join(f"{k}={v[0]:.6g}±{v[2][1] - v[0]:.2g}" for k, v in self.metrics.items())
+        return f"SimSummary({rows}; {self.replications} x {self.jobs} jobs)"
+
+
+def _window(n, warmup, cooldown):
+    lo, hi = int(warmup * n), int((1 - cooldown) * n)
+    if hi - lo < 10:
+        raise ParameterError(f"jobs = {n} is too small for warmup = {warmup} and cooldown = "
+                             f"{cooldown}: simulate more jobs.")
+    return lo, hi
+
+
+# ---------------------------------------------------------------------------------------
+# the M/G_k^(a,b)/1 queue
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _batch_kernel(arr, a, b, kind, svc, rowof, pool, pidx, ist, fst, acc, lo, hi):
+    """Run until done (return -1) or until the service time of a batch of k jobs is not
+    available (return k; the caller fills ``kind``/``pool`` and calls again)."""
+    n = arr.size
+    head, tail, t = ist[0], ist[1], fst[0]
+    t_lo, t_hi = arr[lo], arr[hi - 1]
+    while head < n:
+        while tail < n and arr[tail] <= t:
+            tail += 1
+        q = tail - head
+        if q >= a:
+            start = t
+            k = q if q < b else b
+        else:
+            if head + a > n:
+                break
+            start = arr[head + a - 1]   # idle until the a-th waiting job arrives
+            if start > t:
+                pass
+            k = a
+        if kind[k] == 1:
+            s = svc[k]
+        elif kind[k] == 2 and pidx[k] < pool.shape[1]:
+            s = pool[rowof[k], pidx[k]]
+            pidx[k] += 1
+        else:
+            ist[0], ist[1], fst[0] = head, tail, t
+            return k
+        d = start + s
+        for i in range(head, head + k):
+            if i >= lo and i < hi:
+                acc[0] += d - arr[i]
+                acc[1] += 1.0
+                acc[2] += s
+        if start >= t_lo and start < t_hi:
+            acc[3] += 1.0
+            acc[4] += k
+            acc[5] += min(d, t_hi) - start
+        head += k
+        t = d
+    ist[0], ist[1], fst[0] = head, tail, t
+    return -1
+
+
+def simulate_batch(queue, jobs=200_000, seed=1, replications=10, warmup=0.1, cooldown=0.05,
+                   pool_size=4096):
+    """Simulate a :class:`~qtheory.batch.BatchQueue`.
+
+    Returns a :class:`SimSummary` with metrics ``T`` (response time), ``W`` (wait until
+    the batch starts), ``batch_size`` (mean jobs per batch) and ``utilisation``.
+
+    Examples
+    --------
+    >>> from qtheory.batch import BatchQueue
+    >>> q = BatchQueue(2.37, lambda k: 0.1438 * k + 1.8874, max_batch=8)
+    >>> s = q.simulate(jobs=20_000, replications=4, seed=3)
+    >>> abs(s.z(5.52148)) < 4
+    True
+    """
+    if queue.symbolic:
+        raise ParameterError("simulation needs numeric parameters, not sympy symbols.")
+    lam = float(queue.arrival_rate)
+    a = queue.min_batch
+    b = int(min(queue.max_batch, jobs))
+    lo, hi = _window(jobs, warmup, cooldown)
+    children = np.random.SeedSequence(seed).spawn(replications)
+    samples = {"T": [], "W": [], "batch_size": [], "utilisation": []}
+    kind = np.zeros(b + 1, np.int8)
+    svc = np.zeros(b + 1)
+    rowof = -np.ones(b + 1, np.int64)
+    laws = {}
+    for child in children:
+        rng = np.random.default_rng(child)
+        arr = np.cumsum(rng.exponential(1.0 / lam, jobs))
+        pool = np.zeros((max(1, len(laws)), pool_size))
+        pidx = np.full(b + 1, pool_size, np.int64)   # every pool starts exhausted
+        ist = np.zeros(2, np.int64)
+        fst = np.zeros(1)
+        acc = np.zeros(6)
+        while True:
+            k = _batch_kernel(arr, a, b, kind, svc, rowof, pool, pidx, ist, fst, acc, lo, hi)
+            if k < 0:
+                break
+            if kind[k] == 0:
+                s = queue.service(k)
+                if s.kind == "det":
+                    kind[k], svc[k] = 1, float(s.value)
+                    continue
+                kind[k] = 2
+                rowof[k] = len(laws)
+                laws[k] = s.law
+            if rowof[k] >= pool.shape[0]:
+                pool = np.vstack([pool, np.zeros((rowof[k] + 1 - pool.shape[0], pool_size))])
+            pool[rowof[k]] = np.asarray(laws[k].sample(rng, pool_size), float)
+            pidx[k] = 0
+        T = acc[0] / acc[1]
+        samples["T"].append(T)
+        samples["W"].append(T - acc[2] / acc[1])
+        samples["batch_size"].append(acc[4] / acc[3])
+        samples["utilisation"].append(acc[5] / (arr[hi - 1] - arr[lo]))
+    return SimSummary.from_replications(samples, jobs, model=repr(queue))
+
+
+# ---------------------------------------------------------------------------------------
+# iteration-level LLM serving
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _heap_less(k1, i1, k2, i2):
+    return k1 < k2 or (k1 == k2 and i1 < i2)
+
+
+@njit(cache=True)
+def _heap_push(hk, hid, size, key, ident):
+    i = size
+    hk[i], hid[i] = key, ident
+    while i > 0:
+        p = (i - 1) // 2
+        if _heap_less(hk[i], hid[i], hk[p], hid[p]):
+            hk[i], hk[p] = hk[p], hk[i]
+            hid[i], hid[p] = hid[p], hid[i]
+            i = p
+        else:
+            break
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(hk, hid, size):
+    size -= 1
+    hk[0], hid[0] = hk[size], hid[size]
+    i = 0
+    while True:
+        l, r, m = 2 * i + 1, 2 * i + 2, i
+        if l < size and _heap_less(hk[l], hid[l], hk[m], hid[m]):
+            m = l
+        if r < size and _heap_less(hk[r], hid[r], hk[m], hid[m]):
+            m = r
+        if m == i:
+            break
+        hk[i], hk[m] = hk[m], hk[i]
+        hid[i], hid[m] = hid[m], hid[i]
+        i = m
+    return size
+
+
+@njit(cache=True)
+def _run_insert(rc, rid, rh, nr, c, ident):
+    """Insert (c, ident) into the c-sorted run list rc/rid[rh:rh+nr]; return new rh."""
+    if rh + nr + 1 > rc.size:
+        for i in range(nr):
+            rc[i], rid[i] = rc[rh + i], rid[rh + i]
+        rh = 0
+    lo, hi = rh, rh + nr
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rc[mid] <= c:
+            lo = mid + 1
+        else:
+            hi = mid
+    for i in range(rh + nr, lo, -1):
+        rc[i], rid[i] = rc[i - 1], rid[i - 1]
+    rc[lo], rid[lo] = c, ident
+    return rh
+
+
+@njit(cache=True)
+def _run_remove(rc, rid, rh, nr, pos):
+    for i in range(pos, rh + nr - 1):
+        rc[i], rid[i] = rc[i + 1], rid[i + 1]
+
+
+@njit(cache=True)
+def _peak_ok(rc, rid, rh, nr, acoef, SA, a_new, c_new, it, M):
+    """Does the running batch plus a new request (KV a_new + t at iteration t, finishing
+    after iteration c_new) stay within M at every future iteration? Between completions
+    the running KV Σ_{c_i ≥ t} (a_i + t) grows, so the peak is at some c_i (or c_new).
+    Scanned from the earliest completion, where a violation usually is (early exit)."""
+    if a_new + c_new > M:
+        return False
+    prefix = 0
+    for k in range(rh, rh + nr):
+        ck = rc[k]
+        lowc = rc[k - 1] if k > rh else it - 1
+        if ck != lowc:
+            if c_new <= lowc:
+                break                   # later segments start after the new request ends
+            t = ck if ck < c_new else c_new
+            if SA - prefix + (nr - (k - rh)) * t + a_new + t > M:
+                return False
+        prefix += acoef[rid[k]]
+    return True
+
+
+@njit(cache=True)
+def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c,
+                fin, first, cum, stat, tr_t, tr_kv, tr_info):
+    n = arr.size
+    base = np.zeros(n, np.int64)       # KV of a running request at iteration t: s + t - base
+    prog = np.zeros(n, np.int64)       # progress j kept across an eviction
+    acoef = np.zeros(n, np.int64)      # s - base
+    rc = np.zeros(2 * n + 2, np.int64)
+    rid = np.zeros(2 * n + 2, np.int64)
+    stk = np.zeros(n, np.int64)
+    hk = np.zeros(n)
+    hid = np.zeros(n, np.int64)
+    newl = np.zeros(n, np.int64)
+    rh = 0
+    nr = 0
+    nstk = 0
+    nh = 0
+    SA = 0
+    nxt = 0
+    narr = 0
+    done = 0
+    it = 0
+    now = 0.0
+    reserved = 0
+    kv_time = 0.0
+    nr_time = 0.0
+    busy = 0.0
+    n_evict = 0
+    n_forced = 0
+    stride = tr_info[0]
+    ntr = 0
+    maxkey = -1e300                    # max of y + base over running (-1e300: recompute)
+    L = tr_t.size
+    while done < n:
+        while narr < n and arr[narr] <= now:
+            if policy == 3:
+                nh = _heap_push(hk, hid, nh, y[narr], narr)
+            narr += 1
+        kv = SA + it * nr
+        tok = nr
+        nnew = 0
+        evicted = False
+        # -- overflow: evict (policies 2, 3) -------------------------------------------
+        if policy >= 2:
+            while kv > M:
+                best = -1
+                bestkey = -1e300
+                for k in range(rh, rh + nr):
+                    i = rid[k]
+                    if policy == 2:
+                        key = float(i)                      # latest arrival
+                    else:
+                        j = it - base[i]
+                        key = y[i] - j                      # worst predicted remaining
+                        if j > trail_c * y[i]:
+                            key -= 1e200                    # not preemptable: last resort
+                    if key > bestkey:
+                        bestkey, best = key, k
+                i = rid[best]
+                if policy == 3 and bestkey < -1e199:
+                    n_forced += 1
+                _run_remove(rc, rid, rh, nr, best)
+                maxkey = -1e300
+                nr -= 1
+                SA -= acoef[i]
+                prog[i] = it - base[i]
+                kv -= s[i] + prog[i]
+                tok -= 1
+                n_evict += 1
+                evicted = True
+                if policy == 2:
+                    stk[nstk] = i
+                    nstk += 1
+                else:
+                    nh = _heap_push(hk, hid, nh, y[i] - prog[i], i)
+        # -- admission -------------------------------------------------------------------
+        if not evicted:
+            while nr < kmax:
+                if policy == 2 and nstk > 0:
+                    i = stk[nstk - 1]
+                elif policy == 3:
+                    if nh == 0:
+                        break
+                    i = hid[0]
+                elif nxt < narr:
+                    i = nxt
+                else:
+                    break
+                j = prog[i]
+                need = s[i] + j
+                if tok + need > btok:
+                    break
+                if policy == 0:
+                    ok = _peak_ok(rc, rid, rh, nr, acoef, SA, s[i] - it, it + o[i], it, M)
+                elif policy == 1:
+                    ok = reserved + s[i] + omax <= M
+                else:
+                    ok = kv + need <= M
+                if not ok and policy == 3 and nr > 0:
+                    # the order of running ranks y - (t - base) never changes: key = y + base
+                    if maxkey < -1e299:
+                        for k in range(rh, rh + nr):
+                            q = rid[k]
+                            if y[q] + base[q] > maxkey:
+                                maxkey = y[q] + base[q]
+                    if maxkey <= y[i] - j + it:
+                        break                   # no running request ranks worse
+                    # Trail: evict preemptable running requests of strictly worse rank
+                    rank = y[i] - j
+                    free = 0
+                    for k in range(rh, rh + nr):
+                        q = rid[k]
+                        jq = it - base[q]
+                        if jq <= trail_c * y[q] and y[q] - jq > rank:
+                            free += s[q] + jq
+                    if kv - free + need <= M:
+                        while kv + need > M:
+                            best = -1
+                            bestkey = -1e300
+                            for k in range(rh, rh + nr):
+                                q = rid[k]
+                                jq = it - base[q]
+                                if jq <= trail_c * y[q] and y[q] - jq > rank:
+                                    if y[q] - jq > bestkey:
+                                        bestkey, best = y[q] - jq, k
+                            q = rid[best]
+                            _run_remove(rc, rid, rh, nr, best)
+                            maxkey = -1e300
+                            nr -= 1
+                            SA -= acoef[q]
+                            prog[q] = it - base[q]
+                            kv -= s[q] + prog[q]
+                            tok -= 1
+                            n_evict += 1
+                            # a request admitted in this very loop is never evicted here:
+                            # it has rank <= the candidate's
+                            nh = _heap_push(hk, hid, nh, y[q] - prog[q], q)
+                        ok = True
+                    # heap top may have changed only by pushes of worse rank: i stays top
+                if not ok:
+                    break
+                # admit i at stage j
+                if policy == 2 and nstk > 0:
+                    nstk -= 1
+                elif policy == 3:
+                    nh = _heap_pop(hk, hid, nh)
+                else:
+                    nxt += 1
+                base[i] = it - j
+                acoef[i] = s[i] - base[i]
+                rh = _run_insert(rc, rid, rh, nr, base[i] + o[i], i)
+                if maxkey > -1e299 and y[i] + base[i] > maxkey:
+                    maxkey = y[i] + base[i]
+                nr += 1
+                SA += acoef[i]
+                kv += need
+                tok += need
+                if policy == 1:
+                    reserved += s[i] + omax
+                newl[nnew] = i
+                nnew += 1
+        if nr == 0:
+            waiting = nh > 0 if policy == 3 else (nxt < narr or nstk > 0)
+            if waiting:
+                stat[3] = 1         # cannot admit into an empty batch: infeasible request
+                break
+            if narr < n:
+                now = arr[narr]
+                continue
+            break
+        # -- one iteration -------------------------------------------------------------
+        tau = d0 + d1 * kv + dtok * tok
+        now += tau
+        kv_time += kv * tau
+        nr_time += nr * tau
+        busy += tau
+        for q in range(nnew):
+            i = newl[q]
+            if first[i] < 0:
+                first[i] = now
+        while nr > 0 and rc[rh] == it:
+            i = rid[rh]
+            fin[i] = now
+            if y[i] + base[i] >= maxkey:
+                maxkey = -1e300
+            cum[i, 0] = kv_time
+            cum[i, 1] = nr_time
+            cum[i, 2] = busy
+            cum[i, 3] = it + 1
+            rh += 1
+            nr -= 1
+            SA -= acoef[i]
+            if policy == 1:
+                reserved -= s[i] + omax
+            done += 1
+        if it % stride == 0:
+            if ntr == L:
+                for q in range(L // 2):
+                    tr_t[q], tr_kv[q] = tr_t[2 * q], tr_kv[2 * q]
+                ntr = L // 2
+                stride *= 2
+            if it % stride == 0:
+                tr_t[ntr] = now
+                tr_kv[ntr] = kv
+                ntr += 1
+        it += 1
+    stat[0] = it
+    stat[1] = n_evict
+    stat[2] = n_forced
+    tr_info[0] = stride
+    tr_info[1] = ntr
+    return it
+
+
+def simulate_llm(cb, jobs=100_000, seed=1, replications=10, policy="fcfs", prediction=None,
+                 trail_c=1.0, warmup=0.1, cooldown=0.1, saturated=False, max_output=None,
+                 trace_points=4096):
+    """Simulate continuous batching for a :class:`~qtheory.continuous.ContinuousBatching`.
+
+    Parameters
+    ----------
+    policy : {"fcfs", "reserve", "evict", "spf"}
+        Admission policy (module docstring).
+    prediction : PredictionModel, optional
+        For ``"spf"``: the law of the predicted output y given o (default: perfect).
+    trail_c : float in [0, 1]
+        For ``"spf"``: a running request is preemptable while j ≤ c·y.
+    saturated : bool
+        All requests arrive at time 0 (an infinite backlog): measures the maximal
+        throughput of the policy.
+    max_output : int, optional
+        For ``"reserve"``: o_max reserved per request (default: the largest output).
+
+    Returns
+    -------
+    SimSummary
+        Metrics ``T`` (response time), ``TTFT``, ``TPOT`` (mean over requests with o ≥ 1
+        of (T − TTFT)/o), ``throughput`` (completions per unit time), ``memory_util``
+        (time-average KV / M), ``batch`` (time-average running requests),
+        ``iteration_time`` (mean), ``evictions`` (per request); ``details`` holds the
+        memory trace of the first replication and the simulated iterations per second.
+    """
+    from .predictions import Perfect, as_prediction
+    if policy not in POLICIES:
+        raise ParameterError(f"policy = {policy!r} is invalid: use one of {tuple(POLICIES)}.")
+    if not 0 <= trail_c <= 1:
+        raise ParameterError(f"trail_c = {trail_c!r} is invalid: it must be in [0, 1].")
+    pred = as_prediction(prediction) or Perfect()
+    lam = float(cb.arrival_rate)
+    lo, hi = _window(jobs, warmup, cooldown)
+    M = int(cb.memory)
+    kmax = int(min(cb.max_seqs, jobs + 1))
+    btok = int(min(cb.max_tokens, 2**62))
+    children = np.random.SeedSequence(seed).spawn(replications)
+    keys = ["T", "TTFT", "TPOT", "throughput", "memory_util", "batch", "iteration_time",
+            "evictions"]
+    samples = {k: [] for k in keys}
+    details = {"iterations_per_second": [], "iterations": 0, "forced_evictions": 0}
+    for r, child in enumerate(children):
+        rng = np.random.default_rng(child)
+        arr = (np.zeros(jobs) if saturated else np.cumsum(rng.exponential(1.0 / lam, jobs)))
+        s, o = cb.sample_tokens(rng, jobs)
+        y = np.asarray(pred.sample(o.astype(float), rng), float)
+        omax = int(max_output if max_output is not None else o.max())
+        if np.any(o > omax):
+            raise ParameterError(f"max_output = {max_output} is below a sampled output "
+                                 f"{o.max()}: reserve-max needs a true cap.")
+        if np.any(s + o > M) or (policy == "reserve" and np.any(s + omax > M)):
+            raise ParameterError(f"memory = {M} tokens cannot hold a request with s + o = "
+                                 f"{int((s + o).max())}: raise memory or cap the outputs.")
+        if np.any(s > btok):
+            raise ParameterError(f"max_tokens = {btok} is below a prompt of {s.max()} tokens "
+                                 "(chunked prefill is not modelled).")
+        fin = np.zeros(jobs)
+        first = -np.ones(jobs)
+        cum = np.zeros((jobs, 4))
+        stat = np.zeros(4, np.int64)
+        tr_t = np.zeros(trace_points)
+        tr_kv = np.zeros(trace_points)
+        tr_info = np.array([1, 0], np.int64)
+        t0 = time.perf_counter()
+        _llm_kernel(arr, s, o, y, POLICIES[policy], M, float(cb.d0), float(cb.d1),
+                    float(cb.d_tok), kmax, btok, omax, float(trail_c), fin, first, cum, stat,
+                    tr_t, tr_kv, tr_info)
+        dt = time.perf_counter() - t0
+        if stat[3]:
+            raise QTheoryError("the simulator could not admit a request into an empty batch "
+                               "(memory, max_seqs or max_tokens too small for it).")
+        details["iterations_per_second"].append(stat[0] / dt)
+        details["iterations"] += int(stat[0])
+        details["forced_evictions"] += int(stat[2])
+        w = slice(lo, hi)
+        T = fin[w] - arr[w]
+        ttft = first[w] - arr[w]
+        ow = o[w]
+        tpot = (fin[w] - first[w])[ow > 0] / ow[ow > 0]
+        order = np.argsort(fin, kind="stable")
+        i1, i2 = order[int(0.1 * jobs)], order[int(0.8 * jobs)]
+        dt_w = fin[i2] - fin[i1]
+        c1, c2 = cum[i1], cum[i2]
+        samples["T"].append(T.mean())
+        samples["TTFT"].append(ttft.mean())
+        samples["TPOT"].append(tpot.mean() if tpot.size else 0.0)
+        # admissions (first tokens) are in FCFS order for fcfs/reserve/evict: their rate
+        # is the throughput without the end effects of out-of-order completions
+        ft = np.sort(first)
+        samples["throughput"].append((int(0.8 * jobs) - int(0.1 * jobs))
+                                     / (ft[int(0.8 * jobs)] - ft[int(0.1 * jobs)]))
+        samples["memory_util"].append((c2[0] - c1[0]) / (M * dt_w))
+        samples["batch"].append((c2[1] - c1[1]) / dt_w)
+        samples["iteration_time"].append((c2[2] - c1[2]) / max(c2[3] - c1[3], 1))
+        samples["evictions"].append(stat[1] / jobs)
+        if r == 0:
+            k = int(tr_info[1])
+            details["memory_trace"] = (tr_t[:k].copy(), tr_kv[:k].copy())
+    details["iterations_per_second"] = float(np.median(details["iterations_per_second"]))
+    return SimSummary.from_replications(samples, jobs, policy=policy, **details)

@@ -1,0 +1,1367 @@
+"""The generic SOAP engine (``method="soap"``): mean response times of any policy given
+by its rank function, from the SOAP theorem (Scully, Harchol-Balter, Scheller-Wolf 2018,
+arXiv 1712.00790, Theorem 5.5; MATH.md section 3).
+
+For a tagged job with descriptor d and work w, with r = r_worst(0),
+
+    E[T_d(w)] = lambda sum_i E[(X_i^old[r])^2] / (2 (1 - rho_0^old[r]) (1 - rho^new[r]))
+              + int_0^w da / (1 - rho^new[r_worst(a)]).
+
+How it is evaluated
+-------------------
+* **Rank profiles.** For each descriptor the rank, as a function of age, is a list of
+  *linear pieces* ``[s, e)`` (a piece with ``s == e`` is the single age ``s``, e.g. the
+  rank of SJF at age 0), each with a class (the first component of a pair rank) and a
+  value ``v + m (a - s)``. Catalogue policies give their pieces exactly
+  (:func:`rank_pieces`); a policy may expose ``rank_pieces(d)`` itself; any other rank
+  function (``qt.Rank(fn)``) is sampled on a dyadic age grid and split where it is not
+  linear, jumps being bracketed and bisected to machine precision. Level sets
+  {a : r(d, a) <= r} of linear pieces are then exact.
+* **Other jobs.** For a threshold r the new work, the first old interval and the sum of
+  squared old intervals of a job are explicit functions of its work with kinks at the
+  level-set ends; they are integrated against the law of the work exactly through
+  per-descriptor tables of E[W^k 1{W <= u}] (Legendre antiderivatives on Gauss pieces).
+  For a continuous prediction Y the outer integral over y is split where the level-set
+  structure changes (found by bisection in y).
+* **Tagged job.** The worst future rank r_worst(a) is a suffix maximum of the profile:
+  flat or following a linear piece. Flat parts cost one value of
+  h(r) = 1 / (1 - rho^new[r]); sloped parts need the integral of h over a range of
+  ranks, taken from an adaptive piecewise-Legendre interpolant of h with its exact
+  antiderivative.
+
+Nothing here calls :mod:`qtheory.formulas` (independent witness, DESIGN.md section 1).
+"""
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from numpy.polynomial import legendre as _leg
+
+from . import policies as P
+from .errors import ConvergenceError, ParameterError, PolicyError
+from .predictions import Perfect, Threshold
+from .result import Result
+
+INF = math.inf
+
+# Gauss-Legendre rules on [-1, 1] and the matrices that turn 32 node values into the
+# Legendre coefficients of the interpolant and of its antiderivative from -1.
+_T32, _W32 = _leg.leggauss(32)
+_T16, _W16 = _leg.leggauss(16)
+_V32 = _leg.legvander(_T32, 31)                       # P_n(t_i)
+_PROJ = (_V32 * _W32[:, None]).T * ((2 * np.arange(32) + 1) / 2)[:, None]
+_INT = _leg.legint(np.eye(32), lbnd=-1)               # (33, 32)
+_ANTI = 0.5 * _INT @ _PROJ                            # values -> antiderivative in s in [0, 1]
+_S32, _S16 = (_T32 + 1) / 2, (_T16 + 1) / 2
+
+#: Relative tolerance of the rank-space interpolants of 1 / (1 - rho^new[r]).
+INTERP_RTOL = 1e-11
+
+
+def _legval(t, c):
+    """Sum_n c[..., n] P_n(t), vectorised (``t`` shape S, ``c`` shape S + (n,))."""
+    p0, p1 = np.ones_like(t), t
+    out = c[..., 0] * p0 + c[..., 1] * p1
+    for n in range(1, c.shape[-1] - 1):
+        p0, p1 = p1, ((2 * n + 1) * t * p1 - n * p0) / (n + 1)
+        out = out + c[..., n + 1] * p1
+    return out
+
+
+# ======================================================================================
+# rank profiles
+# ======================================================================================
+class Profile:
+    """Linear rank pieces of n descriptors: arrays (n, P) of start ``S``, end ``E``
+    (``S == E``: a single age), class ``C``, start value ``V`` and slope ``M``."""
+
+    def __init__(self, S, E, C, V, M):
+        self.S, self.E, self.C, self.V, self.M = (np.asarray(z, float) for z in (S, E, C, V, M))
+
+    @property
+    def n(self):
+        return self.S.shape[0]
+
+    def take(self, idx):
+        return Profile(*(z[idx] for z in (self.S, self.E, self.C, self.V, self.M)))
+
+    def breakpoints(self):
+        """Finite piece boundaries, per descriptor (n, 2P)."""
+        b = np.concatenate([self.S, self.E], axis=1)
+        return np.where(np.isfinite(b), b, np.nan)
+
+
+def _stack(pieces, n):
+    cols = [[np.broadcast_to(np.asarray(c, float), (n,)) for c in piece] for piece in pieces]
+    return Profile(*(np.stack([col[k] for col in cols], axis=1) for k in range(5)))
+
+
+def _as_key(value):
+    """A rank as (class, value): scalars are class 0, +-inf scalars class +-inf, pairs
+    (class, value). Longer tuples are not supported."""
+    if isinstance(value, tuple):
+        if len(value) == 1:
+            return _as_key(value[0])
+        if len(value) != 2:
+            raise PolicyError(f"rank {value!r}: the SOAP engine compares ranks that are numbers "
+                              "or pairs (class, value); fold extra components into the class.")
+        return float(value[0]), float(value[1])
+    v = float(value)
+    if math.isnan(v):
+        raise PolicyError("the rank function returned NaN; ranks must be numbers, +-inf or pairs.")
+    return (v if math.isinf(v) else 0.0), v
+
+
+def rank_pieces(policy, d, ctx):
+    """Exact linear pieces of a catalogue policy's rank for descriptors ``d`` (array), or
+    None when the policy is not known here. ``ctx`` holds the component's bit."""
+    own = getattr(policy, "rank_pieces", None)
+    if callable(own):
+        return _stack(own(d), len(d))
+    n, z, neg = len(d), np.zeros(len(d)), -INF
+    t = type(policy)
+    if t is P.FCFS:
+        return _stack([(0, INF, 0, 0, 0)], n)
+    if t in (P.SJF, P.SPJF):
+        return _stack([(0, 0, 0, d, 0), (0, INF, neg, neg, 0)], n)
+    if t in (P.PSJF, P.PSPJF):
+        return _stack([(0, INF, 0, d, 0)], n)
+    if t in (P.SRPT, P.SPRPT):
+        return _stack([(0, INF, 0, d, -1)], n)
+    if t is P.FB:
+        return _stack([(0, INF, 0, 0, 1)], n)
+    if t is P.Trail:
+        return _stack([(0, policy.c * d, 0, d, -1), (policy.c * d, INF, neg, neg, 0)], n)
+    if t is P.SPRPTBounce:
+        return _stack([(0, d, 0, d, -1), (d, 2 * d, 0, 0, 1), (2 * d, INF, 0, d, 0)], n)
+    if t is P.PriorityClasses:
+        k = np.searchsorted(np.asarray(policy.thresholds), d, side="right").astype(float)
+        if policy.preemptive is False:
+            return _stack([(0, 0, 0, k, 0), (0, INF, neg, neg, 0)], n)
+        return _stack([(0, INF, 0, k, 0)], n)
+    if t is P.OneBit:
+        if policy.preemptive is True:
+            raise PolicyError("OneBit(preemptive=True) serves short jobs LCFS, which is not a "
+                              "SOAP policy; use method='formula' or method='simulation'.")
+        if policy.preemptive is False:
+            return _stack([(0, 0, 0, d, 0), (0, INF, neg, neg, 0)], n)
+        return _stack([(0, INF, 0, d, 0)], n)
+    if t is P.SkipPredict:
+        return _skip_pieces(policy, d, ctx["bit"])
+    if t is P.DelayPredict:
+        L = float(policy.L)
+        c2 = float(policy.expensive_cost) if policy.server_time else 0.0
+        return _stack([(0, L + c2, 0, 0, -1), (L + c2, INF, 1, d - L, -1)], n)
+    if isinstance(policy, _GittinsRank):
+        return policy.pieces(d, ctx)
+    return None
+
+
+def _skip_pieces(policy, y, bit):
+    """SkipPredict ranks. External costs: (0, 0) for predicted-short jobs, (1, y - a) for
+    predicted-long ones (MATH.md section 6).
+
+    Server-time model (``server_time=True``; the rank order the simulator serves): the
+    job's work is x + c1 + c2 [bit = long], its age counts that work too, and
+
+    * ages [0, c1): the cheap prediction, class 0, rank -a (top priority, never preempted
+      by a new arrival, oldest first);
+    * predicted short, ages >= c1: class 1, rank 0 (FCFS);
+    * predicted long, ages [c1, c1 + c2): the expensive prediction, class 2, rank 0 (an
+      FCFS stage behind every short job);
+    * predicted long, ages >= c1 + c2: class 3, rank y + c1 + c2 - a (SPRPT on the job's
+      own age).
+    """
+    n = len(y)
+    if not policy.server_time:
+        if bit == 0:
+            return _stack([(0, INF, 0, 0, 0)], n)
+        return _stack([(0, INF, 1, y, -1)], n)
+    c1, c2 = float(policy.cheap_cost), float(policy.expensive_cost)
+    if bit == 0:
+        return _stack([(0, c1, 0, 0, -1), (c1, INF, 1, 0, 0)], n)
+    return _stack([(0, c1, 0, 0, -1), (c1, c1 + c2, 2, 0, 0), (c1 + c2, INF, 3, y, -1)], n)
+
+
+def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
+    """Linear pieces of a general rank function ``fn(d, a)`` of one descriptor on
+    [0, a_max], extended linearly beyond.
+
+    The age axis is cut on the dyadic grid unit * 2^k; a cell is accepted as linear when
+    the rank has one class and three interior points lie on the chord through its ends
+    (to ``rtol``), and is halved otherwise. A cell that stays non-linear down to width
+    ~1e-13 holds a jump: it is closed there, so jumps are located to machine precision.
+    A rank at age 0 different from its right limit becomes a one-point piece (SJF-like).
+
+    Examples
+    --------
+    The SERPT rank of the MATH.md worked example (X in {2, 14}) has a jump at age 2:
+
+    >>> pr = discover_pieces(lambda d, a: 8 - a if a < 2 else 14 - a, None, 14.0, 8.0)
+    >>> pr.S.tolist(), pr.V.tolist(), pr.M.tolist()
+    ([[0.0, 2.0]], [[8.0, 12.0]], [[-1.0, -1.0]])
+    """
+    key = lambda a: _as_key(fn(d, a))
+    a_max = float(a_max)
+    top = unit * 2.0 ** math.ceil(math.log2(max(a_max, unit) / unit))
+    grid = [0.0] + [unit * 2.0 ** k for k in range(-40, 1) if unit * 2.0 ** k <= top]
+    grid += [top * (1 + i / 8) for i in range(1, 9)]  # beyond the grid: a few linear cells
+    grid = sorted(set(grid))
+    out = []  # (s, e, c, v, m)
+    tiny = 1e-13 * max(unit, 1.0)
+
+    def linear(a, b):
+        ka, kb_ = key(a), key(b - (b - a) * 1e-9)
+        ts = [a + (b - a) * f for f in (0.25, 0.5, 0.75)]
+        ks = [key(t) for t in ts]
+        if any(k[0] != ka[0] for k in ks + [kb_]) or not all(math.isfinite(k[1]) or k[1] == ka[1]
+                                                             for k in ks + [kb_]):
+            return None
+        if not math.isfinite(ka[1]):
+            return (ka[0], ka[1], 0.0) if all(k[1] == ka[1] for k in ks + [kb_]) else None
+        m = (ks[2][1] - ks[0][1]) / (ts[2] - ts[0])
+        scale = max(abs(ka[1]), abs(m) * (b - a), 1e-300)
+        for t, k in zip(ts + [b - (b - a) * 1e-9], ks + [kb_]):
+            if abs(ka[1] + m * (t - a) - k[1]) > rtol * 10 * scale:
+                return None
+        return ka[0], ka[1], m
+
+    def cell(a, b):
+        lin = linear(a, b)
+        if lin is not None:
+            out.append((a, b, *lin))
+        elif b - a <= tiny:
+            k = key(a)
+            out.append((a, b, k[0], k[1], 0.0))
+        else:
+            mid = 0.5 * (a + b)
+            cell(a, mid)
+            cell(mid, b)
+
+    for a, b in zip(grid[:-1], grid[1:]):
+        cell(a, b)
+    # merge cells that continue one another
+    merged = []
+    for s, e, c, v, m in out:
+        if merged:
+            ps, pe, pc, pv, pm = merged[-1]
+            end_v = pv + pm * (pe - ps) if pm else pv
+            same = pc == c and (v == end_v or abs(v - end_v) <= rtol * 10 * max(abs(v), 1e-300)) \
+                and (m == pm or abs(m - pm) <= 1e-9 * max(abs(m), abs(pm)))
+            if same:
+                merged[-1] = (ps, e, pc, pv, pm)
+                continue
+        merged.append((s, e, c, v, m))
+    s, e, c, v, m = merged[-1]
+    merged[-1] = (s, INF, c, v, m)
+    k0 = key(0.0)
+    if k0 != (merged[0][2], merged[0][3]):  # a rank of its own at age 0 (non-preemptive)
+        merged.insert(0, (0.0, 0.0, k0[0], k0[1], 0.0))
+    arr = np.array(merged, float).T[:, None, :]
+    return Profile(*arr)
+
+
+def _pad(profiles):
+    """Stack single-descriptor profiles of different lengths (pad with empty pieces at
+    age inf of class inf, which never change a level set below infinite age)."""
+    width = max(p.S.shape[1] for p in profiles)
+    cols = []
+    for p in profiles:
+        k = width - p.S.shape[1]
+        fill = [np.full((1, k), INF), np.full((1, k), INF), np.full((1, k), INF),
+                np.full((1, k), INF), np.zeros((1, k))]
+        cols.append([np.concatenate([z, f], axis=1) for z, f in zip(
+            (p.S, p.E, p.C, p.V, p.M), fill)])
+    return Profile(*(np.concatenate([c[k] for c in cols], axis=0) for k in range(5)))
+
+
+# ======================================================================================
+# level sets
+# ======================================================================================
+def levels(pr, rc, rv):
+    """Level sets of profiles ``pr`` (K rows) at thresholds (rc, rv) (K,).
+
+    Returns ``n`` = inf{a : r(a) >= r}, ``c0`` = inf{a : r(a) > r}, the maximal intervals
+    [B, C) of {a : r(a) <= r} (arrays (K, P), NaN where unused) and a signature (K, P)
+    of integer codes that is constant while the structure of the level sets is.
+    """
+    S, E, C, V, M = pr.S, pr.E, pr.C, pr.V, pr.M
+    rc, rv = np.asarray(rc, float)[:, None], np.asarray(rv, float)[:, None]
+    lt, gt = C < rc, C > rc
+    eq = ~lt & ~gt
+    point = E == S
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dec, inc = eq & (M < 0) & ~point, eq & (M > 0) & ~point
+        flat = eq & ~dec & ~inc
+        astar = np.where(dec, S + (V - rv) / np.where(dec, -M, 1.0),
+                         np.where(inc, S + (rv - V) / np.where(inc, M, 1.0), np.nan))
+        # {r(a) >= r}: its first age; {r(a) > r}: its first age
+        g_first = np.where(gt | (flat & (V >= rv)) | (dec & (V >= rv)), S,
+                           np.where(inc & (astar < E), np.maximum(S, astar), INF))
+        gs_first = np.where(gt | (flat & (V > rv)) | (dec & (V > rv)), S,
+                            np.where(inc & (astar < E), np.maximum(S, astar), INF))
+        # {r(a) <= r} within the piece: [lo, hi)
+        in_l = lt | (flat & (V <= rv)) | (dec & (astar < E)) | (inc & (V <= rv))
+        lo = np.where(dec, np.maximum(S, astar), S)
+        hi = np.where(inc, np.minimum(astar, E), E)
+        starts = lt | flat | (dec & (astar <= S)) | inc
+        ends = lt | flat | dec | (inc & (astar >= E))
+    n = g_first.min(axis=1)
+    c0 = gs_first.min(axis=1)
+    K, Pn = S.shape
+    B = np.full((K, Pn), np.nan)
+    Cr = np.full((K, Pn), np.nan)
+    open_ = np.zeros(K, bool)
+    cur_b = np.zeros(K)
+    cur_c = np.zeros(K)
+    slot = np.zeros(K, int)
+    rows = np.arange(K)
+    for p in range(Pn):
+        il = in_l[:, p]
+        connect = open_ & il & starts[:, p]
+        close = open_ & ~connect
+        B[rows[close], slot[close]] = cur_b[close]
+        Cr[rows[close], slot[close]] = cur_c[close]
+        slot = slot + close
+        new = il & ~connect
+        cur_b = np.where(new, lo[:, p], cur_b)
+        cur_c = np.where(il, hi[:, p], cur_c)
+        open_ = il & ends[:, p]
+        # a run that does not reach the end of its piece closes here
+        shut = il & ~ends[:, p]
+        B[rows[shut], slot[shut]] = cur_b[shut]
+        Cr[rows[shut], slot[shut]] = cur_c[shut]
+        slot = slot + shut
+    B[rows[open_], slot[open_]] = cur_b[open_]
+    Cr[rows[open_], slot[open_]] = cur_c[open_]
+    with np.errstate(invalid="ignore"):
+        pos = np.where(dec | inc, np.select([astar < S, astar == S, astar < E, astar == E],
+                                            [0, 1, 2, 3], 4), np.sign(V - rv) + 6)
+    sig = np.where(lt, 10, np.where(gt, 20, 30 + np.nan_to_num(pos, nan=9))).astype(int)
+    return n, c0, B, Cr, sig
+
+
+def _job_quantities(w, n, c0, B, Cr):
+    """Per-job new work, first old interval and sum of squared old intervals for works
+    ``w`` (K, Q) and level sets of K rows."""
+    new = np.minimum(w, n[:, None])
+    old0 = np.minimum(w, c0[:, None])
+    sq = np.zeros_like(w)
+    for i in range(B.shape[1]):
+        b, c = B[:, i:i + 1], Cr[:, i:i + 1]
+        ok = np.isfinite(b)
+        seg = np.where(ok, np.minimum(np.where(ok, c, 0), w) - np.minimum(np.where(ok, b, 0), w), 0.0)
+        sq += seg * seg
+    return new, old0, sq
+
+
+# ======================================================================================
+# tables of E[W^k 1{W <= u}] for a batch of descriptors
+# ======================================================================================
+class _Table:
+    """For T weight functions g_t(x) (densities of the work W = x + shift restricted to a
+    descriptor): P_k(u) = E[W^k 1{W <= u}], k = 0, 1, 2, at any u, exact to quadrature
+    accuracy, plus Gauss nodes to integrate smooth functions of the work."""
+
+    def __init__(self, weight, cuts, shift=0.0, anti=True):
+        # cuts: (T, K+1) sorted, may repeat; last may be inf. Without ``anti`` P_k is
+        # known only at the cuts (enough when every needed end is a cut).
+        cuts = np.asarray(cuts, float)
+        self.cuts, self.shift = cuts, float(shift)
+        a, b = cuts[:, :-1], cuts[:, 1:]
+        kind = np.zeros(a.shape, int)                      # 0 linear
+        kind[(a > 0) & (b >= 2 * a) & np.isfinite(b)] = 1  # log
+        kind[(a == 0) & (b > 0) & np.isfinite(b)] = 2      # x = b s^2
+        kind[~np.isfinite(b)] = 3                          # x = a / s
+        self.kind, self.a, self.b = kind, a, b
+        x32, j32 = self._map(_S32)
+        x16, j16 = self._map(_S16)
+        with np.errstate(all="ignore"):
+            g32 = np.nan_to_num(weight(x32) * j32, nan=0.0, posinf=0.0)
+            g16 = np.nan_to_num(weight(x16) * j16, nan=0.0, posinf=0.0)
+        w32, w16 = x32 + self.shift, x16 + self.shift
+        mom32 = np.stack([g32, g32 * w32, g32 * w32 * w32])      # (3, T, K, 32)
+        mom16 = np.stack([g16, g16 * w16, g16 * w16 * w16])
+        q32 = mom32 @ (_W32 / 2)
+        q16 = mom16 @ (_W16 / 2)
+        self.anti = np.einsum("...q,nq->...n", mom32, _ANTI) if anti else None
+        self.piece = q32
+        self.cum = np.concatenate([np.zeros(q32.shape[:-1] + (1,)), np.cumsum(q32, -1)], -1)
+        self.total = self.cum[..., -1]
+        self.error = np.abs(q32 - q16).sum(-1)
+        if anti:
+            self.error = self.error + np.abs(self.anti[..., -3:]).sum((-1, -2))
+        self.nodes = (w32, (_W32 / 2) * g32, w16, (_W16 / 2) * g16)
+
+    def _map(self, s):
+        a, b, kind = self.a[..., None], self.b[..., None], self.kind[..., None]
+        with np.errstate(all="ignore"):
+            lin = a + (b - a) * s
+            lg = a * (b / a) ** s
+            sq = b * s * s
+            iv = a / s
+            x = np.select([kind == 0, kind == 1, kind == 2], [lin, lg, sq], iv)
+            jac = np.select([kind == 0, kind == 1, kind == 2],
+                            [b - a + 0 * s, lg * np.log(b / a), 2 * b * s], a / (s * s))
+        x = np.where(np.isfinite(x), x, 0.0)
+        return x, np.where(np.isfinite(jac), jac, 0.0)
+
+    def P(self, rows, u):
+        """(3, K, J): P_k at works ``u`` (K, J) for tables ``rows`` (K,)."""
+        x = np.asarray(u, float) - self.shift
+        cuts = self.cuts[rows]                                   # (K, C)
+        idx = (cuts[:, None, :] <= x[:, :, None]).sum(-1) - 1    # (K, J)
+        below = idx < 0
+        npieces = cuts.shape[1] - 1
+        idx = np.clip(idx, 0, npieces - 1)
+        r2 = np.broadcast_to(rows[:, None], idx.shape)
+        if self.anti is None:
+            out = np.where(below, 0.0, self.cum[:, r2, idx])
+            return np.where(np.isinf(x), self.total[:, rows][:, :, None], out)
+        a, b, kind = self.a[r2, idx], self.b[r2, idx], self.kind[r2, idx]
+        with np.errstate(all="ignore"):
+            s = np.select([kind == 0, kind == 1, kind == 2],
+                          [(x - a) / (b - a), np.log(x / a) / np.log(b / a), np.sqrt(x / b)],
+                          a / x)
+        s = np.clip(np.nan_to_num(s, nan=1.0, posinf=1.0), 0.0, 1.0)
+        s = np.where(kind == 3, s, s)
+        anti = self.anti[:, r2, idx]                              # (3, K, J, 33)
+        inside = _legval(2 * s - 1, anti)
+        # for the infinite piece the antiderivative runs from x = inf (s = 0) to x (s)
+        part = np.where(kind == 3, self.piece[:, r2, idx] - inside, inside)
+        out = self.cum[:, r2, idx] + part
+        out = np.where(below, 0.0, out)
+        return np.where(np.isinf(x), self.total[:, rows][:, :, None], out)
+
+
+class _DiscreteTable:
+    """The same interface for a discrete size law (atoms ``xs`` with weights per table)."""
+
+    def __init__(self, xs, weights, shift=0.0):
+        self.xs, self.shift = np.asarray(xs, float), float(shift)
+        w = np.asarray(weights, float)                            # (T, A)
+        wk = self.xs + self.shift
+        mom = np.stack([w, w * wk, w * wk * wk])
+        self.cum = np.concatenate([np.zeros(mom.shape[:-1] + (1,)), np.cumsum(mom, -1)], -1)
+        self.total = self.cum[..., -1]
+        self.error = np.zeros(self.total.shape)
+        T = w.shape[0]
+        self.nodes = (np.broadcast_to(wk, w.shape)[:, None, :], w[:, None, :]) * 2
+        self.cuts = np.broadcast_to(self.xs, (T, self.xs.size))
+
+    def P(self, rows, u):
+        i = np.searchsorted(self.xs + self.shift, u, side="right")
+        return self.cum[:, rows[:, None], i]
+
+
+def _moments(tab, rows, n, c0, B, Cr):
+    """E over the table's work law of (new work, first old interval, sum of squared old
+    intervals) for level sets of K rows. P_k is looked up only at finite positive ends
+    (at 0 it vanishes, at infinity it is the total)."""
+    K, Pn = B.shape
+    ends = np.concatenate([n[:, None], c0[:, None], np.where(np.isfinite(B), B, 0.0),
+                           np.where(np.isfinite(B), Cr, 0.0)], 1)        # (K, 2 + 2P)
+    tot = tab.total[:, rows]                                            # (3, K)
+    Pk = np.zeros((3,) + ends.shape)
+    Pk[:, np.isinf(ends)] = np.broadcast_to(tot[:, :, None], Pk.shape)[:, np.isinf(ends)]
+    need = np.isfinite(ends) & (ends > 0)
+    if need.any():
+        r_idx, c_idx = np.nonzero(need)
+        Pk[:, r_idx, c_idx] = tab.P(rows[r_idx], ends[r_idx, c_idx][:, None])[:, :, 0]
+
+    def emin(j):
+        u = ends[:, j]
+        with np.errstate(invalid="ignore"):
+            val = Pk[1, :, j] + u * (tot[0] - Pk[0, :, j])
+        return np.where(np.isinf(u), tot[1], val)
+
+    new, old0 = emin(0), emin(1)
+    ok = np.isfinite(B)
+    b, c = ends[:, 2:2 + Pn], ends[:, 2 + Pn:]
+    Pb, Pc = Pk[:, :, 2:2 + Pn], Pk[:, :, 2 + Pn:]
+    with np.errstate(invalid="ignore"):
+        inner = (Pc[2] - Pb[2]) - 2 * b * (Pc[1] - Pb[1]) + b * b * (Pc[0] - Pb[0])
+        tail = np.where(np.isinf(c), 0.0, (c - b) ** 2 * (tot[0][:, None] - Pc[0]))
+    sq = np.where(ok & (c > b), inner + tail, 0.0).sum(1)
+    return new, old0, sq
+
+
+# ======================================================================================
+# the job population
+# ======================================================================================
+def _size_cuts(size):
+    from .joint import quantile_grid
+    lo, hi = size.support
+    pts = sorted({lo, hi, *quantile_grid(size), *size.breakpoints})
+    return [p for p in pts if lo <= p <= hi]
+
+
+def _map(a, b, s):
+    """Gauss nodes of pieces [a, b] (arrays (n,)) at s in (0, 1): x (n, len(s)) and dx/ds.
+    Wide pieces use x = a (b/a)^s, pieces from 0 use x = b s^2 (absorbs x^(-1/2)),
+    infinite ones x = a / s."""
+    a, b = np.asarray(a, float)[:, None], np.asarray(b, float)[:, None]
+    kind = np.zeros(a.shape, int)
+    kind[(a > 0) & (b >= 2 * a) & np.isfinite(b)] = 1
+    kind[(a == 0) & (b > 0) & np.isfinite(b)] = 2
+    kind[~np.isfinite(b)] = 3
+    with np.errstate(all="ignore"):
+        lin = a + (b - a) * s
+        lg = a * (b / a) ** s
+        x = np.select([kind == 0, kind == 1, kind == 2], [lin, lg, b * s * s], a / s)
+        jac = np.select([kind == 0, kind == 1, kind == 2],
+                        [b - a + 0 * s, lg * np.log(b / a), 2 * b * s], a / (s * s))
+    return np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(jac), jac, 0.0)
+
+
+def _split_integrate(a, b, R, both, iters=64):
+    """Integrals over x of val_fn for R thresholds, on the pieces [a_j, b_j], each piece
+    split wherever the level-set signature changes (located by vectorised bisection).
+
+    ``both(x, i)`` gives (3, K) integrand values (density included) at points x paired
+    with threshold indices i and their signatures (K, L). Returns (3, R)."""
+    Np = len(a)
+    x32, j32 = _map(a, b, _S32)
+    xs = np.concatenate([x32.ravel(), a, np.where(np.isfinite(b), b, a)])
+    K = xs.size
+    ii = np.repeat(np.arange(R), K)
+    xx = np.tile(xs, R)
+    vals, sig = both(xx, ii)
+    vals, sig = vals.reshape(3, R, K), sig.reshape(R, K, -1)
+    res = (vals[:, :, :Np * 32].reshape(3, R, Np, 32) * (j32 * _W32 / 2)).sum(-1)
+    # per piece, its sample points in increasing x: a, nodes, b
+    order = np.argsort(x32, axis=1)
+    samp = np.concatenate([(Np * 32 + np.arange(Np))[:, None],
+                           np.arange(Np)[:, None] * 32 + order,
+                           (Np * 33 + np.arange(Np))[:, None]], 1)
+    pos = xs[samp]
+    sg = sig[:, samp]                                        # (R, Np, 34, L)
+    change = np.any(sg[:, :, 1:] != sg[:, :, :-1], axis=3)   # (R, Np, 33)
+    change &= pos[None, :, 1:] > pos[None, :, :-1]
+    br = np.argwhere(change)
+    if br.size == 0:
+        return res.sum(-1)
+    i, j, g = br[:, 0], br[:, 1], br[:, 2]
+    lo, hi = pos[j, g].copy(), pos[j, g + 1].copy()
+    ref = sg[i, j, g]
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        same = np.all(both(mid, i)[1] == ref, axis=1)
+        lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+    # sub-pieces of every broken (threshold, piece)
+    subs_i, subs_j, sa, sb = [], [], [], []
+    for (ti, pj) in sorted(set(zip(i.tolist(), j.tolist()))):
+        sel = (i == ti) & (j == pj)
+        edges = [a[pj], *sorted(hi[sel].tolist()), b[pj]]
+        for u, v in zip(edges[:-1], edges[1:]):
+            if v > u:
+                subs_i.append(ti); subs_j.append(pj); sa.append(u); sb.append(v)
+        res[:, ti, pj] = 0.0
+    subs_i = np.array(subs_i)
+    sx, sj = _map(np.array(sa), np.array(sb), _S32)
+    sv = both(sx.ravel(), np.repeat(subs_i, 32))[0].reshape(3, len(sa), 32)
+    contrib = (sv * (sj * _W32 / 2)).sum(-1)
+    np.add.at(res, (slice(None), subs_i, np.array(subs_j)), contrib)
+    return res.sum(-1)
+
+
+class _Component:
+    """Part of the job population: jobs with weight w(x) f(x) dx, work x + shift, and a
+    descriptor that is fixed (``kind="fixed"``), the size (``"size"``) or a continuous
+    prediction y with density h(y | x) (``"cond"``)."""
+
+    def __init__(self, kind, weight=None, shift=0.0, fixed=0.0, ctx=None, jumps=()):
+        self.kind, self.weight, self.shift, self.fixed = kind, weight, float(shift), fixed
+        self.ctx, self.jumps = ctx or {}, tuple(jumps)
+
+
+class Engine:
+    """The SOAP theorem for one queue and one policy (see the module docstring)."""
+
+    def __init__(self, q, policy, y_pieces=None):
+        if q.symbolic:
+            raise ParameterError("method='soap' needs numbers: build the queue with numeric "
+                                 "arrival_rate and size-law parameters (or use 'symbolic').")
+        self.q, self.policy = q, policy
+        self.lam = float(q.arrival_rate)
+        self.size = q.size
+        self.pred = q.prediction
+        self.components = self._components()
+        self.a_max = self._a_max()
+        self._cache = {}
+        self.errors = []
+        self._y_pieces = y_pieces
+
+    # -- population ------------------------------------------------------------------------
+    def _components(self):
+        p, pred = self.policy, self.pred
+        desc = p.descriptor
+        if isinstance(p, P.SkipPredict):
+            if pred is None or isinstance(pred, Threshold):
+                raise PolicyError("SkipPredict needs the queue's expensive prediction model, "
+                                  "e.g. qt.MG1(lam, size, prediction=qt.ExpNoise()).")
+            bit = p.bit
+            jumps = (bit.T,) if isinstance(bit.noise, Perfect) else ()
+            out = []
+            for b in (0, 1):
+                w = (lambda x, b=b: bit.short_prob(x) if b == 0 else 1.0 - bit.short_prob(x))
+                shift = (p.cheap_cost + p.expensive_cost * b) if p.server_time else 0.0
+                kind = "size" if isinstance(pred, Perfect) else "cond"
+                out.append(_Component(kind, w, shift, ctx={"bit": b}, jumps=jumps))
+            return out
+        if isinstance(p, P.DelayPredict) and p.server_time and p.expensive_cost > 0:
+            L = float(p.L)
+            kind = "size" if pred is None or isinstance(pred, Perfect) else "cond"
+            return [_Component(kind, lambda x: (np.asarray(x) <= L) * 1.0, 0.0, jumps=(L,)),
+                    _Component(kind, lambda x: (np.asarray(x) > L) * 1.0,
+                               float(p.expensive_cost), jumps=(L,))]
+        if desc == "bit":
+            bit = pred
+            jumps = (bit.T,) if isinstance(bit.noise, Perfect) else ()
+            return [_Component("fixed", lambda x: bit.short_prob(x), fixed=0.0, jumps=jumps),
+                    _Component("fixed", lambda x: 1.0 - bit.short_prob(x), fixed=1.0, jumps=jumps)]
+        if desc == "size" or (desc == "prediction" and (pred is None or isinstance(pred, Perfect))):
+            # class thresholds are jumps of the rank in the size
+            return [_Component("size", jumps=getattr(p, "thresholds", ()))]
+        if desc == "prediction":
+            return [_Component("cond")]
+        return [_Component("fixed", fixed=0.0)]
+
+    def _a_max(self):
+        lo, hi = self.size.support
+        if math.isfinite(hi):
+            top = hi
+        else:
+            cuts = _size_cuts(self.size)
+            top = 4 * cuts[-1] if cuts else 100 * self.size.scale
+        return top + max((c.shift for c in self.components), default=0.0)
+
+    def profile(self, comp, d):
+        """Rank pieces of descriptors ``d`` (array) in component ``comp``."""
+        d = np.atleast_1d(np.asarray(d, float))
+        pr = rank_pieces(self.policy, d, comp.ctx)
+        if pr is not None:
+            return pr
+        fn = self.policy.rank
+        if fn is None:
+            raise PolicyError(f"{self.policy.name} has no rank function: it is not a SOAP policy.")
+        unit = 2.0 ** round(math.log2(max(self.size.scale, 1e-300)))
+        desc = self.policy.descriptor
+        cache = self._cache.setdefault(("profiles", id(comp)), {})
+        out = []
+        for v in d:
+            key = float(v)
+            if key not in cache:
+                dd = None if desc is None else (int(key) if desc == "bit" else key)
+                cache[key] = discover_pieces(fn, dd, self.a_max, unit)
+            out.append(cache[key])
+        return _pad(out)
+
+    def _weight(self, comp):
+        f = self.size.pdf
+        if comp.weight is None:
+            return f
+        return lambda x: f(x) * comp.weight(x)
+
+    def _table(self, comp, ys=None, extra=None, anti=True):
+        """Tables for component ``comp`` (one per descriptor in ``ys`` for "cond")."""
+        X = self.size
+        if X.discrete:
+            xs = X.values
+            w = X.weights * (1.0 if comp.weight is None else np.asarray(comp.weight(xs), float))
+            if comp.kind == "cond":
+                h = self.pred
+                w = w[None, :] * np.asarray(h.pdf(np.asarray(ys)[:, None], xs[None, :]), float)
+            else:
+                w = w[None, :]
+            return _DiscreteTable(xs, w, comp.shift)
+        base = _size_cuts(X) + list(comp.jumps)
+        lo, hi = X.support
+        T = 1 if ys is None else len(ys)
+        rows = []
+        for t in range(T):
+            pts = set(base)
+            if ys is not None:
+                y = float(ys[t])
+                if y > 0:
+                    pts.update(y * 4.0 ** np.arange(-3, 3))
+                    pts.update(self.pred.kinks(y))
+            if extra is not None:
+                pts.update(float(v) - comp.shift for v in np.ravel(extra[t]) if np.isfinite(v))
+            rows.append(sorted(p for p in pts if lo <= p <= hi))
+        width = max(len(r) for r in rows)
+        cuts = np.array([r + [r[-1]] * (width - len(r)) for r in rows])
+        wfn = self._weight(comp)
+        if comp.kind == "cond":
+            h = self.pred
+            yy = np.asarray(ys, float)
+
+            def weight(x):
+                shape = x.shape
+                yb = yy.reshape((-1,) + (1,) * (x.ndim - 1))
+                return np.asarray(wfn(x), float) * np.asarray(h.pdf(yb, x), float).reshape(shape)
+        else:
+            def weight(x):
+                return np.asarray(wfn(x), float)
+        return _Table(weight, cuts, comp.shift, anti)
+
+    # -- the y grid of a continuous prediction ---------------------------------------------
+    def y_cuts(self, comp):
+        key = ("ycuts", id(comp))
+        if key in self._cache:
+            return self._cache[key]
+        X, h = self.size, self.pred
+        tab = self._table(_Component("fixed", comp.weight), None)
+        xs, wx = tab.nodes[0][0].ravel(), tab.nodes[1][0].ravel()
+        ys = X.scale * np.logspace(-14, 8, 1500)
+        F = np.array([np.dot(wx, h.cdf(y, xs)) for y in ys]) / max(wx.sum(), 1e-300)
+        S = 1 - F
+        head = np.interp(-np.arange(1, 12) * np.log(16.0), np.log(np.maximum(F, 1e-300)), ys,
+                         left=np.nan, right=np.nan)
+        tail = np.interp(np.arange(1, 15) * np.log(8.0), -np.log(np.maximum(S, 1e-300)), ys,
+                         left=np.nan, right=np.nan)
+        n_mid = self._y_pieces or 12
+        mid = np.interp(np.linspace(0, 1, n_mid + 1)[1:-1], F, ys)
+        pts = {0.0, *head[np.isfinite(head)], *tail[np.isfinite(tail)], *mid}
+        alpha = getattr(h, "alpha", None)
+        if alpha is not None:  # the density of Y has kinks at (1 +- alpha) x for x at kinks of f
+            for s in (X.support[0], X.support[1], *X.breakpoints):
+                if 0 < s < INF:
+                    pts.update({(1 - alpha) * s, (1 + alpha) * s})
+        gone = np.flatnonzero(S <= 0)
+        top = ys[gone[0]] if gone.size else INF
+        pts = sorted(p for p in pts if 0 <= p < top)
+        cuts = np.array(pts + [INF])
+        self._cache[key] = cuts
+        return cuts
+
+    # -- exact threshold functions --------------------------------------------------------
+    def exact(self, rc, rv):
+        """(N, O0, S): E[X^new[r]], E[X_0^old[r]] and sum_i E[(X_i^old[r])^2] at thresholds
+        r = (rc, rv) (arrays), over the whole job population."""
+        rc, rv = np.atleast_1d(np.asarray(rc, float)), np.atleast_1d(np.asarray(rv, float))
+        out = np.zeros((3, rc.size))
+        todo = []
+        cache = self._cache.setdefault("exact", {})
+        for i, k in enumerate(zip(rc.tolist(), rv.tolist())):
+            if k in cache:
+                out[:, i] = cache[k]
+            else:
+                todo.append(i)
+        if todo:
+            idx = np.array(todo)
+            vals = np.zeros((3, idx.size))
+            for comp in self.components:
+                for lo in range(0, idx.size, 256):
+                    sl = idx[lo:lo + 256]
+                    vals[:, lo:lo + 256] += self._exact_comp(comp, rc[sl], rv[sl])
+            out[:, idx] = vals
+            for j, i in enumerate(idx):
+                cache[(rc[i], rv[i])] = vals[:, j]
+        return out
+
+    def _exact_comp(self, comp, rc, rv):
+        R = rc.size
+        if comp.kind == "fixed":
+            tab = self._fixed_table(comp)
+            pr = self._fixed_profile(comp)
+            prR = pr.take(np.zeros(R, int))
+            n, c0, B, Cr, _ = levels(prR, rc, rv)
+            return np.array(_moments(tab, np.zeros(R, int), n, c0, B, Cr))
+        if comp.kind == "size":
+            return self._exact_size(comp, rc, rv)
+        return self._exact_cond(comp, rc, rv)
+
+    def _fixed_profile(self, comp):
+        key = ("fprof", id(comp))
+        if key not in self._cache:
+            pr = self.profile(comp, [comp.fixed])
+            self._cache[key] = pr
+            # N(r) has kinks at the values the rank takes at piece ends: interpolant cuts
+            with np.errstate(invalid="ignore"):
+                ends = pr.V + pr.M * (pr.E - pr.S)
+            vals = np.concatenate([pr.V.ravel(), ends.ravel()])
+            old = self._cache.get("rank_values", ())
+            self._cache["rank_values"] = tuple(sorted(set(old) | set(vals[np.isfinite(vals)].tolist())))
+        return self._cache[key]
+
+    def _fixed_table(self, comp):
+        key = ("ftab", id(comp))
+        if key not in self._cache:
+            pr = self._fixed_profile(comp)
+            self._cache[key] = self._table(comp, None, extra=self._critical(pr))
+            self.errors.append(float(np.max(self._cache[key].error)))
+        return self._cache[key]
+
+    def _critical(self, pr):
+        """Ages where a level-set or suffix-maximum structure can change: piece ends and the
+        ages where a rising piece reaches an earlier start value."""
+        pts = [pr.breakpoints()]
+        for p in range(pr.S.shape[1]):
+            rising = (pr.M[:, p] > 0)
+            if not rising.any():
+                continue
+            for q in range(p):
+                with np.errstate(all="ignore"):
+                    for lvl in (pr.V[:, q], pr.V[:, q] + pr.M[:, q] * (pr.E[:, q] - pr.S[:, q])):
+                        a = pr.S[:, p] + (lvl - pr.V[:, p]) / pr.M[:, p]
+                        ok = rising & (pr.C[:, q] == pr.C[:, p]) & (a > pr.S[:, p]) & (a < pr.E[:, p])
+                        pts.append(np.where(ok, a, np.nan)[:, None])
+        return np.concatenate(pts, axis=1)
+
+    # size-descriptor population: descriptor = x, integrated directly over x
+    def _size_nodes(self, comp):
+        key = ("snodes", id(comp))
+        if key not in self._cache:
+            X = self.size
+            if X.discrete:
+                xs = X.values
+                w = X.weights * (1.0 if comp.weight is None else np.asarray(comp.weight(xs), float))
+                self._cache[key] = ("discrete", xs, w)
+            else:
+                cuts = np.array(sorted(set(_size_cuts(X)) | set(comp.jumps)))
+                self._cache[key] = ("continuous", cuts)
+        return self._cache[key]
+
+    def _exact_size(self, comp, rc, rv):
+        nodes = self._size_nodes(comp)
+        if nodes[0] == "discrete":
+            xs, w = nodes[1], nodes[2]
+            R, A = rc.size, xs.size
+            vals, _ = self._size_pairs(comp, np.tile(xs, R), np.repeat(rc, A), np.repeat(rv, A))
+            return vals.reshape(3, R, A) @ w
+        cuts = nodes[1]
+        wfn = self._weight(comp)
+
+        def both(x, i):
+            v, sg = self._size_pairs(comp, x, rc[i], rv[i])
+            return v * np.asarray(wfn(x), float), sg
+        return _split_integrate(cuts[:-1], cuts[1:], rc.size, both)
+
+    def _size_pairs(self, comp, xs, rc, rv):
+        """Per-job quantities (3, K) and level-set signatures (K, L) for size descriptors
+        ``xs`` paired with thresholds (rc, rv)."""
+        pr = self.profile(comp, xs)
+        n, c0, B, Cr, s = levels(pr, rc, rv)
+        w = (xs + comp.shift)[:, None]
+        new, old0, sq = _job_quantities(w, n, c0, B, Cr)
+        vals = np.stack([new[:, 0], old0[:, 0], sq[:, 0]])
+        bps = np.concatenate([pr.S, pr.E, n[:, None], c0[:, None], B, Cr], 1)
+        wpos = np.where(np.isnan(bps), 2, (w >= bps)).astype(int)
+        return vals, np.concatenate([s, wpos], 1)
+
+    # continuous predictions: outer integral over y
+    def _cond_grid(self, comp):
+        key = ("cgrid", id(comp))
+        if key in self._cache:
+            return self._cache[key]
+        ycuts = self.y_cuts(comp)
+        a, b = ycuts[:-1], ycuts[1:]
+        y32, j32 = _map(a, b, _S32)
+        y16, j16 = _map(a, b, _S16)
+        ys = np.concatenate([y32.ravel(), y16.ravel()])
+        wy = np.concatenate([(j32 * _W32 / 2).ravel(), np.zeros(y16.size)])
+        wy16 = np.concatenate([np.zeros(y32.size), (j16 * _W16 / 2).ravel()])
+        pr = self.profile(comp, ys)
+        tab = self._table(comp, ys, extra=self._critical(pr))
+        self.errors.append(float(np.dot(wy, tab.error[0])))
+        g = dict(ycuts=ycuts, ys=ys, wy=wy, wy16=wy16, pr=pr, tab=tab, npiece=len(a),
+                 y32=y32, y16=y16)
+        self._cache[key] = g
+        return g
+
+    def _exact_cond(self, comp, rc, rv):
+        g = self._cond_grid(comp)
+        ys, wy, wy16, pr, tab = g["ys"], g["wy"], g["wy16"], g["pr"], g["tab"]
+        R, T = rc.size, ys.size
+        rows = np.tile(np.arange(T), R)
+        n, c0, B, Cr, sig = levels(pr.take(rows), np.repeat(rc, T), np.repeat(rv, T))
+        vals = np.array(_moments(tab, rows, n, c0, B, Cr)).reshape(3, R, T)
+        npc = g["npiece"]
+        part32 = (vals[:, :, :npc * 32].reshape(3, R, npc, 32) * wy[:npc * 32].reshape(npc, 32))
+        part16 = (vals[:, :, npc * 32:].reshape(3, R, npc, 16) * wy16[npc * 32:].reshape(npc, 16))
+        res32, res16 = part32.sum(-1), part16.sum(-1)
+        # signatures at the piece ends and the nodes, in increasing y
+        cuts = g["ycuts"]
+        ends = np.where(np.isfinite(cuts), cuts, 0.0)
+        prc = g.setdefault("prc", self.profile(comp, ends))
+        rows_c = np.tile(np.arange(ends.size), R)
+        sig_c = levels(prc.take(rows_c), np.repeat(rc, ends.size), np.repeat(rv, ends.size))[4]
+        sig = sig.reshape(R, T, -1)
+        sig_c = sig_c.reshape(R, ends.size, -1)
+        allsig = np.concatenate([sig, sig_c], 1)
+        pos_all = np.concatenate([ys, ends])
+        samp = g.get("samp")
+        if samp is None:
+            order = np.argsort(np.concatenate([g["y32"], g["y16"]], 1), axis=1)
+            nodes = np.concatenate([np.arange(npc)[:, None] * 32 + np.arange(32),
+                                    npc * 32 + np.arange(npc)[:, None] * 16 + np.arange(16)], 1)
+            nodes = np.take_along_axis(nodes, order, 1)
+            last = np.where(np.isfinite(cuts[1:]), T + np.arange(1, npc + 1), nodes[:, -1])
+            samp = np.concatenate([(T + np.arange(npc))[:, None], nodes, last[:, None]], 1)
+            g["samp"] = samp
+        pos = pos_all[samp]
+        sg = allsig[:, samp]
+        change = np.any(sg[:, :, 1:] != sg[:, :, :-1], axis=3) & (pos[None, :, 1:] > pos[None, :, :-1])
+        br = np.argwhere(change)
+        if br.size:
+            i, j, k = br[:, 0], br[:, 1], br[:, 2]
+            lo, hi = pos[j, k].copy(), pos[j, k + 1].copy()
+            ref = sg[i, j, k]
+            for _ in range(64):
+                mid = 0.5 * (lo + hi)
+                sm = levels(self.profile(comp, mid), rc[i], rv[i])[4]
+                same = np.all(sm == ref, axis=1)
+                lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+            si, sj, sa, sb = [], [], [], []
+            for (ti, pj) in sorted(set(zip(i.tolist(), j.tolist()))):
+                sel = (i == ti) & (j == pj)
+                edges = [cuts[pj], *sorted(hi[sel].tolist()), cuts[pj + 1]]
+                for u, v in zip(edges[:-1], edges[1:]):
+                    if v > u:
+                        si.append(ti); sj.append(pj); sa.append(u); sb.append(v)
+                res32[:, ti, pj] = 0.0
+                res16[:, ti, pj] = 0.0
+            si, sj = np.array(si), np.array(sj)
+            y3, j3 = _map(np.array(sa), np.array(sb), _S32)
+            y1, j1 = _map(np.array(sa), np.array(sb), _S16)
+            yf = np.concatenate([y3, y1], 1).ravel()
+            thr = np.repeat(si, 48)
+            prf = self.profile(comp, yf)
+            nf, cf, Bf, Crf, _ = levels(prf, rc[thr], rv[thr])
+            ends = np.concatenate([nf[:, None], cf[:, None], Bf, Crf], 1)
+            tabf = self._table(comp, yf, extra=ends, anti=False)
+            vf = np.array(_moments(tabf, np.arange(yf.size), nf, cf, Bf, Crf)).reshape(3, len(sa), 48)
+            c32 = (vf[:, :, :32] * (j3 * _W32 / 2)).sum(-1)
+            c16 = (vf[:, :, 32:] * (j1 * _W16 / 2)).sum(-1)
+            np.add.at(res32, (slice(None), si, sj), c32)
+            np.add.at(res16, (slice(None), si, sj), c16)
+        out, out16 = res32.sum(-1), res16.sum(-1)
+        self.pop_error = max(getattr(self, "pop_error", 0.0), float(np.max(np.abs(out - out16)
+                                                                          / np.maximum(out, 1e-300))))
+        return out
+
+    # -- the tagged job ---------------------------------------------------------------------
+    def tagged_nodes(self, comp):
+        """Tagged-job nodes of a component: profile rows, works, weights (32- and 16-point
+        rules)."""
+        X = self.size
+        if comp.kind == "fixed":
+            tab = self._fixed_table(comp)
+            pr = self._fixed_profile(comp)
+            w32, g32, w16, g16 = (z[0].ravel() for z in tab.nodes)
+            works = np.concatenate([w32, w16])
+            return (pr.take(np.zeros(works.size, int)), works,
+                    np.concatenate([g32, 0 * g16]), np.concatenate([0 * g32, g16]))
+        if comp.kind == "size":
+            nodes = self._size_nodes(comp)
+            if nodes[0] == "discrete":
+                xs, w = nodes[1], nodes[2]
+                return self.profile(comp, xs), xs + comp.shift, w, w
+            cuts = nodes[1]
+            # one table for the size law (fixed-descriptor style) gives the Gauss nodes
+            tab = self._table(_Component("fixed", comp.weight, 0.0, jumps=comp.jumps), None)
+            w32, g32, w16, g16 = (z[0].ravel() for z in tab.nodes)
+            del cuts
+            xs = np.concatenate([w32, w16])
+            return (self.profile(comp, xs), xs + comp.shift,
+                    np.concatenate([g32, 0 * g16]), np.concatenate([0 * g32, g16]))
+        g = self._cond_grid(comp)
+        tab = g["tab"]
+        w32, g32, w16, g16 = tab.nodes
+        T = g["ys"].size
+        Q32, Q16 = w32.reshape(T, -1).shape[1], w16.reshape(T, -1).shape[1]
+        rows = np.repeat(np.arange(T), Q32 + Q16)
+        works = np.concatenate([w32.reshape(T, -1), w16.reshape(T, -1)], 1).ravel()
+        gx32 = np.concatenate([g32.reshape(T, -1), 0 * g16.reshape(T, -1)], 1)
+        gx16 = np.concatenate([0 * g32.reshape(T, -1), g16.reshape(T, -1)], 1)
+        # weights: (outer y rule) x (inner x rule); mixed rules give the error estimate
+        wa = (gx32 * g["wy"][:, None]).ravel()
+        wb = (gx16 * g["wy16"][:, None]).ravel()
+        keep = (wa != 0) | (wb != 0)
+        return g["pr"].take(rows[keep]), works[keep], wa[keep], wb[keep]
+
+    def mean(self):
+        flats, slopes, r0s, parts = [], [], [], []
+        for comp in self.components:
+            pr, w, wa, wb = self.tagged_nodes(comp)
+            env = envelope(pr, w)
+            parts.append((env, wa, wb))
+        # evaluate every h and W value needed
+        h = _HFunction(self, [p[0] for p in parts])
+        total_a = total_b = 0.0
+        for env, wa, wb in parts:
+            r0c, r0v = env["r0"]
+            Nv, O0, Sv = self.exact(r0c, r0v)
+            lam = self.lam
+            denom = (1 - lam * O0) * (1 - lam * Nv)
+            if np.any(denom <= 0):
+                raise PolicyError("the SOAP waiting-time denominator is not positive: the "
+                                  "queue is unstable for this policy.")
+            wait = lam * Sv / (2 * denom)
+            res = h.residence(env)
+            tagged = wait + res
+            total_a += float(np.dot(wa, tagged))
+            total_b += float(np.dot(wb, tagged))
+        err = abs(total_a - total_b) + h.error * max(total_a, 1.0) + sum(self.errors) * 10
+        return total_a, err
+
+    def _component_for(self, y):
+        comps = self.components
+        if isinstance(self.policy, P.SkipPredict):
+            raise PolicyError("per-size response times of SkipPredict need the bit: use "
+                              "soap_response_time(q, policy, x, y, bit=...).")
+        if isinstance(self.policy, P.DelayPredict) and len(comps) == 2:
+            return comps
+        if comps[0].kind == "fixed" and len(comps) == 2:
+            return comps[int(y >= 1)]
+        return comps[0]
+
+    def _shift_for(self, comp, x):
+        if isinstance(comp, list):  # DelayPredict server time: the shift depends on x
+            return np.where(x > self.policy.L, float(self.policy.expensive_cost), 0.0)
+        return comp.shift
+
+
+# ======================================================================================
+# suffix maxima (the tagged job's worst future rank) and the residence time
+# ======================================================================================
+def _key_max(c1, v1, c2, v2):
+    first = (c1 > c2) | ((c1 == c2) & (v1 >= v2))
+    return np.where(first, c1, c2), np.where(first, v1, v2)
+
+
+def envelope(pr, w):
+    """Suffix maximum r_worst(a) = sup_{a <= b < w} r(b) of each profile row on [0, w):
+    per piece a sloped part (following the rank) and a flat part (an earlier maximum).
+    Returns a dict with ``r0`` = r_worst(0) and the parts."""
+    S, E, C, V, M = pr.S, pr.E, pr.C, pr.V, pr.M
+    K, Pn = S.shape
+    w = np.asarray(w, float)
+    mc, mv = np.full(K, -INF), np.full(K, -INF)
+    flat_len = np.zeros((K, Pn)); flat_c = np.zeros((K, Pn)); flat_v = np.zeros((K, Pn))
+    sl_len = np.zeros((K, Pn)); sl_from = np.zeros((K, Pn)); sl_to = np.zeros((K, Pn))
+    seen = np.zeros(K, bool)
+    for p in range(Pn - 1, -1, -1):
+        s, e, c, v, m = S[:, p], E[:, p], C[:, p], V[:, p], M[:, p]
+        act = s < w
+        t = np.minimum(e, w)
+        length = np.where(act, np.maximum(t - s, 0.0), 0.0)
+        with np.errstate(invalid="ignore"):
+            vend = np.where(m != 0, v + m * (t - s), v)
+        dec = act & (m < 0)
+        inc = act & (m > 0)
+        const = act & (m == 0)
+        # decreasing: sloped from v down to max(vend, M) while above M, then flat at M
+        above_all = (c > mc) | ((c == mc) & (vend >= mv)) | ~seen
+        below_all = (c < mc) | ((c == mc) & (v <= mv))
+        cross = dec & ~above_all & ~below_all
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ac = np.where(cross, s + (v - mv) / np.where(cross, -m, 1.0), s)
+        sl = np.where(dec & above_all, length, np.where(cross, ac - s, 0.0))
+        sl_len[:, p] = sl
+        sl_from[:, p] = v
+        sl_to[:, p] = np.where(dec & above_all, vend, np.where(cross, mv, v))
+        # constant piece: flat at max(M, v); increasing: flat at max(M, vend)
+        kc, kv = _key_max(c, np.where(inc, vend, v), mc, mv)
+        kc = np.where(seen, kc, c)
+        kv = np.where(seen, kv, np.where(inc, vend, v))
+        fl = np.where(const | inc, length, np.where(dec & below_all & seen, length,
+                                                    np.where(cross, length - (ac - s), 0.0)))
+        flat_len[:, p] = fl
+        flat_c[:, p] = np.where(const | inc, kc, mc)
+        flat_v[:, p] = np.where(const | inc, kv, mv)
+        # new running maximum
+        nc, nv = _key_max(c, np.where(inc, vend, v), mc, mv)
+        nc = np.where(seen, nc, c)
+        nv = np.where(seen, nv, np.where(inc, vend, v))
+        mc = np.where(act, nc, mc)
+        mv = np.where(act, nv, mv)
+        seen = seen | act
+    return dict(r0=(mc, mv), flat=(flat_len, flat_c, flat_v),
+                slope=(sl_len, C, sl_from, sl_to, np.abs(M)))
+
+
+class _HFunction:
+    """h(r) = 1 / (1 - lambda N(r)) at the flat levels (exactly) and its integrals over the
+    sloped rank ranges (from an adaptive piecewise-Legendre interpolant per class)."""
+
+    def __init__(self, eng, envs):
+        self.eng, self.lam = eng, eng.lam
+        self.error = 0.0
+        self.interp = {}
+        ranges = {}
+        for env in envs:
+            ln, c, a, b, _ = env["slope"]
+            use = ln > 0
+            for cls in np.unique(c[use]):
+                sel = use & (c == cls)
+                lo = float(np.min(np.minimum(a[sel], b[sel])))
+                hi = float(np.max(np.maximum(a[sel], b[sel])))
+                pts = np.concatenate([a[sel], b[sel]])
+                old = ranges.get(cls)
+                ranges[cls] = (min(lo, old[0]), max(hi, old[1]), np.concatenate([old[2], pts])) \
+                    if old else (lo, hi, pts)
+        for cls, (lo, hi, pts) in ranges.items():
+            self.interp[cls] = self._build(cls, lo, hi, pts)
+
+    def h(self, c, v):
+        N = self.eng.exact(c, v)[0]
+        return 1.0 / (1.0 - self.lam * N)
+
+    def _build(self, cls, lo, hi, pts):
+        if not hi > lo:
+            return None
+        q = np.quantile(pts, np.linspace(0, 1, 17))
+        extra = self.eng._cache.get("rank_values", ())
+        cuts = np.unique(np.concatenate([[lo, hi], q, [p for p in extra if lo < p < hi]]))
+        pieces = list(zip(cuts[:-1], cuts[1:]))
+        done = []
+        for _ in range(40):
+            if not pieces:
+                break
+            a = np.array([p[0] for p in pieces])
+            b = np.array([p[1] for p in pieces])
+            r = a[:, None] + (b - a)[:, None] * _S32
+            vals = self.h(np.full(r.size, cls), r.ravel()).reshape(r.shape)
+            coef = vals @ _PROJ.T                           # Legendre coefficients in t
+            scale = np.max(np.abs(vals), axis=1)
+            tail = np.abs(coef[:, -6:]).sum(1)
+            ok = (tail <= INTERP_RTOL * scale) | (b - a <= 1e-12 * max(abs(hi), abs(lo), 1.0))
+            nxt = []
+            for i in range(len(pieces)):
+                if ok[i]:
+                    done.append((a[i], b[i], vals[i] @ _ANTI.T * (b[i] - a[i]), tail[i] * (b[i] - a[i])))
+                else:
+                    m = 0.5 * (a[i] + b[i])
+                    nxt += [(a[i], m), (m, b[i])]
+            pieces = nxt
+        if pieces:
+            raise ConvergenceError("the rank-space interpolant of 1/(1 - rho_new)", len(pieces), INF)
+        done.sort(key=lambda z: z[0])
+        A = np.array([d[0] for d in done])
+        Bb = np.array([d[1] for d in done])
+        anti = np.array([d[2] for d in done])
+        piece_int = anti[:, -1] * 0 + np.array([_legval(np.array(1.0), d) for d in anti])
+        cum = np.concatenate([[0.0], np.cumsum(piece_int)])
+        self.error += float(sum(d[3] for d in done))
+        return A, Bb, anti, cum
+
+    def integral(self, cls, r):
+        """int_{lo}^{r} h, for ranks r of class ``cls``."""
+        A, Bb, anti, cum = self.interp[cls]
+        r = np.asarray(r, float)
+        i = np.clip(np.searchsorted(A, r, side="right") - 1, 0, len(A) - 1)
+        s = np.clip((r - A[i]) / (Bb[i] - A[i]), 0.0, 1.0)
+        return cum[i] + _legval(2 * s - 1, anti[i])
+
+    def residence(self, env):
+        fl, fc, fv = env["flat"]
+        use = fl > 0
+        res = np.zeros(fl.shape[0])
+        if use.any():
+            hv = self.h(fc[use], fv[use])
+            tmp = np.zeros(fl.shape)
+            tmp[use] = hv * fl[use]
+            res += tmp.sum(1)
+        ln, c, a, b, m = env["slope"]
+        use = ln > 0
+        if use.any():
+            tmp = np.zeros(ln.shape)
+            for cls in np.unique(c[use]):
+                sel = use & (c == cls)
+                tmp[sel] = (self.integral(cls, a[sel]) - self.integral(cls, b[sel])) / m[sel]
+            res += tmp.sum(1)
+        return res
+
+
+# ======================================================================================
+# Gittins
+# ======================================================================================
+class _GittinsRank:
+    """Marker base for rank tables built from the queue's law (see :mod:`qtheory.gittins`)."""
+
+
+# ======================================================================================
+# public entry points
+# ======================================================================================
+def _check(q, policy):
+    if getattr(policy, "rank", None) is None and not isinstance(policy, (P.Gittins, _GittinsRank)):
+        raise PolicyError(f"{policy.name} is not a SOAP policy (it has no rank function); "
+                          "use method='formula' or method='simulation'.")
+
+
+def _resolve(q, policy):
+    if isinstance(policy, P.Gittins):
+        from .gittins import gittins_policy
+        return gittins_policy(q)
+    return policy
+
+
+def soap_mean_response_time(q, policy, y_pieces=None):
+    """E[T] of ``policy`` on ``q`` from the SOAP theorem.
+
+    Parameters
+    ----------
+    q : qtheory.MG1
+    policy : Policy
+        Any SOAP policy: a catalogue policy, ``qt.Gittins`` or ``qt.Rank(fn)``.
+    y_pieces : int, optional
+        Number of equal-probability pieces of the prediction's law in the outer
+        quadrature (default 12); raise it for more accuracy on unusual laws.
+
+    Returns
+    -------
+    Result
+        ``value`` with ``error`` an estimate of the absolute quadrature error
+        (difference of nested Gauss rules plus the interpolation and table errors).
+
+    Examples
+    --------
+    >>> import qtheory as qt
+    >>> q = qt.MG1(0.5, qt.Exponential(1.0))
+    >>> r = soap_mean_response_time(q, qt.FCFS())     # P-K: 1 + 0.5 * 2 / (2 * 0.5) = 2
+    >>> round(r.value, 10), r.method
+    (2.0, 'soap')
+    """
+    policy = P.as_policy(policy)
+    _check(q, policy)
+    pol = _resolve(q, policy)
+    eng = Engine(q, pol, y_pieces=y_pieces)
+    value, error = eng.mean()
+    details = {}
+    if isinstance(policy, P.SkipPredict) and not policy.server_time:
+        pl = _long_prob(q, policy)
+        details["cost"] = value + policy.cheap_cost + pl * policy.expensive_cost
+    if isinstance(policy, P.DelayPredict) and not policy.server_time:
+        details["cost"] = value + policy.expensive_cost * float(q.size.sf(policy.L))
+    return Result(float(value), float(error), "soap", policy.name, details)
+
+
+def _long_prob(q, policy):
+    return 1.0 - q.size.expect(lambda x: float(policy.bit.short_prob(x)))[0]
+
+
+def soap_response_time(q, policy, x, y=None, bit=None):
+    """E[T(x, y)] from the SOAP theorem, vectorised over sizes ``x``.
+
+    Parameters
+    ----------
+    q : qtheory.MG1
+    policy : Policy
+    x : float or array
+        True sizes.
+    y : float, optional
+        The descriptor the scheduler sees: the prediction (or the bit, 0 short / 1 long,
+        for one-bit policies). Ignored for policies that see the size or nothing.
+    bit : {0, 1}, optional
+        SkipPredict only: the cheap bit of the job.
+
+    Returns
+    -------
+    float or ndarray
+        E[T(x, y)] (an array when ``x`` is one).
+
+    Examples
+    --------
+    >>> import qtheory as qt
+    >>> q = qt.MG1(0.5, qt.Exponential(1.0))
+    >>> float(soap_response_time(q, qt.PSJF(), 0.0))   # a size-0 job waits for nothing
+    0.0
+    """
+    policy = P.as_policy(policy)
+    _check(q, policy)
+    pol = _resolve(q, policy)
+    eng = Engine(q, pol)
+    xa = np.asarray(x, float)
+    if np.any(~np.isfinite(xa)) or np.any(xa < 0):
+        raise ParameterError(f"size = {x!r} is invalid: sizes must be finite numbers >= 0.")
+    if isinstance(pol, P.SkipPredict):
+        if bit not in (0, 1):
+            raise ParameterError("bit must be 0 (predicted short) or 1 (predicted long) for "
+                                 "SkipPredict.")
+        comp = eng.components[bit]
+        d = np.full(xa.size, float(y if y is not None else 0.0)) if comp.kind == "cond" else xa.ravel()
+        pr = eng.profile(comp, d)
+        env = envelope(pr, xa.ravel() + comp.shift)
+        out = _tagged(eng, env)
+    else:
+        yy = float(xa.ravel()[0]) if y is None else float(y)
+        if isinstance(pol, P.DelayPredict) and len(eng.components) == 2:
+            out = np.empty(xa.size)
+            for k, comp in enumerate(eng.components):
+                sel = (xa.ravel() > pol.L) == bool(k)
+                if sel.any():
+                    d = xa.ravel()[sel] if comp.kind == "size" else np.full(sel.sum(), yy)
+                    env = envelope(eng.profile(comp, d), xa.ravel()[sel] + comp.shift)
+                    out[sel] = _tagged(eng, env)
+        else:
+            comp = eng._component_for(yy)
+            if comp.kind == "size":
+                d = xa.ravel()
+            elif comp.kind == "fixed":
+                d = np.full(xa.size, comp.fixed)
+            else:
+                d = np.full(xa.size, yy)
+            env = envelope(eng.profile(comp, d), xa.ravel() + comp.shift)
+            out = _tagged(eng, env)
+    out = np.where(xa.ravel() > 0, out, 0.0) if not isinstance(pol, P.SkipPredict) or not pol.server_time else out
+    return float(out[0]) if np.ndim(x) == 0 else out.reshape(xa.shape)
+
+
+def _tagged(eng, env):
+    h = _HFunction(eng, [env])
+    Nv, O0, Sv = eng.exact(*env["r0"])
+    lam = eng.lam
+    return lam * Sv / (2 * (1 - lam * O0) * (1 - lam * Nv)) + h.residence(env)
+
+
+def soap_response_curve(q, policy, x):
+    """E[T(x)] averaged over the prediction given the size, vectorised over ``x``:
+    E[T(x)] = integral of h(y | x) E[T(x, y)] dy (the size itself for policies that see
+    the size or nothing).
+
+    Examples
+    --------
+    >>> import qtheory as qt
+    >>> q = qt.MG1(0.5, qt.Exponential(1.0))
+    >>> [round(float(v), 10) for v in soap_response_curve(q, qt.FCFS(), [1.0, 2.0])]
+    [2.0, 3.0]
+    """
+    policy = P.as_policy(policy)
+    xa = np.atleast_1d(np.asarray(x, float))
+    pred = q.prediction
+    if policy.descriptor != "prediction" or pred is None or isinstance(pred, Perfect) \
+            or isinstance(policy, P.SkipPredict):
+        if policy.descriptor == "bit":
+            p = np.asarray(pred.short_prob(xa), float)
+            return (p * soap_response_time(q, policy, xa, 0.0)
+                    + (1 - p) * soap_response_time(q, policy, xa, 1.0))
+        return np.atleast_1d(soap_response_time(q, policy, xa))
+    out = np.empty(xa.size)
+    for i, xv in enumerate(xa):
+        # E over y | x by Gauss pieces on the conditional quantiles of y
+        u = np.concatenate([(_S32 * 0.5), 0.5 + 0.5 * _S32])
+        wts = np.concatenate([_W32 / 4, _W32 / 4])
+        ys = _cond_quantile(pred, xv, u)
+        vals = np.array([soap_response_time(q, policy, xv, yv) for yv in ys])
+        out[i] = float(np.dot(wts, vals))
+    return out
+
+
+def _cond_quantile(pred, x, u):
+    from scipy.optimize import brentq
+    out = []
+    for p in u:
+        hi = 2 * x + 1.0
+        while float(pred.cdf(hi, x)) < p:
+            hi *= 2
+        out.append(brentq(lambda y: float(pred.cdf(y, x)) - p, 0.0, hi, xtol=1e-14))
+    return np.array(out)
+
+
+def gittins_rank(q, policy=None):
+    """The Gittins rank function ``fn(d, a)`` for queue ``q`` (used by the simulator)."""
+    from .gittins import gittins_policy
+    return gittins_policy(q).rank

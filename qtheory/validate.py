@@ -1,0 +1,432 @@
+"""Agreement between methods: formula, SOAP, symbolic and simulation side by side.
+
+A number is trusted when independent methods agree (DESIGN.md section 1): analytic
+methods to their numerical error, the simulation within its confidence interval.
+:func:`validate` reports one (queue, policy) pair, :func:`validate_all` a grid of them,
+and :func:`check_samples` judges per-job output of *someone else's* simulator.
+
+Examples
+--------
+>>> import qtheory as qt
+>>> q = qt.MG1(0.5, qt.Exponential(1.0))
+>>> report = validate(q, qt.PS, jobs=20_000, replications=4, seed=2,
+...                   methods=("formula", "simulation"))
+>>> report.passed
+True
+"""
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as _st
+
+from .errors import ParameterError, PolicyError, QTheoryError
+from .policies import as_policy
+from .sim.stats import batch_means, lag1_autocorrelation
+
+ANALYTIC = ("formula", "soap", "symbolic")
+#: |z| above this is a disagreement (a 4-sigma event has probability 6e-5 by chance).
+Z_MAX = 4.0
+
+
+@dataclass
+class Row:
+    """One method's answer: value, error (numerical error or standard error), CI, the
+    z-score of the simulation against it, and its status ("ok", "FAIL", "n/a", "error")."""
+
+    method: str
+    value: float = math.nan
+    error: float = math.nan
+    ci: tuple = None
+    z: float = math.nan
+    status: str = "n/a"
+    note: str = ""
+
+
+@dataclass
+class Report:
+    """The methods' answers for one queue and policy, and the verdict ``passed``."""
+
+    queue: str
+    policy: str
+    rows: list = field(default_factory=list)
+    z_max: float = Z_MAX
+    rtol: float = 1e-6
+
+    @property
+    def passed(self):
+        """True when every available analytic value agrees with the others (to their
+        errors and ``rtol``) and with the simulation (|z| < ``z_max``), and at least two
+        methods were compared."""
+        usable = [r for r in self.rows if r.status not in ("n/a", "error")]
+        return len(usable) >= 2 and all(r.status == "ok" for r in usable)
+
+    def row(self, method):
+        for r in self.rows:
+            if r.method == method:
+                return r
+        raise KeyError(method)
+
+    def __str__(self):
+        head = f"{self.policy} on {self.queue}"
+        lines = [head, "-" * len(head),
+                 f"{'method':<14}{'value':>14}{'error / 95% CI':>30}{'z':>8}  status"]
+        for r in self.rows:
+            if r.ci is not None:
+                err = f"[{r.ci[0]:.6g}, {r.ci[1]:.6g}]"
+            elif math.isfinite(r.error):
+                err = f"± {r.error:.2g}"
+            else:
+                err = ""
+            val = f"{r.value:.8g}" if math.isfinite(r.value) else "-"
+            z = f"{r.z:+.2f}" if math.isfinite(r.z) else ""
+            note = f"  ({r.note})" if r.note else ""
+            lines.append(f"{r.method:<14}{val:>14}{err:>30}{z:>8}  {r.status}{note}")
+        lines.append(f"verdict: {'PASSED' if self.passed else 'FAILED'}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(str(self))
+
+    def records(self):
+        return [dict(queue=self.queue, policy=self.policy, method=r.method, value=r.value,
+                     error=r.error, ci_lo=r.ci[0] if r.ci else math.nan,
+                     ci_hi=r.ci[1] if r.ci else math.nan, z=r.z, status=r.status,
+                     note=r.note) for r in self.rows]
+
+    def to_frame(self):
+        """The table as a pandas DataFrame (needs pandas)."""
+        return _frame(self.records())
+
+
+def _frame(records):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("to_frame() needs pandas: pip install pandas (or print the "
+                          "report, or use .records() for a list of dicts).") from None
+    return pd.DataFrame.from_records(records)
+
+
+def _analytic(q, policy, method):
+    r = q.mean_response_time(policy, method=method)
+    if method == "symbolic":
+        import sympy
+        expr = getattr(r, "value", r)
+        if not isinstance(expr, sympy.Basic):
+            return float(expr), 0.0, "exact"
+        try:
+            from .symbolic import evaluate
+        except ImportError:
+            return float(sympy.N(expr, 17)), 0.0, "exact"
+        return float(evaluate(expr, 17)), 0.0, "exact, evaluated to 17 digits"
+    return float(r), float(getattr(r, "error", 0.0)), ""
+
+
+def validate(q, policy, jobs=10**6, replications=10, seed=1, methods=None, reference=None,
+             z_max=Z_MAX, rtol=1e-6, **sim_options):
+    """Compute E[T] of ``policy`` on ``q`` by every available method and compare.
+
+    Parameters
+    ----------
+    q : qtheory.MG1
+    policy : policy class or instance
+    jobs, replications, seed
+        Simulation size (see :func:`qtheory.sim.simulate`); ``jobs=0`` skips simulation.
+    methods : iterable of str, optional
+        Subset of ("formula", "soap", "symbolic", "simulation"); default all.
+    reference : dict, optional
+        Extra values to check, e.g. ``{"my paper, eq. 7": 2.31}`` (exact, error 0) or
+        ``{"mine": (2.31, 0.01)}`` (value, absolute error).
+    z_max : float
+        Simulation disagrees with a value when |z| is beyond the Student-t quantile as
+        unlikely as a normal ``z_max`` (:func:`t_limit`), where
+        z = (simulated - value) / sqrt(std_error^2 + error^2).
+    rtol : float
+        Relative tolerance between analytic values, on top of their error estimates.
+    **sim_options
+        Passed to the simulator (``warmup``, ``executor``, ...).
+
+    Returns
+    -------
+    Report
+        ``print(report)`` shows the table; ``report.passed`` is the verdict.
+
+    Methods that cannot evaluate this policy (not implemented, no closed form, module not
+    available) are listed as "n/a" with the reason.
+    """
+    policy = as_policy(policy)
+    methods = tuple(methods) if methods is not None else (*ANALYTIC, "simulation")
+    bad = set(methods) - {*ANALYTIC, "simulation"}
+    if bad:
+        raise ParameterError(f"methods = {sorted(bad)} are unknown: use any of "
+                             f"{(*ANALYTIC, 'simulation')}.")
+    report = Report(repr(q), policy.name if not hasattr(policy, "c") else repr(policy),
+                    z_max=z_max, rtol=rtol)
+    for m in ANALYTIC:
+        if m not in methods:
+            continue
+        try:
+            value, error, note = _analytic(q, policy, m)
+            report.rows.append(Row(m, value, error, status="ok", note=note))
+        except (ImportError, NotImplementedError, PolicyError) as exc:
+            report.rows.append(Row(m, status="n/a", note=_short(exc)))
+        except QTheoryError as exc:
+            report.rows.append(Row(m, status="error", note=_short(exc)))
+    for name, v in (reference or {}).items():
+        value, error = (v if isinstance(v, tuple) else (v, 0.0))
+        report.rows.append(Row(str(name), float(value), float(error), status="ok",
+                               note="reference"))
+    analytic = [r for r in report.rows if r.status == "ok"]
+    # analytic values against each other
+    for r in analytic:
+        for o in analytic:
+            if o is r:
+                continue
+            tol = r.error + o.error + rtol * max(abs(r.value), abs(o.value))
+            if abs(r.value - o.value) > tol:
+                r.status = "FAIL"
+                r.note = (r.note + "; " if r.note else "") + f"differs from {o.method}"
+                break
+    if "simulation" in methods and jobs:
+        try:
+            s = q.simulate(policy, jobs=jobs, replications=replications, seed=seed,
+                           **sim_options)
+        except (NotImplementedError, PolicyError) as exc:
+            report.rows.append(Row("simulation", status="n/a", note=_short(exc)))
+            return report
+        sim = Row("simulation", s.mean_response_time, s.std_error, s.ci, status="ok",
+                  note=f"{replications} x {jobs} jobs")
+        limit = t_limit(z_max, replications)
+        zs = []
+        for r in analytic:
+            r.z = (s.mean_response_time - r.value) / math.hypot(s.std_error, r.error)
+            zs.append(abs(r.z))
+            if abs(r.z) >= limit:
+                r.status = "FAIL"
+                r.note = (r.note + "; " if r.note else "") + (
+                    f"simulation |z| = {abs(r.z):.1f} >= {limit:.2f}")
+        if zs and max(zs) >= limit:
+            sim.status = "FAIL"
+        report.rows.append(sim)
+    return report
+
+
+def t_limit(z_max, replications):
+    """The |t| (Student t, replications - 1 degrees of freedom) as unlikely as a normal
+    |z| >= z_max: the threshold a simulation z-score is held to.
+
+    Examples
+    --------
+    >>> round(t_limit(4.0, 10**6), 3), round(t_limit(4.0, 10), 2)
+    (4.0, 7.0)
+    """
+    return float(_st.t.isf(_st.norm.sf(z_max), replications - 1))
+
+
+def _short(exc):
+    text = str(exc).split("\n")[0]
+    return f"{type(exc).__name__}: {text[:70]}"
+
+
+@dataclass
+class ValidationSuite:
+    """Reports of :func:`validate_all`."""
+
+    reports: list
+
+    @property
+    def passed(self):
+        return all(r.passed for r in self.reports)
+
+    @property
+    def failures(self):
+        return [r for r in self.reports if not r.passed]
+
+    def __str__(self):
+        lines = [f"{'policy':<28}{'queue':<60}{'verdict':>8}"]
+        for r in self.reports:
+            lines.append(f"{r.policy[:27]:<28}{r.queue[:59]:<60}"
+                         f"{'ok' if r.passed else 'FAILED':>8}")
+        lines.append(f"{len(self.reports) - len(self.failures)}/{len(self.reports)} passed")
+        return "\n".join(lines)
+
+    def to_frame(self):
+        return _frame([rec for r in self.reports for rec in r.records()])
+
+
+def validate_all(policies=None, laws=None, loads=(0.5, 0.9), prediction=None, jobs=200_000,
+                 replications=8, seed=1, methods=None, **options):
+    """:func:`validate` over a grid: every policy x size law x load.
+
+    Parameters
+    ----------
+    policies : iterable, optional
+        Default: :data:`qtheory.policies.CATALOGUE`.
+    laws : iterable of size laws, optional
+        Default: Exp(1) and Weibull(0.5, 0.5) (mean 1, E[X^2] = 6).
+    loads : iterable of float
+        Loads rho; the arrival rate is rho / E[X].
+    prediction : prediction model, optional
+        Used for the queue (e.g. ``qt.ExpNoise()``).
+    """
+    from . import policies as P
+    from .distributions import Exponential, Weibull, as_size_law
+    from .queue import MG1
+    policies = P.CATALOGUE if policies is None else tuple(policies)
+    laws = (Exponential(1.0), Weibull(0.5, 0.5)) if laws is None else tuple(laws)
+    reports = []
+    k = 0
+    for law in laws:
+        law = as_size_law(law)
+        for rho in loads:
+            q = MG1(rho / law.mean, law, prediction)
+            for p in policies:
+                k += 1
+                reports.append(validate(q, p, jobs=jobs, replications=replications,
+                                        seed=seed + k, methods=methods, **options))
+    return ValidationSuite(reports)
+
+
+@dataclass
+class SampleCheck:
+    """Verdict of :func:`check_samples`.
+
+    ``agrees`` is True when the theory value lies within ``z_max`` standard errors of the
+    batch-means estimate. ``difference`` = estimate - theory (``relative_difference``
+    relative to theory), ``ci`` its 95% interval (Student t over batches), ``p_value``
+    the two-sided p-value of "the samples have mean ``theory``".
+    """
+
+    agrees: bool
+    estimate: float
+    theory: float
+    std_error: float
+    ci: tuple
+    z: float
+    p_value: float
+    batches: int
+    lag1: float
+    by_size: list = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def difference(self):
+        return self.estimate - self.theory
+
+    @property
+    def relative_difference(self):
+        return self.difference / self.theory
+
+    def __str__(self):
+        verdict = "AGREES with" if self.agrees else "DISAGREES with"
+        out = [f"samples {verdict} theory: mean {self.estimate:.6g} (95% CI "
+               f"[{self.ci[0]:.6g}, {self.ci[1]:.6g}], {self.batches} batch means) vs "
+               f"theory {self.theory:.6g}; difference {self.relative_difference:+.2%}, "
+               f"z = {self.z:+.2f}, p = {self.p_value:.3g}"]
+        out += [f"note: {n}" for n in self.notes]
+        return "\n".join(out)
+
+
+def check_samples(response_times, q, policy, sizes=None, batches=30, warmup=0,
+                  z_max=Z_MAX, theory=None):
+    """Do per-job response times from another simulator agree with theory?
+
+    Successive response times are autocorrelated, so the series is cut into ``batches``
+    contiguous batches whose means are nearly independent; the test is a Student-t test
+    of their mean against the theory value (method "auto": formula, else SOAP).
+
+    Parameters
+    ----------
+    response_times : array_like
+        One response time per job, in arrival (or departure) order, one replication.
+    q, policy
+        The queue and policy the samples claim to come from.
+    sizes : array_like, optional
+        The jobs' sizes: adds a per-size-quintile comparison to E[T(x)] (size-based and
+        blind policies only).
+    batches : int
+        Number of batches (>= 10); the lag-1 correlation of batch means is reported and a
+        note asks for more jobs when it exceeds 0.2.
+    warmup : int
+        Leading samples to drop.
+    z_max : float
+        Disagreement threshold on |z|.
+    theory : float, optional
+        The value to test against (default: ``q.mean_response_time(policy)``).
+
+    Returns
+    -------
+    SampleCheck
+
+    Examples
+    --------
+    Per-job output of our own simulator agrees with the Pollaczek-Khinchine formula, and
+    a wrong theory value is caught:
+
+    >>> import qtheory as qt
+    >>> q = qt.MG1(0.7, qt.Exponential(1.0))
+    >>> s = q.simulate(qt.FCFS, jobs=200_000, replications=2, seed=4, per_job=True)
+    >>> T = s.per_job["response_time"]
+    >>> check_samples(T, q, qt.FCFS).agrees
+    True
+    >>> check_samples(T, q, qt.FCFS, theory=1 / (1 - 0.7) * 1.2).agrees
+    False
+    """
+    x = np.asarray(response_times, float).ravel()
+    warmup = int(warmup)
+    if warmup < 0 or warmup >= x.size:
+        raise ParameterError(f"warmup = {warmup} is invalid: it must be in [0, {x.size}).")
+    x = x[warmup:]
+    if not np.all(np.isfinite(x)) or np.any(x < 0):
+        raise ParameterError("response_times must be finite and >= 0: drop NaN or negative "
+                             "entries (jobs that never finished?).")
+    if not (isinstance(batches, (int, np.integer)) and batches >= 10):
+        raise ParameterError(f"batches = {batches!r} is invalid: use an integer >= 10 "
+                             "(30 is typical).")
+    if x.size < 10 * batches:
+        raise ParameterError(f"{x.size} samples are too few for {batches} batches: pass at "
+                             f"least {10 * batches} response times or fewer batches.")
+    policy = as_policy(policy)
+    if theory is None:
+        theory = float(q.mean_response_time(policy))
+    bm = batch_means(x, batches)
+    est = float(bm.mean())
+    se = float(bm.std(ddof=1) / math.sqrt(batches))
+    tq = float(_st.t.ppf(0.975, batches - 1))
+    z = (est - theory) / se if se > 0 else (0.0 if est == theory else math.inf)
+    p = float(2 * _st.t.sf(abs(z), batches - 1))
+    lag1 = lag1_autocorrelation(bm)
+    notes = []
+    if lag1 > 0.2:
+        notes.append(f"batch means are correlated (lag-1 {lag1:.2f}): the interval is too "
+                     "narrow; pass more jobs (longer batches).")
+    by_size = None
+    if sizes is not None:
+        by_size = _by_size(x, np.asarray(sizes, float).ravel()[warmup:], q, policy, z_max)
+    check = SampleCheck(bool(abs(z) < z_max), est, float(theory), se,
+                        (est - tq * se, est + tq * se), float(z), p, int(batches), lag1,
+                        by_size, notes)
+    return check
+
+
+def _by_size(T, sizes, q, policy, z_max, bins=5):
+    """Per size-quintile: mean T (samples) vs mean of E[T(x)] over the bin's sizes."""
+    if sizes.shape != T.shape:
+        raise ParameterError("sizes must have one entry per response time.")
+    if policy.descriptor == "prediction" or policy.descriptor == "bit":
+        return None
+    edges = np.quantile(sizes, np.linspace(0, 1, bins + 1))
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (sizes >= lo) & (sizes <= hi)
+        t, s = T[m], sizes[m]
+        pick = np.quantile(s, np.linspace(0.01, 0.99, 25))
+        theory = float(np.mean([q.response_time(policy, size=v) for v in pick]))
+        bm = batch_means(t, 10) if t.size >= 100 else t
+        se = float(np.std(bm, ddof=1) / math.sqrt(len(bm)))
+        out.append({"sizes": (float(lo), float(hi)), "mean": float(t.mean()),
+                    "theory": theory, "z": (float(t.mean()) - theory) / se if se > 0 else 0.0})
+    return out

@@ -1,0 +1,110 @@
+"""Independent reference values, computed with mpmath at 30 digits from closed forms.
+
+Nothing here imports qtheory: these are the witnesses the toolkit is checked against.
+Exp(1) sizes with predictions Y | X=x ~ Exp(mean x) reduce to modified Bessel functions
+through  int_0^inf x^(nu-1) exp(-x - y/x) dx = 2 y^(nu/2) K_nu(2 sqrt(y))  (MATH.md §2).
+"""
+
+import mpmath as mp
+
+mp.mp.dps = 30
+
+
+def _K(nu, y):
+    return mp.besselk(nu, 2 * mp.sqrt(y))
+
+
+# -- Exp(1) sizes, ExpNoise predictions (MATH.md §2) -------------------------------------
+def f_Y(y):
+    """Density of the prediction: 2 K_0(2 sqrt y)."""
+    return 2 * _K(0, y)
+
+
+def load_below(y):
+    """E[X 1{Y <= y}] = 1 - 2 y K_2(2 sqrt y)."""
+    return 1 - 2 * y * _K(2, y)
+
+
+def second_below(y):
+    """E[X^2 1{Y <= y}] = 2 - 2 y^(3/2) K_3(2 sqrt y)."""
+    return 2 - 2 * y**1.5 * _K(3, y)
+
+
+def pred_above(v):
+    """P(Y > v) = 2 sqrt(v) K_1(2 sqrt v)."""
+    return 2 * mp.sqrt(v) * _K(1, v)
+
+
+def size_at(y):
+    """E[X; Y in dy] / dy = int e^{-x} e^{-y/x} dx = 2 sqrt(y) K_1(2 sqrt y)."""
+    return 2 * mp.sqrt(y) * _K(1, y)
+
+
+def old_above(y):
+    """E[((X - (Y - y))^+)^2 1{Y > y}] = (1 - 2/e) E[X^2 e^{-y/X}] = (1 - 2/e) 2 y^(3/2) K_3."""
+    return (1 - 2 / mp.e) * 2 * y**1.5 * _K(3, y)
+
+
+def _quad(f):
+    return mp.quad(f, [0, mp.mpf("0.01"), 1, 10, mp.inf])
+
+
+def spjf(lam):
+    lam = mp.mpf(lam)
+    return 1 + _quad(lambda y: f_Y(y) * lam / (1 - lam * load_below(y)) ** 2)
+
+
+def pspjf(lam):
+    lam = mp.mpf(lam)
+    return _quad(lambda y: size_at(y) / (1 - lam * load_below(y))
+                 + f_Y(y) * lam * second_below(y) / (2 * (1 - lam * load_below(y)) ** 2))
+
+
+def sprpt(lam):
+    """SPRPT by the 1-D reduction of MATH.md §2: P(Y - X > v) = P(Y > v)/e and
+    E[(X - Y)^+] = E[X]/e for ExpNoise, so
+    E[T] = int f_Y W + (1 - 1/e) int P(Y > z) / (1 - rho'_z) dz + 1/e."""
+    lam = mp.mpf(lam)
+    wait = _quad(lambda y: f_Y(y) * lam * (second_below(y) + old_above(y))
+                 / (2 * (1 - lam * load_below(y)) ** 2))
+    res = (1 - 1 / mp.e) * _quad(lambda z: pred_above(z) / (1 - lam * load_below(z)))
+    return wait + res + 1 / mp.e
+
+
+# -- Exp(1) sizes, size-based policies (MATH.md §1) ---------------------------------------
+def _rho(lam, x):  # lam * int_0^x t e^{-t} dt
+    return lam * (1 - mp.exp(-x) * (1 + x))
+
+
+def _m2(x):  # int_0^x t^2 e^{-t} dt
+    return 2 - mp.exp(-x) * (x * x + 2 * x + 2)
+
+
+def srpt(lam):
+    lam = mp.mpf(lam)
+    wait = _quad(lambda x: mp.exp(-x) * lam * (_m2(x) + x * x * mp.exp(-x))
+                 / (2 * (1 - _rho(lam, x)) ** 2))
+    return wait + _quad(lambda t: mp.exp(-t) / (1 - _rho(lam, t)))
+
+
+def sjf(lam):
+    lam = mp.mpf(lam)
+    return 1 + _quad(lambda x: mp.exp(-x) * lam / (1 - _rho(lam, x)) ** 2)
+
+
+def psjf(lam):
+    lam = mp.mpf(lam)
+    return _quad(lambda x: mp.exp(-x) * (x / (1 - _rho(lam, x))
+                                        + lam * _m2(x) / (2 * (1 - _rho(lam, x)) ** 2)))
+
+
+# -- one bit, M/M/1 (MATH.md §4, Mitzenmacher 2021) ----------------------------------------
+def onebit_expnoise(lam, T):
+    """(t_np, t_pre) closed forms for Exp(1) sizes and an ExpNoise bit with threshold T."""
+    lam, T = mp.mpf(lam), mp.mpf(T)
+    s = 2 * mp.sqrt(T)
+    PL = s * mp.besselk(1, s)
+    rho_s = lam * (1 - 2 * T * mp.besselk(2, s))
+    t_np = lam * (1 - lam * (1 - PL)) / ((1 - lam) * (1 - rho_s)) + 1
+    t_pre = (1 - lam + lam * PL) / ((1 - lam) * (1 - rho_s))
+    return t_np, t_pre

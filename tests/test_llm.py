@@ -1,0 +1,175 @@
+"""Continuous batching (MATH.md §5.2–5.3), LLM presets and the iteration-level simulator."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import qtheory as qt
+from qtheory.batch import BatchQueue
+from qtheory.continuous import ContinuousBatching, TokenLaw
+from qtheory.errors import ParameterError, UnstableError
+from qtheory.llm import MODELS, kv_bytes_per_token, kv_tokens
+
+
+# -- presets ---------------------------------------------------------------------------
+def test_kv_bytes_match_published_numbers():
+    # vLLM paper (Kwon et al. 2023, §3): OPT-13B holds "800 KB" of KV per token
+    # = 2 (K, V) x 5120 (hidden) x 40 (layers) x 2 bytes = 819 200 bytes
+    assert kv_bytes_per_token("OPT-13B") == 2 * 5120 * 40 * 2
+    # Llama-2-7B: 32 layers x 32 KV heads x 128 x 2 x fp16 = 0.5 MiB
+    assert kv_bytes_per_token("Llama-2-7B") == 2**19
+    # GQA: Llama-2-70B has 8 KV heads: 80 x 8 x 128 x 2 x 2
+    assert MODELS["Llama-2-70B"].kv_bytes_per_token() == 327_680
+
+
+def test_kv_tokens_arithmetic():
+    expected = math.floor((0.9 * 80 * 2**30 - 6.74e9 * 2) / 2**19)
+    assert kv_tokens("Llama-2-7B", "A100-80GB") == expected
+    with pytest.raises(ParameterError, match="quantise"):
+        kv_tokens("Llama-2-70B", "A100-80GB")
+    with pytest.raises(ParameterError, match="unknown"):
+        kv_tokens("GPT-5", "A100-80GB")
+
+
+# -- closed forms ---------------------------------------------------------------------------
+def test_lambda_max_and_tau_by_hand():
+    cb = ContinuousBatching(2.0, prompt=100, output=100, d0=0.01, d1=1e-5, memory=20_000)
+    Eg = 101 * (100 + 50)
+    assert cb.mean_g == Eg
+    assert cb.max_throughput() == pytest.approx(20_000 / (Eg * (0.01 + 1e-5 * 20_000)))
+    assert cb.capacity_bound() == pytest.approx(cb.max_throughput())   # no other caps
+    tau = 0.01 / (1 - 1e-5 * 2.0 * Eg)
+    assert cb.iteration_time().value == pytest.approx(tau)
+    assert cb.memory_in_use() == pytest.approx(2.0 * Eg * tau)
+    r = cb.mean_response_time()
+    assert "approximation" in r.method
+    assert r.value == pytest.approx(101.5 * tau)
+    assert cb.lower_bound() == pytest.approx(0.01 * 101 + 1e-5 * Eg)
+
+
+def test_capacity_bound_with_caps():
+    cb = ContinuousBatching(1.0, 100, 100, d0=0.01, d1=1e-5, memory=10**7, d_tok=1e-6,
+                            max_seqs=32, max_tokens=4096)
+    per_iter = max(15150 / 1e7, 101 / 32, 200 / 4096)
+    assert cb.capacity_bound() == pytest.approx(1 / (1e-6 * 200 + 1e-5 * 15150
+                                                     + 0.01 * per_iter))
+
+
+def test_token_law_moments():
+    t = TokenLaw(st.geom(0.02), "output")
+    assert t.mean == pytest.approx(50, rel=1e-9)
+    assert t.moment(2) == pytest.approx(st.geom(0.02).moment(2), rel=1e-9)
+    # a continuous law is rounded up: ceil(Exp(mean 10)) is geometric with p = 1 - e^{-1/10}
+    c = TokenLaw(qt.Exponential(0.1), "output")
+    assert c.mean == pytest.approx(1 / (1 - math.exp(-0.1)), rel=1e-9)
+
+
+# -- simulation vs exact -----------------------------------------------------------------------
+def test_saturated_fcfs_throughput_near_capacity_bound():
+    cb = ContinuousBatching(1.0, prompt=st.randint(20, 200), output=st.geom(0.01), d0=0.01,
+                            d1=1e-5, memory=20_000)
+    s = cb.simulate(jobs=40_000, replications=3, policy="fcfs", saturated=True, seed=5)
+    assert abs(s.throughput / cb.capacity_bound() - 1) < 0.02
+    det = ContinuousBatching(1.0, 100, 100, d0=0.01, d1=1e-5, memory=20_000)
+    s = det.simulate(jobs=40_000, replications=3, policy="fcfs", saturated=True, seed=5)
+    assert abs(s.throughput / det.capacity_bound() - 1) < 0.02
+    assert s.throughput <= det.capacity_bound() * 1.001
+
+
+def test_iteration_time_identity_when_never_idle():
+    # τ = d0 / (1 - thr d1 E[g]) holds on every busy path; saturated = never idle
+    # (written as thr = (1 - d0/τ) / (d1 E[g]), which is not ill-conditioned near capacity)
+    cb = ContinuousBatching(1.0, st.randint(20, 200), st.geom(0.01), d0=0.01, d1=1e-5,
+                            memory=20_000)
+    for policy in ("fcfs", "evict"):
+        s = cb.simulate(jobs=40_000, replications=3, policy=policy, saturated=True, seed=2)
+        thr = (1 - 0.01 / s.iteration_time) / (1e-5 * cb.mean_g)
+        assert s.throughput == pytest.approx(thr, rel=0.015)
+
+
+def test_wait_policy_ttft_exact_vs_simulation():
+    cb = ContinuousBatching(3.0, 50, 20, d0=0.05, d1=1e-4, memory=10**6)
+    q = cb.wait_queue(4)
+    exact = cb.wait_ttft(4)
+    assert abs(exact.value - q.mean_response_time(method="roots").value) < 1e-9
+    s = q.simulate(jobs=100_000, replications=8, seed=4)
+    assert abs(s.z(exact.value)) < 4
+
+
+def test_fluid_approximation_memory_bound_regime():
+    # d1 M << d0: the regime where MATH.md says the fluid value is within a few %
+    cb = ContinuousBatching(1.0, 100, 100, d0=0.01, d1=1e-7, memory=20_000)
+    cb.arrival_rate = 0.5 * cb.max_throughput()
+    s = cb.simulate(jobs=40_000, replications=4, policy="evict", seed=7)
+    fluid = cb.mean_response_time().value
+    assert abs(fluid / s.mean_response_time - 1) < 0.02
+    assert s.mean_response_time >= cb.lower_bound()
+
+
+@pytest.mark.slow
+def test_fluid_approximation_error_table():
+    """Regenerates the table in ContinuousBatching.mean_response_time."""
+    rows = []
+    for d1 in (1e-7, 1e-5):
+        for prompt, output in ((100, 100), (st.randint(20, 200), st.geom(0.01))):
+            cb = ContinuousBatching(1.0, prompt, output, d0=0.01, d1=d1, memory=20_000)
+            lmax = cb.max_throughput()
+            for f in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
+                cb.arrival_rate = f * lmax
+                s = cb.simulate(jobs=100_000, replications=6, policy="evict", seed=7)
+                rows.append((d1, f, cb.mean_response_time().value / s.mean_response_time - 1))
+    print("\n".join(f"d1={d:g} load={f}: {100 * e:+.1f}%" for d, f, e in rows))
+    small = [e for d, f, e in rows if d == 1e-7 and f <= 0.8]
+    assert max(abs(e) for e in small) < 0.02
+    assert all(e < 0 for d, f, e in rows if f >= 0.95)   # under-predicts near lambda_max
+
+
+def test_policies_behave():
+    cb = ContinuousBatching(1.0, st.randint(20, 200), st.geom(0.01), d0=0.01, d1=1e-7,
+                            memory=20_000)
+    cb.arrival_rate = 0.93 * cb.max_throughput()
+    kw = dict(jobs=20_000, replications=2, seed=3)
+    fcfs = cb.simulate(policy="fcfs", **kw)
+    evict = cb.simulate(policy="evict", **kw)
+    spf = cb.simulate(policy="spf", prediction=qt.Perfect(), trail_c=0.5, **kw)
+    noisy = cb.simulate(policy="spf", prediction=qt.ExpNoise(), trail_c=0.5, **kw)
+    reserve = cb.simulate(policy="reserve", max_output=int(cb.output.values.max()), **kw)
+    assert fcfs.evictions == 0 and reserve.evictions == 0 and evict.evictions > 0
+    # shortest-predicted-first with perfect predictions beats FCFS on E[T]
+    assert spf.mean_response_time < fcfs.mean_response_time
+    assert spf.mean_response_time < noisy.mean_response_time
+    # reserving the maximal output wastes memory: lower utilisation than the peak check
+    assert reserve.memory_util < fcfs.memory_util
+    for s in (fcfs, evict, spf, noisy):
+        assert 0 < s.memory_util <= 1
+        assert s.mean_response_time >= cb.lower_bound()
+    assert "memory_trace" in fcfs.details
+
+
+def test_joint_trace():
+    trace = np.array([[100, 10], [20, 300], [50, 50]])
+    cb = ContinuousBatching(0.5, joint=trace, d0=0.01, d1=1e-6, memory=50_000)
+    g = (trace[:, 1] + 1) * (trace[:, 0] + trace[:, 1] / 2)
+    assert cb.mean_g == pytest.approx(g.mean())
+    s = cb.simulate(jobs=5_000, replications=2, seed=1)
+    assert s.mean_response_time > cb.lower_bound()
+
+
+def test_bad_inputs():
+    with pytest.raises(ParameterError, match="d0"):
+        ContinuousBatching(1.0, 10, 10, d0=-1, d1=0, memory=100)
+    with pytest.raises(ParameterError, match="token"):
+        ContinuousBatching(1.0, 10.5, 10, d0=1, d1=0, memory=100)
+    cb = ContinuousBatching(0.1, 100, 100, d0=0.01, d1=1e-5, memory=150)
+    with pytest.raises(ParameterError, match="memory"):
+        cb.simulate(jobs=1000, replications=2)
+    with pytest.raises(ParameterError, match="policy"):
+        cb.simulate(jobs=1000, policy="lifo")
+    with pytest.raises(ParameterError, match="trail_c"):
+        cb.simulate(jobs=1000, policy="spf", trail_c=2)
+    with pytest.raises(UnstableError):
+        ContinuousBatching(100.0, 100, 100, d0=0.01, d1=1e-5, memory=20_000).mean_response_time()
+    with pytest.raises(ParameterError, match="one request type"):
+        ContinuousBatching(1.0, st.geom(0.1), 10, d0=0.01, memory=1000).wait_queue(2)
