@@ -362,7 +362,7 @@ class Empirical(SizeLaw):
     Examples
     --------
     >>> X = Empirical([1.0, 2.0, 2.0, 5.0])
-    >>> X.mean, X.partial_moment(1, 2.0), X.partial_moment(1, 2.0, strict=True)
+    >>> X.mean, float(X.partial_moment(1, 2.0)), float(X.partial_moment(1, 2.0, strict=True))
     (2.5, 1.25, 0.25)
     """
 
