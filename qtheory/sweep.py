@@ -103,7 +103,7 @@ def sweep(func, grid, executor=None, store=None, progress=True):
     sink = open(store, "a", encoding="utf-8") if store is not None else None
     futures = {}
     try:
-        futures = {executor.submit(_evaluate, func, points[i]): i for i in todo}
+        futures = {executor.submit(_evaluate, func, points[i], store is not None): i for i in todo}
         for future in cf.as_completed(futures):
             i = futures[future]
             try:
@@ -167,10 +167,18 @@ def _plain(value):
     return value
 
 
+def _json_default(value):
+    """``json.dumps`` hook: NumPy values become Python ones, anything else is refused."""
+    plain = _plain(value)
+    if plain is value:
+        raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+    return plain
+
+
 def _key(point):
     """The canonical JSON text of a point: its identity in the store."""
     try:
-        return json.dumps(point, sort_keys=True, default=_plain)
+        return json.dumps(point, sort_keys=True, default=_json_default)
     except TypeError as exc:
         raise ParameterError(
             f"grid point {point!r} cannot be written to the store ({exc}); with store= use "
@@ -199,11 +207,12 @@ def _flatten(result):
     return {"value": _plain(result)}
 
 
-def _evaluate(func, point):
+def _evaluate(func, point, to_store):
     """Run one point (in a worker) and return its record; never raises."""
     try:
         record = {"params": point, **_flatten(func(**point)), "exception": None}
-        json.dumps(record, default=_plain)
+        if to_store:
+            json.dumps(record, default=_json_default)
         return record
     except Exception as exc:
         return _failure(point, exc)
@@ -254,7 +263,7 @@ def _read_store(path):
 
 
 def _append(sink, record):
-    sink.write(json.dumps(record, default=_plain) + "\n")
+    sink.write(json.dumps(record, default=_json_default) + "\n")
     sink.flush()
     os.fsync(sink.fileno())
 
