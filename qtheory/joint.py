@@ -153,6 +153,15 @@ class JointLaw:
 
     def limited_old_work(self, y, c):
         """E[((X - min(Y - y, cY))^+)^2 1{Y > y}] (Trail's old work)."""
+        if self._closed:
+            # Y = X: a job of size x > y stops being preemptible at age min(x - y, cx),
+            # leaving y for x <= s = y / (1 - c) and (1 - c) x beyond s
+            X = self.size
+            if c >= 1:
+                return float(y * y * X.sf(y))
+            s = y / (1 - c)
+            return float(y * y * (X.cdf(s) - X.cdf(y))
+                         + (1 - c) ** 2 * (X.moment(2) - X.partial_moment(2, s)))
         if self.perfect:  # Y = X: the work left at the last preemptible age
             return float(self.inner(lambda x: (x > y) * (x - np.minimum(x - y, c * x)) ** 2,
                                     (y,)))
@@ -164,9 +173,12 @@ class JointLaw:
         """P(Y - min(X, cY) >= z) for z > 0: the job's prediction is at least z above
         the age at which it stops being preemptible."""
         h = self.prediction
+        if self.perfect and c >= 1:
+            return 0.0
+        if self._closed:  # Y = X: P((1 - c) X >= z)
+            return 1.0 - float(self.size.partial_moment(0, z / (1 - c), strict=True))
         if self.perfect:
-            return float(self.inner(lambda x: (x >= z / (1 - c)) * 1.0, (z / (1 - c),))
-                         ) if c < 1 else 0.0
+            return float(self.inner(lambda x: (x >= z / (1 - c)) * 1.0, (z / (1 - c),)))
         if c >= 1:
             return self._bundle(float(z))[6]
         stop = z / (1 - c)
@@ -176,6 +188,8 @@ class JointLaw:
     def overshoot(self, c=1.0):
         """E[(X - cY)^+]: service after the last preemptible age."""
         h = self.prediction
+        if self._closed:
+            return (1 - c) * float(self.size.mean)
         if self.perfect or c == 0:
             return (1 - c) * float(self.inner(lambda x: x))
         if c >= 1:

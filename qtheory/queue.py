@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .distributions import as_size_law
-from .errors import ParameterError, PolicyError, UnstableError
+from .errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
 from .joint import joint_law
 from .params import Param, is_symbolic, positive
 from .policies import as_policy
@@ -52,6 +52,11 @@ class MG1:
         return self.arrival_rate * self.size.mean
 
     def check_stable(self):
+        """Raise :class:`~qtheory.errors.UnstableError` unless rho < 1."""
+        if not math.isfinite(self.size.mean):
+            raise InfiniteMomentError(f"size = {self.size!r} has an infinite mean, so every "
+                                      "M/G/1 queue with it is unstable; use a law with a finite "
+                                      "mean (e.g. a Pareto tail index above 1, or BoundedPareto).")
         rho = self.load
         if not rho < 1:
             raise UnstableError(rho, f"lower arrival_rate below {self.arrival_rate / rho:.6g}"

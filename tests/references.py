@@ -108,3 +108,20 @@ def onebit_expnoise(lam, T):
     t_np = lam * (1 - lam * (1 - PL)) / ((1 - lam) * (1 - rho_s)) + 1
     t_pre = (1 - lam + lam * PL) / ((1 - lam) * (1 - rho_s))
     return t_np, t_pre
+
+
+def trail_perfect(lam, c):
+    """Trail(c) with Perfect predictions and Exp(1) sizes, straight from MATH.md §6 with
+    Y = X = y: a job of size t > y stops being preemptible at age min(t - y, ct), leaving
+    y^2 for t <= s = y/(1 - c) and ((1 - c) t)^2 beyond; the residence
+    int_0^{cx} da / (1 - rho_{x-a}) averaged over x ~ Exp(1) becomes
+    int_0^inf (e^{-u} - e^{-u/(1-c)}) / (1 - rho_u) du."""
+    lam, c = mp.mpf(lam), mp.mpf(c)
+
+    def old(y):
+        s = y / (1 - c)
+        return y * y * (mp.exp(-y) - mp.exp(-s)) + (1 - c) ** 2 * mp.exp(-s) * (s * s + 2 * s + 2)
+
+    wait = _quad(lambda x: mp.exp(-x) * lam * (_m2(x) + old(x)) / (2 * (1 - _rho(lam, x)) ** 2))
+    res = _quad(lambda u: (mp.exp(-u) - mp.exp(-u / (1 - c))) / (1 - _rho(lam, u)))
+    return wait + res + 1 - c
