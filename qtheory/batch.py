@@ -15,10 +15,12 @@ Exact methods (they share nothing but the service laws):
 * ``method="roots"``: the probability generating function of π; its b − 1 unknown
   boundary probabilities come from the zeros of z^b − Ã_b(z) inside the unit disk
   (Lambert-W in closed form for deterministic S_b, Newton otherwise); E[X] follows
-  from the PGF's derivative at 1. Solved in extended precision (mpmath) because the
-  linear system is a Vandermonde-like system that is badly conditioned for large b.
+  from the PGF's derivative at 1. The linear system is Vandermonde-like and loses about
+  0.5 b digits, so it is set up in mpmath with 30 + 0.6 b digits and solved in binary
+  fixed point on Python integers (:func:`_fixed_point_solve`); its cost grows like
+  b³ · digits², so it is a cross-check for moderate b (see benchmarks/bench_batch.py).
 
-Both give E[T] by level crossing + PASTA (see :func:`_moments_to_response`)::
+Both give E[T] by level crossing + PASTA::
 
     E[T] = Σ_x π_x K(x) [(x − b)⁺ + λ E S_{K(x)} + (K(x) − 1)/2] / (λ Σ_x π_x K(x)).
 
@@ -438,17 +440,14 @@ class BatchQueue:
         lam = float(self.arrival_rate)
         svc = self.service(b)
         dps = dps or _roots_dps(b)
-        zs = []
+        if svc.kind == "det":   # z^b = e^{λ s (z-1)}: z = -W0(-c ω e^{-c}) / c, c = λ s / b
+            c = lam * svc.mean / b
+            w = np.exp(2j * np.pi * np.arange(1, b) / b)
+            seeds = -special.lambertw(-c * w * np.exp(-c)) / c
+        else:
+            seeds = _fixed_point_roots(b, lam, svc)
+        zs = [_newton_root(complex(z), b, lam, svc, mp, dps) for z in seeds]
         with mp.workdps(dps):
-            c = mp.mpf(lam) * mp.mpf(svc.mean) / b
-            seeds = None if svc.kind == "det" else _fixed_point_roots(b, lam, svc)
-            for k in range(1, b):
-                if seeds is None:   # z^b = e^{λ s (z-1)}: z = -W0(-c ω e^{-c}) / c, c = λ s / b
-                    w = mp.expjpi(mp.mpf(2 * k) / b)
-                    z = -mp.lambertw(-c * w * mp.exp(-c)) / c
-                else:
-                    z = self._newton_root(mp.mpc(seeds[k - 1]), b, lam, svc, mp)
-                zs.append(z)
             # sanity: distinct and inside the unit disk
             for i, z in enumerate(zs):
                 if not abs(z) < 1:
@@ -461,19 +460,6 @@ class BatchQueue:
                                            0.0)
         return zs
 
-    @staticmethod
-    def _newton_root(z, b, lam, svc, mp):
-        f_tr = _mp_transform(svc, mp)
-        for _ in range(200):
-            A, dA = f_tr(lam * (1 - z))
-            f = z**b - A
-            df = b * z**(b - 1) - lam * dA      # d/dz E[e^{-λ(1-z)S}] = λ E[S e^{-λ(1-z)S}]
-            step = f / df
-            z -= step
-            if abs(step) < mp.mpf(10) ** (-mp.mp.dps + 5):
-                return z
-        raise ConvergenceError("Newton's method for a root of z^b = A_b(z)", float(abs(f)), 0)
-
     def _roots_summary(self, dps=None):
         import mpmath as mp
         b = self._b_eff
@@ -485,12 +471,13 @@ class BatchQueue:
             L = mp.mpf(lam)
             x = list(range(b))
             K = [min(max(xi, a), b) for xi in x]
-            trs = {k: _mp_transform(self.service(k), mp) for k in set(K) | {b}}
-            ES = {k: mp.mpf(self.service(k).mean) for k in trs}
-            ES2 = {k: mp.mpf(self.service(k).m2) for k in trs}
+            svcs = {k: self.service(k) for k in set(K) | {b}}
+            ES = {k: mp.mpf(s.mean) for k, s in svcs.items()}
+            ES2 = {k: mp.mpf(s.m2) for k, s in svcs.items()}
+            transforms = _Transforms(svcs, mp)
             rows = []
             for r, z in enumerate(zs[:b // 2]):   # zs[k-1] pairs with its conjugate zs[b-k-1]
-                cache = {k: trs[k](L * (1 - z))[0] for k in trs}
+                cache = transforms(L * (1 - z))
                 zx, eq = mp.mpf(1), []
                 for xi in x:   # Σ_{x<b} π_x [Ã_{K(x)}(z_r) − z_r^x] = 0
                     eq.append(cache[K[xi]] - zx)
@@ -501,7 +488,8 @@ class BatchQueue:
             # normalisation P(1) = 1 via l'Hôpital: N'(1) = D'(1)
             rows.append([b - xi + L * ES[K[xi]] - L * ES[b] for xi in x])
             rhs = [mp.mpf(0)] * (b - 1) + [b - L * ES[b]]
-            pi = _gauss_solve(rows, rhs)
+            bits = int(dps * 3.33)
+            pi = [mp.ldexp(v, -bits) for v in _fixed_point_solve(rows, rhs, bits)]
             D1 = b - L * ES[b]
             D2 = b * (b - 1) - L**2 * ES2[b]
             N2 = mp.fsum(pi[xi] * (b * (b - 1) + 2 * b * L * ES[K[xi]] + L**2 * ES2[K[xi]]
@@ -520,7 +508,8 @@ class BatchQueue:
             busy = L * (mp.fsum(pi[xi] * ES[K[xi]] for xi in x) + high * ES[b]) / EK
             neg = -min(0, float(min(pi)))
         return dict(T=float(T), EK=float(EK), ES_job=float(ESjob), busy=float(busy),
-                    error=float(abs(T)) * 10.0 ** (-dps // 2) + neg, roots=len(zs), dps=dps)
+                    error=float(abs(T)) * (1e-15 + 10.0 ** (_LOST_DIGITS * b - dps)) + neg,
+                    roots=len(zs), dps=dps)
 
     # -- answers ---------------------------------------------------------------------------
     def _summary_for(self, method):
@@ -606,11 +595,101 @@ class BatchQueue:
                           "batch times not depending on k (M/M^(a,b)/1) and max_batch = 1 "
                           "(M/G/1); use method='chain' or 'roots'.")
 
+    def validate(self, jobs=200_000, replications=10, seed=1, z_max=4.0, rtol=1e-9,
+                 roots_max_batch=96):
+        """E[T] by every method that applies, side by side: the exact ones (chain, roots,
+        closed form) must agree to their errors plus ``rtol``, the simulation within
+        ``z_max`` (Student t, see :func:`qtheory.validate.t_limit`), and Inoue's bound,
+        where it applies, must not be below them. The roots method is skipped above
+        ``roots_max_batch`` (its cost grows like b⁵).
+
+        Returns a :class:`qtheory.validate.Report`: ``print(report)``, ``report.passed``.
+
+        Examples
+        --------
+        >>> q = BatchQueue(2.37, lambda k: 0.1438 * k + 1.8874, max_batch=8)
+        >>> report = q.validate(jobs=20_000, replications=4, seed=3)
+        >>> report.passed, [(r.method, r.status) for r in report.rows]
+        (True, [('chain', 'ok'), ('roots', 'ok'), ('formula', 'n/a'), ('simulation', 'ok')])
+        """
+        from .validate import Report, Row, t_limit
+        report = Report(repr(self), "FCFS batches", z_max=z_max, rtol=rtol)
+        for m in ("chain", "roots", "formula"):
+            if m == "roots" and roots_max_batch < self.max_batch < math.inf:
+                note = f"max_batch > roots_max_batch = {roots_max_batch}"
+                report.rows.append(Row(m, status="n/a", note=note))
+                continue
+            try:
+                r = self.mean_response_time(method=m)
+            except PolicyError as exc:
+                report.rows.append(Row(m, status="n/a", note=str(exc)[:60]))
+                continue
+            report.rows.append(Row(m, float(r.value), float(r.error), status="ok"))
+        exact = [r for r in report.rows if r.status == "ok"]
+        for r in exact:
+            if any(abs(r.value - o.value) > r.error + o.error + rtol * abs(o.value)
+                   for o in exact):
+                r.status, r.note = "FAIL", "disagrees with another exact method"
+        try:
+            bound = self.mean_response_time(method="bound").value
+            ok = all(bound >= r.value - r.error for r in exact)
+            report.rows.append(Row("bound", bound, 0.0, status="ok" if ok else "FAIL",
+                                   note="Inoue 2021 upper bound"))
+        except PolicyError:
+            pass
+        s = self.simulate(jobs=jobs, replications=replications, seed=seed)
+        sim = Row("simulation", s.value, s.std_error(), s.ci, status="ok",
+                  note=f"{replications} x {jobs} jobs")
+        limit = t_limit(z_max, replications)
+        for r in exact:
+            r.z = (s.value - r.value) / math.hypot(s.std_error(), r.error)
+            if abs(r.z) >= limit:
+                r.status = sim.status = "FAIL"
+        report.rows.append(sim)
+        return report
+
     def simulate(self, jobs=200_000, seed=1, replications=10, warmup=0.1, **options):
         """Simulate the queue exactly as modelled (see :func:`qtheory.batchsim.simulate_batch`)."""
         from .batchsim import simulate_batch
         return simulate_batch(self, jobs=jobs, seed=seed, replications=replications,
                               warmup=warmup, **options)
+
+
+def _newton_root(seed, b, lam, svc, mp, dps):
+    """Polish a double-precision root of z^b = Ã_b(z) to ``dps`` digits by Newton's
+    method, doubling the working precision as the digits double."""
+    f_tr = _mp_transform(svc, mp)
+    z, prec = mp.mpc(seed), 30
+    while True:
+        with mp.workdps(prec + 10):
+            for _ in range(60):
+                A, dA = f_tr(lam * (1 - z))
+                zb1 = _power(z, b - 1)
+                f = zb1 * z - A
+                df = b * zb1 - lam * dA   # d/dz E[e^{-λ(1-z)S}] = λ E[S e^{-λ(1-z)S}]
+                step = f / df
+                z -= step
+                if abs(step) < mp.mpf(10) ** -prec:
+                    break
+            else:
+                raise ConvergenceError("Newton's method for a root of z^b = A_b(z)",
+                                       float(abs(f)), 0.0)
+        if prec >= dps:
+            return z
+        prec = min(2 * prec, dps)
+
+
+def _power(z, n):
+    """z**n by repeated squaring, rounded at each step (mpmath's own z**n for complex z
+    is exact, hence slow at high n)."""
+    out = 1
+    while n:
+        if n & 1:
+            out = z * out
+        n >>= 1
+        if n:
+            z = z * z
+    return out
 
 
 def _fixed_point_roots(b, lam, svc, iters=3000):
@@ -640,32 +719,91 @@ def _fixed_point_roots(b, lam, svc, iters=3000):
     return z
 
 
-def _gauss_solve(rows, rhs):
-    """Solve a dense real system in mpmath by Gaussian elimination with partial pivoting
-    (plain lists: several times faster than mpmath.lu_solve)."""
+class _Transforms:
+    """s -> {k: E[exp(-s S_k)]} in mpmath for many batch sizes k at once.
+
+    Deterministic (and empirical) batch times need exp(-s v) for every value v; sorted,
+    exp(-s v) = exp(-s v') exp(-s (v - v')) with v' the previous value, and the few
+    distinct gaps (one for S_k = α k + τ0, up to float rounding) are exponentiated once
+    per s. The b products cost b rounding errors: ~b 10^-dps, far below what we keep."""
+
+    def __init__(self, svcs, mp):
+        self.mp = mp
+        self.other = {}
+        values = set()
+        self.atoms = {}
+        for k, svc in svcs.items():
+            if svc.kind == "det" or isinstance(svc.law, Empirical):
+                vals, wts = (([svc.value], [1.0]) if svc.kind == "det"
+                             else (svc.law.values.tolist(), svc.law.weights.tolist()))
+                self.atoms[k] = [(mp.mpf(float(v)), mp.mpf(float(w))) for v, w in zip(vals, wts)]
+                values.update(v for v, _ in self.atoms[k])
+            else:
+                self.other[k] = _mp_transform(svc, mp)
+        self.values = sorted(values)
+        self.gaps = [v - u for u, v in zip(self.values[:-1], self.values[1:])]
+
+    def __call__(self, s):
+        mp = self.mp
+        out = {k: tr(s)[0] for k, tr in self.other.items()}
+        if self.values:
+            e = mp.exp(-s * self.values[0])
+            ex = {self.values[0]: e}
+            gap_exp = {}
+            for v, g in zip(self.values[1:], self.gaps):
+                if g not in gap_exp:
+                    gap_exp[g] = mp.exp(-s * g)
+                e *= gap_exp[g]
+                ex[v] = e
+            for k, atoms in self.atoms.items():
+                out[k] = (ex[atoms[0][0]] if len(atoms) == 1
+                          else mp.fsum(w * ex[v] for v, w in atoms))
+        return out
+
+
+def _fixed_point_solve(rows, rhs, bits):
+    """Solve a dense real system by Gaussian elimination with partial pivoting in binary
+    fixed point: every number is the integer round(x 2^bits).
+
+    The entries are O(1) and the ill-conditioning shows as cancellation to tiny Schur
+    complements, whose absolute error is 2^-bits in floating and in fixed point alike; so
+    fixed point loses nothing, and Python integers run it ~20x faster than mpmath."""
     n = len(rows)
-    M = [list(r) + [v] for r, v in zip(rows, rhs)]
+    M = [[_to_fixed(v, bits) for v in r] + [_to_fixed(v, bits)] for r, v in zip(rows, rhs)]
     for i in range(n):
         p = max(range(i, n), key=lambda j: abs(M[j][i]))
         M[i], M[p] = M[p], M[i]
         piv = M[i]
-        inv = 1 / piv[i]
+        if piv[i] == 0:
+            raise ConvergenceError("the boundary system of the PGF roots (singular at "
+                                   "this precision)", 0.0, 0.0)
+        tail = piv[i + 1:]
         for j in range(i + 1, n):
-            f = M[j][i] * inv
-            if f:
-                Mj = M[j]
-                M[j] = Mj[:i + 1] + [u - f * v for u, v in zip(Mj[i + 1:], piv[i + 1:])]
+            Mj = M[j]
+            if Mj[i]:
+                f = (Mj[i] << bits) // piv[i]
+                M[j] = Mj[:i + 1] + [u - ((f * v) >> bits) for u, v in zip(Mj[i + 1:], tail)]
     out = [0] * n
     for i in range(n - 1, -1, -1):
-        s = M[i][n] - sum(M[i][j] * out[j] for j in range(i + 1, n))
-        out[i] = s / M[i][i]
+        s = M[i][n] - (sum(M[i][j] * out[j] for j in range(i + 1, n)) >> bits)
+        out[i] = (s << bits) // M[i][i]
     return out
 
 
+def _to_fixed(x, bits):
+    """round(x 2^bits) for an mpmath real (exact shift of its mantissa)."""
+    man, exp = x._mpf_[1], x._mpf_[2]
+    v = man << (exp + bits) if exp + bits >= 0 else man >> -(exp + bits)
+    return -v if x._mpf_[0] else v
+
+
+#: Digits the boundary system loses per unit of b: it is Vandermonde-like in roots of
+#: modulus down to ~0.3 (measured: 0.52 b for S_k = 0.1438 k + 1.8874 at load 0.95, b ≤ 128).
+_LOST_DIGITS = 0.6
+
+
 def _roots_dps(b):
-    # the root system is Vandermonde-like in roots of modulus down to ~0.3: about
-    # 0.5 b digits are lost (measured); keep 30 digits to spare
-    return int(30 + 0.6 * b)
+    return int(30 + _LOST_DIGITS * b)      # 30 digits to spare
 
 
 def _mp_transform(svc, mp):

@@ -38,6 +38,8 @@ from .errors import ParameterError, QTheoryError
 __all__ = ["SimSummary", "simulate_batch", "simulate_llm", "POLICIES"]
 
 POLICIES = {"fcfs": 0, "reserve": 1, "evict": 2, "spf": 3}
+#: Rank offset that puts requests past their preemption limit after all others (spf).
+_NOT_PREEMPTABLE = 1e15
 
 
 # ---------------------------------------------------------------------------------------
@@ -326,6 +328,73 @@ def _peak_ok(rc, rid, rh, nr, acoef, SA, a_new, c_new, it, M):
 
 
 @njit(cache=True)
+def _victim(rc, rid, rh, nr, policy, it, y, base, trail_c, rank):
+    """Run-list position of the request to evict. Policy 2: the latest arrival. Policy 3:
+    the worst predicted remaining y − j, among the preemptable (j ≤ c y) of rank worse
+    than ``rank`` (Trail admission; -1 if none), or with ``rank = -inf`` among all,
+    preemptable ones first (memory overflow). Ties go to the earliest completion."""
+    best, bestkey = -1, -math.inf
+    for k in range(rh, rh + nr):
+        i = rid[k]
+        if policy == 2:
+            key = float(i)
+        else:
+            j = it - base[i]
+            key = y[i] - j
+            if j > trail_c * y[i]:
+                if rank > -math.inf:
+                    continue
+                key -= _NOT_PREEMPTABLE
+            elif key <= rank:
+                continue
+        if key > bestkey:
+            best, bestkey = k, key
+    return best
+
+
+@njit(cache=True)
+def _can_free(short, rank, it, trail_c, rc, rid, rh, nr, s, y, base):
+    """Would evicting the preemptable requests of rank worse than ``rank`` free at least
+    ``short`` KV tokens? (Stops as soon as they would.)"""
+    free = 0
+    for k in range(rh, rh + nr):
+        q = rid[k]
+        jq = it - base[q]
+        if jq <= trail_c * y[q] and y[q] - jq > rank:
+            free += s[q] + jq
+            if free >= short:
+                return True
+    return False
+
+
+@njit(cache=True)
+def _evict_until(limit, rank, policy, it, trail_c, s, y, base, prog, acoef, rc, rid, rh, nr,
+                 SA, kv, tok, stk, nstk, hk, hid, nh, stat):
+    """Evict :func:`_victim` requests until the batch's KV is at most ``limit``. An evicted
+    request keeps its progress j and waits on the stack (policy 2) or the heap (policy 3)
+    to recompute its s + j tokens. Counts evictions in stat[1] (forced ones, of requests
+    past their preemption limit, in stat[2]); returns the updated scalars."""
+    while kv > limit:
+        k = _victim(rc, rid, rh, nr, policy, it, y, base, trail_c, rank)
+        i = rid[k]
+        if policy == 3 and it - base[i] > trail_c * y[i]:
+            stat[2] += 1
+        _run_remove(rc, rid, rh, nr, k)
+        nr -= 1
+        SA -= acoef[i]
+        prog[i] = it - base[i]
+        kv -= s[i] + prog[i]
+        tok -= 1
+        stat[1] += 1
+        if policy == 2:
+            stk[nstk] = i
+            nstk += 1
+        else:
+            nh = _heap_push(hk, hid, nh, y[i] - prog[i], i)
+    return nr, SA, kv, tok, nstk, nh
+
+
+@njit(cache=True)
 def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c,
                 fin, first, cum, stat, tr_t, tr_kv, tr_info):
     n = arr.size
@@ -352,8 +421,6 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
     kv_time = 0.0
     nr_time = 0.0
     busy = 0.0
-    n_evict = 0
-    n_forced = 0
     stride = tr_info[0]
     ntr = 0
     maxkey = -1e300                    # max of y + base over running (-1e300: recompute)
@@ -368,38 +435,12 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
         nnew = 0
         evicted = False
         # -- overflow: evict (policies 2, 3) -------------------------------------------
-        if policy >= 2:
-            while kv > M:
-                best = -1
-                bestkey = -1e300
-                for k in range(rh, rh + nr):
-                    i = rid[k]
-                    if policy == 2:
-                        key = float(i)                      # latest arrival
-                    else:
-                        j = it - base[i]
-                        key = y[i] - j                      # worst predicted remaining
-                        if j > trail_c * y[i]:
-                            key -= 1e200                    # not preemptable: last resort
-                    if key > bestkey:
-                        bestkey, best = key, k
-                i = rid[best]
-                if policy == 3 and bestkey < -1e199:
-                    n_forced += 1
-                _run_remove(rc, rid, rh, nr, best)
-                maxkey = -1e300
-                nr -= 1
-                SA -= acoef[i]
-                prog[i] = it - base[i]
-                kv -= s[i] + prog[i]
-                tok -= 1
-                n_evict += 1
-                evicted = True
-                if policy == 2:
-                    stk[nstk] = i
-                    nstk += 1
-                else:
-                    nh = _heap_push(hk, hid, nh, y[i] - prog[i], i)
+        if policy >= 2 and kv > M:
+            nr, SA, kv, tok, nstk, nh = _evict_until(
+                M, -math.inf, policy, it, trail_c, s, y, base, prog, acoef, rc, rid, rh, nr,
+                SA, kv, tok, stk, nstk, hk, hid, nh, stat)
+            maxkey = -1e300
+            evicted = True
         # -- admission -------------------------------------------------------------------
         if not evicted:
             while nr < kmax:
@@ -432,36 +473,14 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                                 maxkey = y[q] + base[q]
                     if maxkey <= y[i] - j + it:
                         break                   # no running request ranks worse
-                    # Trail: evict preemptable running requests of strictly worse rank
+                    # Trail: evict preemptable running requests of strictly worse rank (never
+                    # one admitted in this loop: its rank is <= the candidate's)
                     rank = y[i] - j
-                    free = 0
-                    for k in range(rh, rh + nr):
-                        q = rid[k]
-                        jq = it - base[q]
-                        if jq <= trail_c * y[q] and y[q] - jq > rank:
-                            free += s[q] + jq
-                    if kv - free + need <= M:
-                        while kv + need > M:
-                            best = -1
-                            bestkey = -1e300
-                            for k in range(rh, rh + nr):
-                                q = rid[k]
-                                jq = it - base[q]
-                                if jq <= trail_c * y[q] and y[q] - jq > rank:
-                                    if y[q] - jq > bestkey:
-                                        bestkey, best = y[q] - jq, k
-                            q = rid[best]
-                            _run_remove(rc, rid, rh, nr, best)
-                            maxkey = -1e300
-                            nr -= 1
-                            SA -= acoef[q]
-                            prog[q] = it - base[q]
-                            kv -= s[q] + prog[q]
-                            tok -= 1
-                            n_evict += 1
-                            # a request admitted in this very loop is never evicted here:
-                            # it has rank <= the candidate's
-                            nh = _heap_push(hk, hid, nh, y[q] - prog[q], q)
+                    if _can_free(kv + need - M, rank, it, trail_c, rc, rid, rh, nr, s, y, base):
+                        nr, SA, kv, tok, nstk, nh = _evict_until(
+                            M - need, rank, policy, it, trail_c, s, y, base, prog, acoef, rc,
+                            rid, rh, nr, SA, kv, tok, stk, nstk, hk, hid, nh, stat)
+                        maxkey = -1e300
                         ok = True
                     # heap top may have changed only by pushes of worse rank: i stays top
                 if not ok:
@@ -532,8 +551,6 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                 ntr += 1
         it += 1
     stat[0] = it
-    stat[1] = n_evict
-    stat[2] = n_forced
     tr_info[0] = stride
     tr_info[1] = ntr
     return it

@@ -122,8 +122,10 @@ def test_fluid_approximation_error_table():
                 rows.append((d1, f, cb.mean_response_time().value / s.mean_response_time - 1))
     print("\n".join(f"d1={d:g} load={f}: {100 * e:+.1f}%" for d, f, e in rows))
     small = [e for d, f, e in rows if d == 1e-7 and f <= 0.8]
-    assert max(abs(e) for e in small) < 0.02
+    assert max(abs(e) for e in small) < 0.01
     assert all(e < 0 for d, f, e in rows if f >= 0.95)   # under-predicts near lambda_max
+    # the documented KV-dominated regime (d1 M = 20 d0): 12-27 % low at every load
+    assert all(-0.30 < e < -0.10 for d, f, e in rows if d == 1e-5)
 
 
 def test_policies_behave():
@@ -162,7 +164,10 @@ def test_bad_inputs():
         ContinuousBatching(1.0, 10, 10, d0=-1, d1=0, memory=100)
     with pytest.raises(ParameterError, match="token"):
         ContinuousBatching(1.0, 10.5, 10, d0=1, d1=0, memory=100)
-    cb = ContinuousBatching(0.1, 100, 100, d0=0.01, d1=1e-5, memory=150)
+    with pytest.raises(ParameterError, match="smaller than one request"):
+        ContinuousBatching(0.1, 100, 100, d0=0.01, d1=1e-5, memory=150)   # s + o = 200
+    # the smallest request fits, but P(o > 150) = 0.99^150 = 0.22: a sampled one does not
+    cb = ContinuousBatching(0.01, 100, st.geom(0.01), d0=0.01, d1=1e-5, memory=250)
     with pytest.raises(ParameterError, match="memory"):
         cb.simulate(jobs=1000, replications=2)
     with pytest.raises(ParameterError, match="policy"):
