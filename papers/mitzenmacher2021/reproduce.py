@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import qtheory as qt
+from qtheory import plot
 from qtheory.validate import t_limit
 
 HERE = Path(__file__).resolve().parent
@@ -139,8 +140,7 @@ def write_outputs(rows, out):
     with open(out / "table.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, list(rows[0]))
         w.writeheader()
-        w.writerows({k: (f"{v:.10g}" if isinstance(v, float) else v) for k, v in r.items()}
-                    for r in rows)
+        w.writerows(rows)
     (out / "table.tex").write_text("\n\n".join(_latex(rows, law) for law in LAWS) + "\n")
     _figure(rows, out / "figure.pdf")
 
@@ -155,7 +155,7 @@ def _latex(rows, law):
                             for c in COLUMNS])
     what = ("Exp(1) sizes" if law == "exponential"
             else r"Weibull sizes, $F(x) = 1 - e^{-\sqrt{2x}}$")
-    return qt.plot.latex_table(
+    return plot.latex_table(
         [r"$\lambda$"] + list(COLUMNS), body,
         caption=f"One bit of advice at the optimal threshold, {what}: exact mean response "
                 r"time (qtheory, upright) and the simulated values of Mitzenmacher (2021) "
@@ -165,22 +165,22 @@ def _latex(rows, law):
 
 def _figure(rows, path):
     import matplotlib.pyplot as plt
-    with qt.plot.style(columns=2, aspect=0.36):
+    with plot.style(columns=2, aspect=0.36):
         fig, axes = plt.subplots(1, 2)
         for ax, law in zip(axes, LAWS):
             for i, column in enumerate(COLUMNS):
                 mine = [r for r in rows if r["law"] == law and r["column"] == column]
                 x = np.array([r["load"] for r in mine])
                 scale = 1 - x
-                colour = qt.plot.PALETTE[i % len(qt.plot.PALETTE)]
+                colour = plot.PALETTE[i % len(plot.PALETTE)]
                 ax.plot(x, [r["value"] for r in mine] * scale, color=colour, marker="",
                         label=column)
                 ax.plot(x, [r["published"] for r in mine] * scale, color=colour,
-                        linestyle="none", marker=qt.plot.MARKERS[i], fillstyle="none")
+                        linestyle="none", marker=plot.MARKERS[i], fillstyle="none")
             ax.set(xlabel=r"load $\lambda$", ylabel=r"$(1-\lambda)\,E[T]$",
                    title=f"{law}: lines exact, markers published")
         axes[0].legend(ncol=2)
-        qt.plot.save(fig, path)
+        plot.save(fig, path)
         plt.close(fig)
 
 
