@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .errors import ParameterError
-from .result import Result
-from .sim.stats import SimulationResult
 
 try:
     from tqdm import tqdm
@@ -36,12 +34,14 @@ def sweep(func, grid, executor=None, store=None, progress=True):
     Parameters
     ----------
     func : callable
-        Called with each grid point as keyword arguments. It may return a number, a
-        :class:`qtheory.Result` or :class:`qtheory.SimulationResult` (flattened into
-        ``value``, ``error``, ``method`` columns; simulations add ``ci_lo``, ``ci_hi``),
-        or a dict of such (a Result under key ``k`` gives ``k``, ``k_error``,
-        ``k_method``). With the default process pool it must be picklable: defined at
-        module level, not a lambda.
+        Called with each grid point as keyword arguments. It may return a number; a
+        :class:`qtheory.Result`, a simulation result or anything else with ``value``,
+        ``error`` and ``method`` attributes (flattened into those columns, plus
+        ``ci_lo``, ``ci_hi`` when it has a ``ci``; ``error`` is the object's own error
+        measure: a numerical bound for a Result, the standard error for
+        :class:`qtheory.SimulationResult`); or a dict of such (a Result under key ``k``
+        gives columns ``k``, ``k_error``, ``k_method``). With the default process pool
+        it must be picklable: defined at module level, not a lambda.
     grid : dict of lists, or iterable of dicts
         A dict ``{name: [values]}`` means the Cartesian product of its lists, in order
         (the last name varies fastest); an iterable of dicts lists the points one by one.
@@ -186,18 +186,23 @@ def _key(point):
         ) from None
 
 
+def _is_result(obj):
+    """A Result, a simulation summary, or anything else with value, error and method."""
+    return all(hasattr(obj, a) for a in ("value", "error", "method"))
+
+
 def _flatten(result):
     """The columns that one result contributes to its row."""
-    if isinstance(result, (Result, SimulationResult)):
+    if _is_result(result):
         columns = {"value": _plain(result.value), "error": _plain(result.error),
                    "method": result.method}
-        if isinstance(result, SimulationResult):
+        if getattr(result, "ci", None) is not None:
             columns["ci_lo"], columns["ci_hi"] = map(float, result.ci)
         return columns
     if isinstance(result, Mapping):
         columns = {}
         for name, item in result.items():
-            if isinstance(item, (Result, SimulationResult)):
+            if _is_result(item):
                 sub = _flatten(item)
                 columns[name] = sub.pop("value")
                 columns.update({f"{name}_{k}": v for k, v in sub.items()})

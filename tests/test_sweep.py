@@ -151,13 +151,16 @@ def test_simulation_and_dict_results_are_flattened():
         q = qt.MG1(rho, qt.Exponential(1.0))
         return {"theory": q.mean_response_time(qt.FCFS),
                 "sim": q.simulate(qt.FCFS, jobs=20_000, replications=4, seed=3),
-                "rho_check": q.load}
+                "rho_check": q.load,
+                "bulk": qt.BatchQueue(rho, 1.0, max_batch=2).simulate(jobs=20_000, seed=3,
+                                                                       replications=4)}
 
     table = qt.sweep(both, {"rho": [0.5]}, executor=ThreadPoolExecutor(1), progress=False)
     row = table.iloc[0]
     assert row.theory == 2.0 and row.theory_method == "formula"
     assert row.sim_method == "simulation" and row.sim_ci_lo < row.sim < row.sim_ci_hi
     assert row.rho_check == pytest.approx(0.5)
+    assert row.bulk_ci_lo < row.bulk < row.bulk_ci_hi and row.bulk_method == "simulation"
 
 
 def test_without_pandas_or_tqdm(monkeypatch):
