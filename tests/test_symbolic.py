@@ -152,6 +152,86 @@ def test_symbolic_threshold_one_bit_substituted():
     assert close(evaluate(e, 20, subs={T: 0.9}), num.value, 1e-12)
 
 
+def test_symbolic_size_law_parameters_substitute():
+    """Uniform(a, b), BoundedPareto(alpha, a, b), Erlang(k, r) with symbols in every
+    parameter; reference: the formula method at the substituted values (MATH.md 1), at
+    its own error estimate."""
+    a, b, al, k, r = sympy.symbols("a b alpha k r", positive=True)
+    rng = random.Random(17)
+    cases = [
+        (qt.Uniform(a, b), lambda v: qt.Uniform(v[a], v[b]),
+         lambda: {a: rng.uniform(0.1, 0.6), b: rng.uniform(1.0, 2.0)}, (qt.SRPT, qt.FB)),
+        (qt.BoundedPareto(al, a, b), lambda v: qt.BoundedPareto(v[al], v[a], v[b]),
+         lambda: {al: rng.uniform(1.1, 1.9), a: rng.uniform(0.3, 0.7), b: rng.uniform(10, 30)},
+         (qt.PSJF, qt.PriorityClasses([1.0], preemptive="resume"))),
+        (qt.Erlang(k, r), lambda v: qt.Erlang(v[k], v[r]),
+         lambda: {k: rng.randint(2, 4), r: rng.uniform(2.0, 5.0)}, (qt.SJF, qt.SRPT)),
+    ]
+    for size, numeric, draw, policies in cases:
+        q = qt.MG1(LAM, size)
+        assert q.symbolic
+        v = draw()
+        v[LAM] = rng.uniform(0.3, 0.8) / numeric(v).mean
+        qn = qt.MG1(v[LAM], numeric(v))
+        for policy in policies:
+            e = q.mean_response_time(policy)
+            assert e.free_symbols == set(v), (size, policy)
+            num = qn.mean_response_time(policy, method="formula")
+            tol = max(10 * num.error / num.value, 1e-10)
+            assert close(evaluate(e, 18, subs=v), num.value, tol), (size, policy, v)
+
+
+def test_erlang_symbolic_phases_pollaczek_khinchine():
+    """Reference: Erlang(k, r) moments k/r and k(k+1)/r^2 in P-K (MATH.md section 1)."""
+    k, r = sympy.symbols("k r", positive=True, integer=True)
+    e = symbolic_mean_response_time(qt.MG1(LAM, qt.Erlang(k, r)), qt.FCFS)
+    pk = k / r + LAM * k * (k + 1) / r**2 / (2 * (1 - LAM * k / r))
+    assert sympy.simplify(e - pk) == 0
+
+
+@pytest.mark.parametrize("preemptive", [False, "resume"])
+def test_symbolic_class_thresholds_substitute(preemptive):
+    """PriorityClasses([T1, T2]) on a bounded law, thresholds inside and outside its
+    support; reference: the formula method (Cobham, MATH.md section 1)."""
+    t1, t2 = sympy.symbols("T1 T2", positive=True)
+    q = qt.MG1(0.6, qt.Uniform(0.4, 1.6))
+    e = q.mean_response_time(qt.PriorityClasses([t1, t2], preemptive=preemptive))  # auto
+    assert e.free_symbols == {t1, t2}
+    for v1, v2 in ((0.1, 0.9), (0.7, 1.2), (1.3, 2.5)):
+        num = q.mean_response_time(qt.PriorityClasses([v1, v2], preemptive=preemptive),
+                                   method="formula")
+        assert close(evaluate(e, 18, subs={t1: v1, t2: v2}), num.value, 1e-12), (v1, v2)
+
+
+@pytest.mark.parametrize("size, noise", [(qt.Weibull(0.5, 0.5), qt.Perfect()),
+                                         (qt.Exponential(1.0), qt.LognormalNoise(0.5))])
+def test_symbolic_one_bit_threshold_substitutes(size, noise):
+    """OneBit with a symbolic Threshold T (all three variants); reference: the formula
+    method at T = 0.3 and 2 (MATH.md section 4)."""
+    q = qt.MG1(0.6, size, prediction=qt.Threshold(T, noise))
+    assert q.symbolic
+    for preemptive in (False, True, "resume"):
+        e = q.mean_response_time(qt.OneBit(preemptive))            # auto -> symbolic
+        assert e.free_symbols == {T}
+        for t in (0.3, 2.0):
+            qn = qt.MG1(0.6, size, prediction=qt.Threshold(t, noise))
+            num = qn.mean_response_time(qt.OneBit(preemptive), method="formula")
+            tol = max(10 * num.error / num.value, 1e-12)
+            sym = evaluate(e, subs={T: t}, fast=True)  # double precision is enough here
+            assert close(sym, num.value, tol), (preemptive, t)
+
+
+def test_response_time_outside_bounded_support():
+    """E[T(x)] for x beyond a bounded support (rho'_x = rho there); reference:
+    q.response_time (formula method)."""
+    x = sympy.Symbol("x", positive=True)
+    q = qt.MG1(0.5, qt.Uniform(0.4, 1.6))
+    for policy in (qt.SRPT, qt.PSJF, qt.FB):
+        e = symbolic_response_time(q, policy, x)
+        for xv in (0.2, 1.0, 3.0):
+            assert close(evaluate(e, 18, subs={x: xv}), q.response_time(policy, xv), 1e-10)
+
+
 # ------------------------------------------------------------------------------------------
 # paper forms recovered
 # ------------------------------------------------------------------------------------------
@@ -275,6 +355,49 @@ def test_fb_mm1_equals_fcfs_30_digits():
     assert digits_agree(evaluate(symbolic_mean_response_time(q, qt.FB), 32), ref) > 29
 
 
+def _uniform_reference(policy, lam, a, b, dps):
+    """MATH.md section 1 for Uniform[a, b] sizes, written out for mpmath:
+    rho_x = lam E[X 1{X<=x}], and for FB rhobar_x = lam E[min(X, x)]."""
+    with mpmath.workdps(dps):
+        lam, a, b = (mpmath.mpf(v.p) / v.q for v in (lam, a, b))  # exact rationals in
+        w = b - a
+        pm1 = lambda x: (x**2 - a**2) / (2 * w)
+        pm2 = lambda x: (x**3 - a**3) / (3 * w)
+        sf = lambda x: (b - x) / w
+        m2 = pm2(b)
+        t = {"SJF": lambda x: x + lam * m2 / (2 * (1 - lam * pm1(x)) ** 2),
+             "PSJF": lambda x: x / (1 - lam * pm1(x)) + lam * pm2(x) / (2 * (1 - lam * pm1(x)) ** 2),
+             "FB": lambda x: (x / (1 - lam * (pm1(x) + x * sf(x)))
+                              + lam * (pm2(x) + x * x * sf(x))
+                              / (2 * (1 - lam * (pm1(x) + x * sf(x))) ** 2))}[policy]
+        return mpmath.quad(lambda x: t(x) / w, [a, b])
+
+
+def test_symbolic_parameters_28_digits_random():
+    """Uniform(a, b) with symbols a, b, lambda, substituted by random rationals;
+    reference: the mpmath quadrature above at 40 digits."""
+    a, b = sympy.symbols("a b", positive=True)
+    q = qt.MG1(LAM, qt.Uniform(a, b))
+    rng = random.Random(29)
+    for policy in ("SJF", "PSJF", "FB"):
+        e = q.mean_response_time(getattr(qt, policy))
+        for _ in range(2):
+            v = {a: R(rng.randint(1, 50), 100), b: R(rng.randint(100, 300), 100)}
+            v[LAM] = R(rng.randint(10, 95), 100) * 2 / (v[a] + v[b])
+            ref = _uniform_reference(policy, v[LAM], v[a], v[b], 40)
+            assert digits_agree(evaluate(e, 30, subs=v), ref) > 28, (policy, v)
+
+
+def test_fast_evaluation_against_reference():
+    """evaluate(fast=True) (double precision) against the 30-digit Schrage-Miller
+    quadrature above; 1e-13 relative."""
+    for lam in ("0.5", "0.95"):
+        e = symbolic_mean_response_time(qt.MG1(R(lam), qt.Exponential(1)), qt.SRPT)
+        assert close(evaluate(e, fast=True), _srpt_mm1_reference(lam, 30), 1e-13)
+    with pytest.raises(ParameterError, match="subs="):
+        evaluate(LAM, fast=True)
+
+
 def test_reference_values_50_digits_srpt():
     """Reference: the same value at 60 digits, and the 30-digit mpmath reference."""
     v50 = reference_mean_response_time("SRPT", "0.9", 50)
@@ -305,14 +428,12 @@ def test_reference_values_50_digits_sprpt(lam):
     assert digits_agree(v50, ref) > 29
 
 
-def test_trail_perfect_30_digits():
-    """Reference: MATH.md section 6 Trail(c) with Y = X, Exp(1) sizes, lam = 1/2, c = 1/2,
-    written out for mpmath: E[T(x)] = lam(E[X^2; X<=x] + E[max(x, (1-c)X)^2; X>x])
-    / (2(1-rho_x)^2) + int_{(1-c)x}^x dz/(1-rho_z) + (1-c)x, averaged over x."""
-    q = qt.MG1(R(1, 2), qt.Exponential(1))
-    sym = evaluate(symbolic_mean_response_time(q, qt.Trail(R(1, 2))), 30)
-    with mpmath.workdps(30):
-        lam = c = mpmath.mpf(1) / 2
+def _trail_mm1_reference(lam, c, dps):
+    """MATH.md section 6 Trail(c) with Y = X and Exp(1) sizes, written out for mpmath:
+    E[T(x)] = lam(E[X^2; X<=x] + E[max(x, (1-c)X)^2; X>x]) / (2(1-rho_x)^2)
+    + int_{(1-c)x}^x dz/(1-rho_z) + (1-c)x, averaged over x."""
+    with mpmath.workdps(dps):
+        lam, c = mpmath.mpf(lam), mpmath.mpf(c)
         e = mpmath.exp
         pm1 = lambda x: 1 - (1 + x) * e(-x)
         pm2 = lambda x: 2 - (x * x + 2 * x + 2) * e(-x)
@@ -322,8 +443,31 @@ def test_trail_perfect_30_digits():
             low = x * x * (e(-x) - e(-cut)) + (1 - c) ** 2 * (cut**2 + 2 * cut + 2) * e(-cut)
             res = mpmath.quad(lambda z: 1 / (1 - lam * pm1(z)), [(1 - c) * x, x])
             return lam * (pm2(x) + low) / (2 * (1 - lam * pm1(x)) ** 2) + res + (1 - c) * x
-        ref = mpmath.quad(lambda x: e(-x) * t(x), [0, 1, 8, 40, mpmath.inf])
-        assert digits_agree(sym, ref) > 27
+        return mpmath.quad(lambda x: e(-x) * t(x), [0, 1, 8, 40, mpmath.inf])
+
+
+def test_trail_symbolic_c_30_digits():
+    """Reference: the mpmath quadrature above at lam = 1/2, c = 1/2; the expression is
+    built with a symbolic c and c substituted afterwards."""
+    c = sympy.Symbol("c", positive=True)
+    q = qt.MG1(R(1, 2), qt.Exponential(1))
+    e = q.mean_response_time(qt.Trail(c))          # auto -> symbolic (c is a symbol)
+    assert e.free_symbols == {c}
+    sym = evaluate(e, 30, subs={c: R(1, 2)})
+    assert digits_agree(sym, _trail_mm1_reference("0.5", "0.5", 30)) > 27
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("c", [0.25, 0.75])
+def test_trail_expnoise_symbolic_c(c):
+    """Trail(c) with ExpNoise predictions (nested integrals), c a symbol substituted
+    afterwards, evaluated in double precision; reference: the formula method (MATH.md 6)."""
+    cs = sympy.Symbol("c", positive=True)
+    q = qt.MG1(0.7, qt.Exponential(1.0), prediction=qt.ExpNoise())
+    e = q.mean_response_time(qt.Trail(cs))
+    num = q.mean_response_time(qt.Trail(c), method="formula")
+    assert close(evaluate(e, subs={cs: c}, fast=True), num.value,
+                 max(10 * num.error / num.value, 1e-12))
 
 
 def test_trail_endpoints_are_spjf_and_sprpt():
@@ -370,8 +514,9 @@ def test_latex_is_stable():
     qb = qt.MG1(LAM, qt.Exponential(1), prediction=qt.Threshold(T, qt.ExpNoise()))
     s = latex(symbolic_mean_response_time(qb, qt.OneBit(True)))
     assert r"K_{1}\left(2 \sqrt{T}\right)" in s and r"K_{2}\left(2 \sqrt{T}\right)" in s
-    s = latex(symbolic_mean_response_time(q, qt.SRPT))
-    assert s.count(r"\int\limits_{0}^{\infty}") == 2
+    e = symbolic_mean_response_time(q, qt.SRPT)
+    assert latex(e).count(r"\int\limits_{0}^{\infty}") == 2
+    assert e._repr_latex_() == "$\\displaystyle " + latex(e, ln_notation=False) + "$"  # Jupyter
 
 
 def test_latex_renders_with_mathtext(tmp_path):
