@@ -60,7 +60,7 @@ def parse_size(text):
     --------
     >>> parse_size("weibull(0.5, 0.5)").mean
     1.0
-    >>> parse_size("expon(scale=2)").mean
+    >>> round(parse_size("expon(scale=2)").mean, 12)
     2.0
     """
     try:
@@ -92,7 +92,7 @@ def parse_prediction(text):
     Examples
     --------
     >>> parse_prediction("threshold:2:exp")
-    Threshold(T=2.0, noise=ExpNoise())
+    Threshold(2.0, ExpNoise())
     """
     name, _, rest = (text or "none").lower().partition(":")
     simple = {"none": lambda: None, "perfect": PR.Perfect, "exp": PR.ExpNoise,
@@ -224,10 +224,18 @@ def cmd_mean(args):
     for rho, policy, q, T in s.cells():
         r = q.mean_response_time(policy, method=args.method, **options)
         ci = getattr(r, "ci", None) or (math.nan, math.nan)
-        records.append(dict(load=rho, policy=label(policy), mean_response_time=float(r),
-                            error=float(getattr(r, "error", math.nan)),
-                            method=getattr(r, "method", args.method),
-                            ci_lo=ci[0], ci_hi=ci[1], threshold=math.nan if T is None else T))
+        rec = dict(load=rho, policy=label(policy), mean_response_time=math.nan,
+                   error=float(getattr(r, "error", math.nan)),
+                   method=getattr(r, "method", args.method), ci_lo=ci[0], ci_hi=ci[1],
+                   threshold=math.nan if T is None else T)
+        if args.method == "symbolic":      # the exact expression, evaluated to 17 digits
+            from .symbolic import evaluate
+            expr = getattr(r, "value", r)
+            rec.update(mean_response_time=float(evaluate(expr, 17)), error=0.0,
+                       expression=str(expr))
+        else:
+            rec["mean_response_time"] = float(r)
+        records.append(rec)
 
     def text():
         return "\n".join(
@@ -261,6 +269,7 @@ def cmd_plot(args):
     import matplotlib.pyplot as plt
 
     from . import plot
+    plot.check_path(args.out)
     s = Setup(args)
     with plot.style(columns=args.columns):
         fig, ax = plt.subplots()
@@ -389,6 +398,11 @@ def build_parser():
     method = argparse.ArgumentParser(add_help=False)
     method.add_argument("--method", default="auto",
                         choices=["auto", "formula", "soap", "simulation"])
+    exact = argparse.ArgumentParser(add_help=False)
+    exact.add_argument("--method", default="auto",
+                       choices=["auto", "formula", "soap", "symbolic", "simulation"],
+                       help="symbolic: the exact sympy expression (printed in CSV/JSON), "
+                            "evaluated to 17 digits")
     simulation = argparse.ArgumentParser(add_help=False)
     g = simulation.add_argument_group("simulation")
     g.add_argument("--jobs", type=int, default=200_000, help="jobs per replication")
@@ -408,7 +422,7 @@ def build_parser():
                               epilog="examples:\n" + "".join(f"  qtheory {name} {e}\n"
                                                              for e in examples) + LAW_HELP)
 
-    command("mean", [queue, method, simulation, output],
+    command("mean", [queue, exact, simulation, output],
             "mean response time of policies over loads",
             ["--policy sprpt --size 'expon()' --prediction exp --load 0.5:0.95:0.05 --csv",
              "--policy onebit:pre --size 'weibull(0.5, 0.5)' --prediction exp --load 0.9",

@@ -269,14 +269,29 @@ def plot_by_size(q, policies, sizes=None, ax=None, prediction_of=None):
     return ax
 
 
+FORMATS = (".pdf", ".pgf", ".png", ".svg")
+
+
+def check_path(path):
+    """``path`` as a Path, if its suffix is one of :data:`FORMATS`.
+
+    Examples
+    --------
+    >>> check_path("fig.pdf").suffix
+    '.pdf'
+    """
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ParameterError(f"path = {str(path)!r}: use a .pdf, .pgf, .png or .svg file name.")
+    return path
+
+
 def save(fig, path):
     """Write ``fig`` to ``path``; the suffix picks the format (.pdf, .pgf, .png, .svg).
 
     PGF (for ``\\input`` in LaTeX) needs a TeX installation to measure text.
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".pdf", ".pgf", ".png", ".svg"):
-        raise ParameterError(f"path = {str(path)!r}: use a .pdf, .pgf, .png or .svg file name.")
+    path = check_path(path)
     try:
         fig.savefig(path)
     except RuntimeError as exc:

@@ -74,18 +74,26 @@ def test_mean_by_simulation(capsys):
     assert abs(rec["mean_response_time"] - 2.0) / rec["error"] < t_limit(4.0, 8)
 
 
-def test_validate_json_and_text(capsys):
-    args = ["validate", "--policy", "fcfs", "--policy", "srpt", "--load", "0.5",
-            "--methods", "formula,soap,simulation", "--jobs", "20000", "--replications", "4"]
-    status, out, _ = run(capsys, *args, "--json")
-    assert status == 0
+def test_mean_symbolic(capsys):
+    status, out, _ = run(capsys, "mean", "--policy", "fcfs", "--policy", "ps", "--load",
+                         "0.75", "--method", "symbolic", "--json")
     recs = json.loads(out)
-    assert {(r["policy"], r["method"]) for r in recs} >= {
-        ("FCFS", "formula"), ("SRPT", "formula"), ("SRPT", "soap"), ("SRPT", "simulation")}
-    srpt = {r["method"]: r for r in recs if r["policy"] == "SRPT"}
+    assert status == 0 and [r["method"] for r in recs] == ["symbolic", "symbolic"]
+    assert [r["expression"] for r in recs] == ["4", "4"]         # 1 / (1 - 3/4), exactly
+    assert [r["mean_response_time"] for r in recs] == [4.0, 4.0]
+
+
+def test_validate_json_and_text(capsys):
+    status, out, _ = run(capsys, "validate", "--policy", "srpt", "--load", "0.5",
+                         "--methods", "formula,soap", "--jobs", "0", "--json")
+    assert status == 0
+    srpt = {r["method"]: r for r in json.loads(out)}
+    assert set(srpt) == {"formula", "soap"} and srpt["soap"]["status"] == "ok"
     assert srpt["formula"]["value"] == pytest.approx(SRPT_PUBLISHED[0.5], abs=5e-5)
     assert srpt["soap"]["value"] == pytest.approx(srpt["formula"]["value"], rel=1e-6)
-    status, out, _ = run(capsys, *args)
+    status, out, _ = run(capsys, "validate", "--policy", "fcfs", "--policy", "ps",
+                         "--load", "0.5", "--methods", "formula,simulation",
+                         "--jobs", "20000", "--replications", "4")
     assert status == 0 and out.count("verdict: PASSED") == 2 and "2/2 passed" in out
 
 
@@ -97,7 +105,7 @@ def test_validate_exit_status_on_disagreement(capsys, monkeypatch):
         r = real(self, policy, method, **kw)
         return qt.Result(r.value * 1.01, r.error, r.method) if method == "formula" else r
     monkeypatch.setattr(qt.MG1, "mean_response_time", off)
-    status, out, _ = run(capsys, "validate", "--policy", "srpt", "--load", "0.5",
+    status, out, _ = run(capsys, "validate", "--policy", "fcfs", "--load", "0.5",
                          "--methods", "formula,soap", "--jobs", "0")
     assert status == 1 and "FAILED" in out
 
@@ -175,6 +183,7 @@ def test_bad_values_name_the_flag(capsys, argv, flag):
 
 @pytest.mark.parametrize("argv, flag", [
     (["mean", "--policy", "fcfs", "--method", "bogus"], "--method"),
+    (["sweep", "--policy", "fcfs", "--method", "symbolic"], "--method"),
     (["mean"], "--policy"),
     (["mean", "--policy", "fcfs", "--jobs", "many"], "--jobs"),
     (["mean", "--policy", "fcfs", "--csv", "--json"], "--json"),
