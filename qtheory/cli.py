@@ -224,15 +224,14 @@ def cmd_mean(args):
     for rho, policy, q, T in s.cells():
         r = q.mean_response_time(policy, method=args.method, **options)
         ci = getattr(r, "ci", None) or (math.nan, math.nan)
-        rec = dict(load=rho, policy=label(policy), mean_response_time=math.nan,
-                   error=float(getattr(r, "error", math.nan)),
+        rec = dict(load=rho, policy=label(policy), mean_response_time=None,
+                   error=float(getattr(r, "error", 0.0)),
                    method=getattr(r, "method", args.method), ci_lo=ci[0], ci_hi=ci[1],
                    threshold=math.nan if T is None else T)
         if args.method == "symbolic":      # the exact expression, evaluated to 17 digits
             from .symbolic import evaluate
             expr = getattr(r, "value", r)
-            rec.update(mean_response_time=float(evaluate(expr, 17)), error=0.0,
-                       expression=str(expr))
+            rec.update(mean_response_time=float(evaluate(expr, 17)), expression=str(expr))
         else:
             rec["mean_response_time"] = float(r)
         records.append(rec)
@@ -302,6 +301,8 @@ def cmd_sweep(args):
 
     from .sweep import sweep
     s = Setup(args)      # checks every flag before any work starts
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers {args.workers} is invalid: use at least 1 process.")
     grid = {"policy": args.policy, "load": s.loads, "size": [args.size],
             "prediction": [args.prediction], "method": [args.method]}
     executor = ProcessPoolExecutor(args.workers) if args.workers else None
@@ -438,7 +439,7 @@ def build_parser():
                 ["--policy srpt --policy sprpt --prediction exp --load 0.5:0.95:0.05 "
                  "--out fig.pdf",
                  "--kind validation --policy srpt --load 0.5,0.7,0.9 --out check.pdf",
-                 "--kind size --policy ps --policy srpt --load 0.8 --out size.pgf"])
+                 "--kind size --policy ps --policy srpt --load 0.8 --out size.pdf"])
     p.add_argument("--kind", choices=["load", "size", "validation"], default="load")
     p.add_argument("--out", required=True, help="file to write (.pdf, .pgf, .png, .svg)")
     p.add_argument("--columns", type=int, choices=[1, 2], default=1,
