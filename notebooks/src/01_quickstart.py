@@ -38,8 +38,9 @@ for name, r in results.items():
 
 # %% [markdown]
 # Checks against independent sources: FCFS and PS equal $1/(1-\rho)$; for exponential
-# sizes FB is PS in disguise (memoryless sizes: the attained service says nothing about
-# the remaining work); and SJF, PSJF, SRPT match Table 1 of Mitzenmacher 2020
+# sizes FB has the same mean as well (with memoryless sizes the attained service says
+# nothing about the remaining work, so every size-blind policy has the same mean number
+# in system); and SJF, PSJF, SRPT match Table 1 of Mitzenmacher 2020
 # (arXiv 1902.00732) at $\lambda = 0.8$, printed to four decimals. SRPT is optimal among
 # all policies (Schrage 1968), so it must be the smallest.
 

@@ -11,8 +11,8 @@
 # jobs), so a naive standard error is far too small. `check_samples` uses **batch
 # means**: it cuts the series into contiguous batches whose means are nearly independent,
 # and applies a Student-$t$ test to them; it reports the lag-1 correlation of the batch
-# means so you can see whether the batches are long enough (Law & Kelton, *Simulation
-# Modeling and Analysis*, §9.5).
+# means so you can see whether the batches are long enough (the method of batch means;
+# Law & Kelton, *Simulation Modeling and Analysis*, ch. 9).
 
 # %%
 import heapq
@@ -27,8 +27,8 @@ import qtheory as qt
 #
 # Here is a small event-driven simulator of a non-preemptive M/G/1 queue that serves the
 # waiting job chosen by `key` — the arrival time for FCFS, the size for SJF. Sizes are
-# hyperexponential (mean 1, squared coefficient of variation about 5): high variability
-# is where scheduling matters and where bugs show.
+# hyperexponential (mean 1, squared coefficient of variation 4.6): high variability is
+# where scheduling matters and where bugs show.
 
 # %%
 def simulate(lam, sizes_law, n, key, seed):
@@ -52,7 +52,7 @@ def simulate(lam, sizes_law, n, key, seed):
 
 size = qt.Hyperexponential([0.9, 0.1], [1.8, 0.2])
 q = qt.MG1(0.7, size)
-print(f"E[X] = {size.mean:.4f}, load {q.load:.2f}")
+print(f"E[X] = {size.mean:.4f}, SCV = {size.moment(2) / size.mean**2 - 1:.3f}, load {q.load:.2f}")
 
 # %% [markdown]
 # `size.sample(rng, n)` draws from a qtheory size law, so your simulator and the theory

@@ -24,7 +24,7 @@ lam, mu, T = sympy.symbols("lambda mu T", positive=True)
 # FCFS on M/M/1 with rates $\lambda, \mu$ must give $1/(\mu - \lambda)$; on M/E$_2$/1
 # (Erlang sizes with two phases of rate $\mu$: $E[X] = 2/\mu$, $E[X^2] = 6/\mu^2$) the
 # Pollaczek–Khinchine formula $E[X] + \lambda E[X^2]/(2(1-\rho))$ gives
-# $\frac{2\mu - \lambda}{\mu(\mu - 2\lambda)}$ (Kleinrock, *Queueing Systems* I, §5.7).
+# $\frac{2\mu - \lambda}{\mu(\mu - 2\lambda)}$ (Kleinrock, *Queueing Systems* I, ch. 5).
 
 # %%
 mm1 = sympy.simplify(qt.MG1(lam, qt.Exponential(mu)).mean_response_time(qt.FCFS, method="symbolic"))
