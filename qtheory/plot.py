@@ -171,6 +171,15 @@ def plot_vs_load(queue, policies, loads, prediction=None, method="auto", ax=None
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import qtheory as qt
+    >>> ax = plot_vs_load(qt.Exponential(1.0), [qt.FCFS], [0.5, 0.75])
+    >>> ax.get_lines()[0].get_ydata().tolist()          # M/M/1: 1 / (1 - rho)
+    [2.0, 4.0]
     """
     at, ax, loads = _queue_at(queue, prediction), _axes(ax), np.asarray(loads, float)
     for i, p in enumerate(policies):
@@ -290,6 +299,18 @@ def save(fig, path):
     """Write ``fig`` to ``path``; the suffix picks the format (.pdf, .pgf, .png, .svg).
 
     PGF (for ``\\input`` in LaTeX) needs a TeX installation to measure text.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plt.figure()
+    >>> path = save(fig, os.path.join(tempfile.mkdtemp(), "empty.pdf"))
+    >>> path.read_bytes()[:4]
+    b'%PDF'
+    >>> plt.close(fig)
     """
     path = check_path(path)
     try:
