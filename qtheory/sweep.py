@@ -132,7 +132,7 @@ def sweep(func, grid, executor=None, store=None, progress=True):
     failed = [row["exception"] for row in rows if row["exception"]]
     if failed:
         warnings.warn(f"{len(failed)} of {len(rows)} sweep points failed; see the "
-                      f"'exception' column (first: {failed[0]})", RuntimeWarning,
+                      f"'exception' column (first: {failed[0]})", UserWarning,
                       stacklevel=2)
     return _table(rows, list(points[0]) if points else [])
 

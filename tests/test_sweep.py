@@ -122,7 +122,7 @@ def test_resume_after_sigkill_recomputes_nothing_done(tmp_path, dask_executor,
 def test_failures_are_recorded_and_retried_on_resume(tmp_path):
     store = tmp_path / "s.jsonl"
     grid = {"rho": [0.5, 1.2], "policy": ["FCFS"]}
-    with pytest.warns(RuntimeWarning, match="1 of 2 sweep points failed"):
+    with pytest.warns(UserWarning, match="1 of 2 sweep points failed"):
         table = qt.sweep(mm1, grid, executor=ThreadPoolExecutor(2), store=store,
                          progress=False)
     assert table.value[0] == pytest.approx(2.0, rel=1e-12)  # 1 / (1 - 0.5)
@@ -194,7 +194,7 @@ def test_results_must_be_json_only_with_a_store(tmp_path):
     table = qt.sweep(impedance, {"omega": [2.0]}, executor=ThreadPoolExecutor(1),
                      progress=False)
     assert table.value[0] == 1 + 2j
-    with pytest.warns(RuntimeWarning, match="1 of 1 sweep points failed"):
+    with pytest.warns(UserWarning, match="1 of 1 sweep points failed"):
         table = qt.sweep(impedance, {"omega": [2.0]}, executor=ThreadPoolExecutor(1),
                          store=tmp_path / "z.jsonl", progress=False)
     assert table.exception[0] == "TypeError: complex is not JSON-serialisable"
