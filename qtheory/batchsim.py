@@ -240,42 +240,44 @@ def simulate_batch(queue, jobs=200_000, seed=1, replications=10, warmup=0.1, coo
 # ---------------------------------------------------------------------------------------
 # iteration-level LLM serving
 # ---------------------------------------------------------------------------------------
+# The waiting requests of policy "spf": a 4-ary min-heap of (key, id) rows, ties to the
+# lower id (FCFS); a node's four children share a cache line, which matters when the heap
+# holds ~10^5 requests (an overloaded or saturated server).
 @njit(cache=True)
-def _heap_less(k1, i1, k2, i2):
+def _heap_before(k1, i1, k2, i2):
     return k1 < k2 or (k1 == k2 and i1 < i2)
 
 
 @njit(cache=True)
-def _heap_push(hk, hid, size, key, ident):
+def _heap_push(heap, size, key, ident):
+    """Add (key, ident) to heap[:size]; return the new size."""
     i = size
-    hk[i], hid[i] = key, ident
     while i > 0:
-        p = (i - 1) // 2
-        if _heap_less(hk[i], hid[i], hk[p], hid[p]):
-            hk[i], hk[p] = hk[p], hk[i]
-            hid[i], hid[p] = hid[p], hid[i]
-            i = p
-        else:
+        p = (i - 1) >> 2
+        if not _heap_before(key, ident, heap[p, 0], heap[p, 1]):
             break
+        heap[i, 0], heap[i, 1] = heap[p, 0], heap[p, 1]
+        i = p
+    heap[i, 0], heap[i, 1] = key, ident
     return size + 1
 
 
 @njit(cache=True)
-def _heap_pop(hk, hid, size):
+def _heap_pop(heap, size):
+    """Remove the top of heap[:size]; return the new size."""
     size -= 1
-    hk[0], hid[0] = hk[size], hid[size]
+    key, ident = heap[size, 0], heap[size, 1]
     i = 0
-    while True:
-        l, r, m = 2 * i + 1, 2 * i + 2, i
-        if l < size and _heap_less(hk[l], hid[l], hk[m], hid[m]):
-            m = l
-        if r < size and _heap_less(hk[r], hid[r], hk[m], hid[m]):
-            m = r
-        if m == i:
+    while 4 * i + 1 < size:
+        m = 4 * i + 1
+        for c in range(m + 1, min(m + 4, size)):
+            if _heap_before(heap[c, 0], heap[c, 1], heap[m, 0], heap[m, 1]):
+                m = c
+        if not _heap_before(heap[m, 0], heap[m, 1], key, ident):
             break
-        hk[i], hk[m] = hk[m], hk[i]
-        hid[i], hid[m] = hid[m], hid[i]
+        heap[i, 0], heap[i, 1] = heap[m, 0], heap[m, 1]
         i = m
+    heap[i, 0], heap[i, 1] = key, ident
     return size
 
 
@@ -327,7 +329,7 @@ def _peak_ok(rc, rid, rh, nr, acoef, SA, a_new, c_new, it, M):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _victim(rc, rid, rh, nr, policy, it, y, base, trail_c, rank):
     """Run-list position of the request to evict. Policy 2: the latest arrival. Policy 3:
     the worst predicted remaining y − j, among the preemptable (j ≤ c y) of rank worse
@@ -367,9 +369,9 @@ def _can_free(short, rank, it, trail_c, rc, rid, rh, nr, s, y, base):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _evict_until(limit, rank, policy, it, trail_c, s, y, base, prog, acoef, rc, rid, rh, nr,
-                 SA, kv, tok, stk, nstk, hk, hid, nh, stat):
+                 SA, kv, tok, stk, nstk, heap, nh, stat):
     """Evict :func:`_victim` requests until the batch's KV is at most ``limit``. An evicted
     request keeps its progress j and waits on the stack (policy 2) or the heap (policy 3)
     to recompute its s + j tokens. Counts evictions in stat[1] (forced ones, of requests
@@ -390,7 +392,7 @@ def _evict_until(limit, rank, policy, it, trail_c, s, y, base, prog, acoef, rc, 
             stk[nstk] = i
             nstk += 1
         else:
-            nh = _heap_push(hk, hid, nh, y[i] - prog[i], i)
+            nh = _heap_push(heap, nh, y[i] - prog[i], i)
     return nr, SA, kv, tok, nstk, nh
 
 
@@ -404,8 +406,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
     rc = np.zeros(2 * n + 2, np.int64)
     rid = np.zeros(2 * n + 2, np.int64)
     stk = np.zeros(n, np.int64)
-    hk = np.zeros(n)
-    hid = np.zeros(n, np.int64)
+    heap = np.zeros((n, 2))           # policy 3: waiting (predicted remaining, id)
     newl = np.zeros(n, np.int64)
     rh = 0
     nr = 0
@@ -428,7 +429,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
     while done < n:
         while narr < n and arr[narr] <= now:
             if policy == 3:
-                nh = _heap_push(hk, hid, nh, y[narr], narr)
+                nh = _heap_push(heap, nh, y[narr], narr)
             narr += 1
         kv = SA + it * nr
         tok = nr
@@ -438,7 +439,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
         if policy >= 2 and kv > M:
             nr, SA, kv, tok, nstk, nh = _evict_until(
                 M, -math.inf, policy, it, trail_c, s, y, base, prog, acoef, rc, rid, rh, nr,
-                SA, kv, tok, stk, nstk, hk, hid, nh, stat)
+                SA, kv, tok, stk, nstk, heap, nh, stat)
             maxkey = -1e300
             evicted = True
         # -- admission -------------------------------------------------------------------
@@ -449,7 +450,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                 elif policy == 3:
                     if nh == 0:
                         break
-                    i = hid[0]
+                    i = int(heap[0, 1])
                 elif nxt < narr:
                     i = nxt
                 else:
@@ -479,7 +480,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                     if _can_free(kv + need - M, rank, it, trail_c, rc, rid, rh, nr, s, y, base):
                         nr, SA, kv, tok, nstk, nh = _evict_until(
                             M - need, rank, policy, it, trail_c, s, y, base, prog, acoef, rc,
-                            rid, rh, nr, SA, kv, tok, stk, nstk, hk, hid, nh, stat)
+                            rid, rh, nr, SA, kv, tok, stk, nstk, heap, nh, stat)
                         maxkey = -1e300
                         ok = True
                     # heap top may have changed only by pushes of worse rank: i stays top
@@ -489,7 +490,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                 if policy == 2 and nstk > 0:
                     nstk -= 1
                 elif policy == 3:
-                    nh = _heap_pop(hk, hid, nh)
+                    nh = _heap_pop(heap, nh)
                 else:
                     nxt += 1
                 base[i] = it - j
