@@ -92,7 +92,8 @@ def sweep(func, grid, executor=None, store=None, progress=True):
     points = _grid_points(grid)
     keys = [_key(p) for p in points] if store is not None else list(range(len(points)))
     records = _read_store(store) if store is not None else {}
-    todo = [i for i, k in enumerate(keys) if k not in records or records[k]["exception"]]
+    todo = [i for i, k in enumerate(keys)
+            if k not in records or records[k].get("exception")]
 
     own_executor = executor is None
     if own_executor and todo:
@@ -103,7 +104,8 @@ def sweep(func, grid, executor=None, store=None, progress=True):
     sink = open(store, "a", encoding="utf-8") if store is not None else None
     futures = {}
     try:
-        futures = {executor.submit(_evaluate, func, points[i], store is not None): i for i in todo}
+        futures = {executor.submit(_evaluate, func, points[i], store is not None): i
+                   for i in todo}
         for future in cf.as_completed(futures):
             i = futures[future]
             try:
@@ -125,10 +127,9 @@ def sweep(func, grid, executor=None, store=None, progress=True):
         if own_executor and todo:
             executor.shutdown(cancel_futures=True)
 
-    rows = [{**points[i], **{k: v for k, v in records[keys[i]].items() if k != "params"}}
+    rows = [{**points[i], **{k: v for k, v in records[keys[i]].items()
+                             if k not in ("params", "traceback")}}
             for i in range(len(points))]
-    for row in rows:
-        row.pop("traceback", None)
     failed = [row["exception"] for row in rows if row["exception"]]
     if failed:
         warnings.warn(f"{len(failed)} of {len(rows)} sweep points failed; see the "

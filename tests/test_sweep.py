@@ -128,7 +128,8 @@ def test_failures_are_recorded_and_retried_on_resume(tmp_path):
     assert table.value[0] == pytest.approx(2.0, rel=1e-12)  # 1 / (1 - 0.5)
     assert table.exception[1].startswith("UnstableError: the queue is unstable")
     assert pd.isna(table.value[1])
-    [failed] = [r for r in map(json.loads, store.read_text().splitlines()) if r["exception"]]
+    records = map(json.loads, store.read_text().splitlines())
+    [failed] = [r for r in records if r["exception"]]
     assert "UnstableError" in failed["traceback"]
 
     def fixed(rho, policy):  # the second run succeeds where the first failed
@@ -182,7 +183,8 @@ def test_bad_input_gives_clear_errors(tmp_path):
     with pytest.raises(ParameterError, match="cannot be written to the store"):
         qt.sweep(mm1, {"rho": [0.5], "policy": [qt.FCFS]}, store=tmp_path / "a.jsonl")
     store = tmp_path / "b.jsonl"
-    store.write_text('not json\n{"params": {"rho": 0.5}, "value": 2.0, "exception": null}\n')
+    store.write_text('not json\n'
+                     '{"params": {"rho": 0.5}, "value": 2.0, "exception": null}\n')
     with pytest.raises(ParameterError, match="line 1, is not a sweep record"):
         qt.sweep(counted_ps, {"rho": [0.5]}, store=store)
 

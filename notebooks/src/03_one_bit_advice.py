@@ -52,7 +52,8 @@ plt.show()
 opt = qt.optimal_threshold(qt.MG1(lam, size, qt.Perfect()), pre)
 T_star = 1 + lambertw(lam / (math.e * (1 - lam))).real
 print(f"numerical T* = {opt.T:.8f}, Lambert W: {T_star:.8f}")
-print(f"E[T] at T*   = {opt.objective:.8f}, 1/((1 - lam) T*) = {1 / ((1 - lam) * T_star):.8f}")
+print(f"E[T] at T*   = {opt.objective:.8f}, "
+      f"1/((1 - lam) T*) = {1 / ((1 - lam) * T_star):.8f}")
 
 assert abs(opt.T - T_star) < 1e-6
 assert math.isclose(opt.objective, 1 / ((1 - lam) * T_star), rel_tol=1e-10)
@@ -78,7 +79,8 @@ opt_pred = qt.optimal_threshold(q_pred, pre)
 T = opt_pred.T
 bessel = ((1 - lam + lam * 2 * math.sqrt(T) * kv(1, 2 * math.sqrt(T)))
           / ((1 - lam) * (1 - lam * (1 - 2 * T * kv(2, 2 * math.sqrt(T))))))
-print(f"optimal T = {T:.4f}: quadrature {opt_pred.objective:.10f}, Bessel form {bessel:.10f}")
+print(f"optimal T = {T:.4f}: quadrature {opt_pred.objective:.10f}, "
+      f"Bessel form {bessel:.10f}")
 assert math.isclose(opt_pred.objective, bessel, rel_tol=1e-9)
 
 # %% [markdown]
@@ -98,7 +100,8 @@ for lam_ in (0.5, 0.7, 0.9):
     bit_pred = qt.optimal_threshold(q_, pre).objective
     sprpt = q_.mean_response_time(qt.SPRPT).value
     rows.append((lam_, fcfs, bit, srpt, bit_pred, sprpt))
-    print(f"lambda {lam_}: perfect bit buys {(fcfs - bit) / (fcfs - srpt):.0%} of SRPT's gain,"
+    print(f"lambda {lam_}: perfect bit buys {(fcfs - bit) / (fcfs - srpt):.0%} of SRPT's"
+          " gain,"
           f" predicted bit {(fcfs - bit_pred) / (fcfs - sprpt):.0%} of SPRPT's")
 
 # %% [markdown]

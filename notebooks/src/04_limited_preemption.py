@@ -87,4 +87,5 @@ assert gain.iloc[2] > 0.5
 
 # %%
 for c in (0.0, 0.5, 1.0):
-    print(f"c = {c}: E[T(3, 0.5)] = {q.response_time(qt.Trail(c), size=3.0, prediction=0.5):.4f}")
+    t = q.response_time(qt.Trail(c), size=3.0, prediction=0.5)
+    print(f"c = {c}: E[T(3, 0.5)] = {t:.4f}")

@@ -52,7 +52,9 @@ def simulate(lam, sizes_law, n, key, seed):
 
 size = qt.Hyperexponential([0.9, 0.1], [1.8, 0.2])
 q = qt.MG1(0.7, size)
-print(f"E[X] = {size.mean:.4f}, SCV = {size.moment(2) / size.mean**2 - 1:.3f}, load {q.load:.2f}")
+scv = size.moment(2) / size.mean**2 - 1
+print(f"E[X] = {size.mean:.4f}, squared coefficient of variation {scv:.3f}, "
+      f"load {q.load:.2f}")
 
 # %% [markdown]
 # `size.sample(rng, n)` draws from a qtheory size law, so your simulator and the theory

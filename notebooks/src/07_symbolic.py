@@ -27,8 +27,12 @@ lam, mu, T = sympy.symbols("lambda mu T", positive=True)
 # $\frac{2\mu - \lambda}{\mu(\mu - 2\lambda)}$ (Kleinrock, *Queueing Systems* I, ch. 5).
 
 # %%
-mm1 = sympy.simplify(qt.MG1(lam, qt.Exponential(mu)).mean_response_time(qt.FCFS, method="symbolic"))
-me21 = sympy.simplify(qt.MG1(lam, qt.Erlang(2, mu)).mean_response_time(qt.FCFS, method="symbolic"))
+def fcfs(size):
+    exact = qt.MG1(lam, size).mean_response_time(qt.FCFS, method="symbolic")
+    return sympy.simplify(exact)
+
+
+mm1, me21 = fcfs(qt.Exponential(mu)), fcfs(qt.Erlang(2, mu))
 display(Math(r"E[T_{M/M/1}] = " + qt.latex(mm1)), Math(r"E[T_{M/E_2/1}] = " + qt.latex(me21)))
 assert sympy.simplify(mm1 - 1 / (mu - lam)) == 0
 assert sympy.simplify(me21 - (2 * mu - lam) / (mu * (mu - 2 * lam))) == 0
@@ -138,9 +142,10 @@ for point in ({lam: sympy.Rational(1, 2), T: sympy.Rational(7, 10)},
 # agree with the exact embedded-chain solution, a different method.
 
 # %%
-bulk = qt.BatchQueue(lam, qt.Exponential(mu), max_batch=2).mean_response_time(method="formula")
-bulk_expr = sympy.simplify(getattr(bulk, "value", bulk))
+bulk = qt.BatchQueue(lam, qt.Exponential(mu), max_batch=2)
+bulk_expr = sympy.simplify(bulk.mean_response_time(method="formula"))   # a sympy expression
 display(Math(r"E[T] = " + qt.latex(bulk_expr)))
-chain = qt.BatchQueue(1.5, qt.Exponential(1.0), max_batch=2).mean_response_time(method="chain")
+chain = qt.BatchQueue(1.5, qt.Exponential(1.0), max_batch=2).mean_response_time(
+    method="chain")
 print(float(bulk_expr.subs({lam: 1.5, mu: 1})), chain)
 assert abs(float(bulk_expr.subs({lam: 1.5, mu: 1})) - chain.value) < 1e-9
