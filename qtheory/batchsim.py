@@ -17,7 +17,9 @@
   ``"spf"``      shortest predicted remaining output first (rank y − j, y a prediction of
                  o from a :mod:`qtheory.predictions` model) with Trail-style limited
                  preemption: a running request with j ≤ c·y may be evicted to admit a
-                 request of strictly better rank (Shahout et al., ICLR 2025).
+                 request of strictly better rank (Shahout et al., ICLR 2025); when the
+                 growing batch overflows, the worst-ranked preemptable request is
+                 evicted (one past its limit only if none is preemptable).
 
 Both simulators run independent replications seeded by
 ``numpy.random.SeedSequence(seed).spawn(replications)`` and report Student-t 95%

@@ -414,5 +414,7 @@ class ContinuousBatching:
     def simulate(self, jobs=100_000, seed=1, replications=10, policy="fcfs", **options):
         """Iteration-level simulation (see :func:`qtheory.batchsim.simulate_llm`)."""
         from .batchsim import simulate_llm
+        if not options.get("saturated", False):
+            self._check_stable()
         return simulate_llm(self, jobs=jobs, seed=seed, replications=replications,
                             policy=policy, **options)

@@ -174,7 +174,10 @@ def test_bad_inputs():
         cb.simulate(jobs=1000, policy="lifo")
     with pytest.raises(ParameterError, match="trail_c"):
         cb.simulate(jobs=1000, policy="spf", trail_c=2)
-    with pytest.raises(UnstableError):
-        ContinuousBatching(100.0, 100, 100, d0=0.01, d1=1e-5, memory=20_000).mean_response_time()
+    over = ContinuousBatching(100.0, 100, 100, d0=0.01, d1=1e-5, memory=20_000)  # cap 6.29
+    with pytest.raises(UnstableError, match="capacity bound is 6.28634"):
+        over.mean_response_time()
+    with pytest.raises(UnstableError, match="capacity bound"):
+        over.simulate(jobs=1000)
     with pytest.raises(ParameterError, match="one request type"):
         ContinuousBatching(1.0, st.geom(0.1), 10, d0=0.01, memory=1000).wait_queue(2)
