@@ -16,7 +16,7 @@ import sympy.stats as ss
 
 import qtheory as qt
 from qtheory import symbolic as S
-from qtheory.errors import ParameterError, PolicyError
+from qtheory.errors import ParameterError, PolicyError, UnstableError
 from qtheory.symbolic import (evaluate, heavy_traffic, latex, light_traffic,
                               reference_mean_response_time, symbolic_mean_response_time,
                               symbolic_optimal_threshold, symbolic_response_time)
@@ -275,7 +275,7 @@ def test_one_bit_mm1_printed_forms():
     assert sympy.simplify(e_np - t_np) == 0
     assert sympy.simplify(e_pre - t_pre) == 0
     rng = random.Random(3)
-    for _ in range(10):
+    for _ in range(6):
         pt = {LAM: R(rng.randint(1, 99), 100), T: R(rng.randint(1, 400), 100)}
         for e, ref in ((e_np, t_np), (e_pre, t_pre)):
             assert digits_agree(e.subs(pt).evalf(35), ref.subs(pt).evalf(35)) > 30
@@ -446,15 +446,15 @@ def _trail_mm1_reference(lam, c, dps):
         return mpmath.quad(lambda x: e(-x) * t(x), [0, 1, 8, 40, mpmath.inf])
 
 
-def test_trail_symbolic_c_30_digits():
+def test_trail_symbolic_c_25_digits():
     """Reference: the mpmath quadrature above at lam = 1/2, c = 1/2; the expression is
     built with a symbolic c and c substituted afterwards."""
     c = sympy.Symbol("c", positive=True)
     q = qt.MG1(R(1, 2), qt.Exponential(1))
     e = q.mean_response_time(qt.Trail(c))          # auto -> symbolic (c is a symbol)
     assert e.free_symbols == {c}
-    sym = evaluate(e, 30, subs={c: R(1, 2)})
-    assert digits_agree(sym, _trail_mm1_reference("0.5", "0.5", 30)) > 27
+    sym = evaluate(e, 28, subs={c: R(1, 2)})
+    assert digits_agree(sym, _trail_mm1_reference("0.5", "0.5", 28)) > 25
 
 
 @pytest.mark.slow
@@ -592,3 +592,14 @@ def test_errors_name_parameter_and_fix():
         S.size_law_from_sympy(sympy.Symbol("x"))
     with pytest.raises(ParameterError, match="support"):
         S.size_law_from_sympy(ss.Normal("N", 0, 1))
+    # constructors that accept symbols still reject bad numbers
+    with pytest.raises(ParameterError, match="high = 1"):
+        qt.Uniform(2, 1)
+    with pytest.raises(ParameterError, match="high = 1"):
+        qt.BoundedPareto(1.5, 2, 1)
+    with pytest.raises(ParameterError, match="k = 2.5"):
+        qt.Erlang(2.5, 1)
+    with pytest.raises(ParameterError, match="thresholds"):
+        qt.PriorityClasses([T, 2, 1])
+    with pytest.raises(UnstableError):   # a symbolic threshold leaves the load numeric
+        qt.MG1(1.5, qt.Exponential(1), prediction=qt.Threshold(T))
