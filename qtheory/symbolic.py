@@ -12,7 +12,8 @@ expression in the queue's parameters (numbers or symbols):
 * anything else stays an exact, unevaluated :class:`sympy.Integral` - never a float.
 
 :func:`evaluate` evaluates any such expression to any number of digits with mpmath
-(tanh-sinh quadrature for the integrals that remain, split at their kinks).
+(tanh-sinh quadrature for the integrals that remain, split at their kinks), or in
+double precision with ``fast=True``.
 
 Floats given as parameters are read as the rational the user typed: the simplest
 fraction (denominator <= 10^6) that rounds to the same double, else the float's
@@ -1402,7 +1403,7 @@ def _compile_integral(I, args, ctx):
                 p = k(*vals)
             except (TypeError, ValueError, ZeroDivisionError):
                 continue
-            if isinstance(p, complex) or isinstance(p, mpmath.mpc):
+            if isinstance(p, (complex, mpmath.mpc)):
                 if abs(p.imag) > 0:
                     continue
                 p = p.real
@@ -1427,7 +1428,7 @@ def evaluate(expr, digits=30, subs=None, fast=False):
     Integrals that remain are done by mpmath's tanh-sinh quadrature at ``digits + 15``
     working digits, split at kinks and along long tails. Nested integrals (Trail with
     noisy predictions) cost minutes at 15 digits this way; ``fast=True`` runs the same
-    quadrature in double precision (``mpmath.fp``, SciPy's K_nu), about 50 times faster.
+    quadrature in double precision (``mpmath.fp``, SciPy's K_nu) in about a second.
 
     Parameters
     ----------
@@ -1438,9 +1439,10 @@ def evaluate(expr, digits=30, subs=None, fast=False):
     subs : dict, optional
         Values for the free symbols.
     fast : bool
-        Evaluate in double precision (``digits`` is then ignored). Measured against the
-        full-precision path: relative error below 1e-12 at loads up to 0.95; it grows
-        like 1/(1 - rho)^2 with the load.
+        Evaluate in double precision (``digits`` is then ignored). No error bound is
+        computed; against the full-precision path it agreed to 1e-14 relative for
+        SJF, PSJF, SRPT, FB, SPJF, PSPJF, SPRPT and Trail on Exponential, Weibull(1/2)
+        and Lognormal sizes at loads 0.5 to 0.95. Use the default when digits matter.
 
     Returns
     -------

@@ -394,6 +394,16 @@ def test_fast_evaluation_against_reference():
     for lam in ("0.5", "0.95"):
         e = symbolic_mean_response_time(qt.MG1(R(lam), qt.Exponential(1)), qt.SRPT)
         assert close(evaluate(e, fast=True), _srpt_mm1_reference(lam, 30), 1e-13)
+    # SJF with Weibull(1/2, 1/2) sizes (a 1/sqrt(x) density at 0), lam = 3/4: with
+    # x = u^2/2, E[T] = 1 + int_0^oo e^{-u} 6 lam / (2 (1 - lam gamma(3, u)/2)^2) du
+    # (E[X] = 1, E[X^2] = 6, E[X 1{X <= x}] = gamma(3, u)/2, lower incomplete gamma)
+    with mpmath.workdps(30):
+        lam = mpmath.mpf(3) / 4
+        g3 = lambda u: 2 - (u * u + 2 * u + 2) * mpmath.exp(-u)
+        ref = 1 + mpmath.quad(lambda u: mpmath.exp(-u) * 3 * lam / (1 - lam * g3(u) / 2) ** 2,
+                              [0, 1, 10, mpmath.inf])
+    e = symbolic_mean_response_time(qt.MG1(R(3, 4), qt.Weibull(R(1, 2), R(1, 2))), qt.SJF)
+    assert close(evaluate(e, fast=True), ref, 1e-13)
     with pytest.raises(ParameterError, match="subs="):
         evaluate(LAM, fast=True)
 
