@@ -11,6 +11,8 @@ At atoms of a discrete law, (1 - rho_y)^2 reads (1 - rho_{<y})(1 - rho_{<=y}) (M
 
 import math
 
+import numpy as np
+
 from .errors import InfiniteMomentError, PolicyError
 from .numerics import integrate
 from . import policies as P
@@ -105,7 +107,7 @@ class _SRPT(_SizeBased):
     def residence_mean(self, q, p):
         X = q.size
         return integrate(lambda t: float(X.sf(t)) * self.residence(q, t), 0.0, X.support[1],
-                         [*X.breakpoints, X.scale], what="the SRPT residence")
+                         X.split_points, what="the SRPT residence")
 
     def at(self, q, p, x, y):
         X = q.size
@@ -224,6 +226,17 @@ class _Predicted(Formula):
         res, e2 = self.residence_mean(q, p)
         return wait + res, e1 + e2
 
+    def slowdown(self, q, p):
+        """E[T(X, Y) / X] = int W(y) E[1/X; Y in dy] + E[R(X, Y) / X]: the waiting time
+        depends on y only, so it meets the density of 1/X over predictions."""
+        J, h = q.joint, q.joint.prediction
+        wait, e1 = integrate(
+            lambda y: self.waiting(q, p, y) * float(J.inner(lambda x: h.pdf(y, x) / x,
+                                                            J._points(y))),
+            0.0, math.inf, (q.size.scale,), what=f"the {p.name} slowdown (waiting part)")
+        res, e2 = self.residence_slowdown(q, p)
+        return wait + res, e1 + e2
+
 
 class _SPJF(_Predicted):
     def waiting(self, q, p, y):
@@ -232,6 +245,9 @@ class _SPJF(_Predicted):
 
     def residence_mean(self, q, p):
         return q.size.mean, 0.0
+
+    def residence_slowdown(self, q, p):
+        return 1.0, 0.0
 
     def at(self, q, p, x, y):
         return x + self.waiting(q, p, y)
@@ -245,6 +261,10 @@ class _PSPJF(_Predicted):
     def residence_mean(self, q, p):  # E[X / (1 - rho'_{<Y})]
         return q.joint.expect_y(lambda y: 1.0 / (1 - self.loads(q, y)[0]), k=1,
                                 what="the PSPJF residence")
+
+    def residence_slowdown(self, q, p):  # E[1 / (1 - rho'_{<Y})]
+        return q.joint.expect_y(lambda y: 1.0 / (1 - self.loads(q, y)[0]),
+                                what="the PSPJF residence slowdown")
 
     def at(self, q, p, x, y):
         return self.waiting(q, p, y) + x / (1 - self.loads(q, y)[0])
@@ -274,6 +294,23 @@ class _Trail(_Predicted):
         v, e = integrate(lambda z: (J.above(z) - J.exceed(z, c)) * self.residence(q, z),
                          0.0, math.inf, pts, what=f"the {p.name} residence")
         return v + J.overshoot(c), e
+
+    def residence_slowdown(self, q, p):
+        # E[(1/X) int_{Y - min(X, cY)}^{Y} dz / (1 - rho'_z)] + E[(1 - cY/X)^+]; given x,
+        # P(Y - min(x, cY) < z <= Y) = P(z <= Y < min(z / (1 - c), x + z))
+        J, h, c = q.joint, q.joint.prediction, self.c(p)
+        if c == 0:
+            return 1.0, 0.0
+
+        def band(z):
+            stop = z / (1 - c) if c < 1 else math.inf
+            return float(J.inner(lambda x: (h.cdf(np.minimum(stop, x + z), x) - h.cdf(z, x)) / x,
+                                 (*J._points(z), *(J._points(stop) if c < 1 else ()))))
+        v, e = integrate(lambda z: band(z) * self.residence(q, z), 0.0, math.inf,
+                         (q.size.scale,), what=f"the {p.name} residence slowdown")
+        over = float(J.inner(lambda x: (lambda m: m[0] - c * m[1] / x)(
+            h.partial_moments(x, 0.0, x / c))))
+        return v + over, e
 
     def at(self, q, p, x, y):
         c = self.c(p)

@@ -54,12 +54,6 @@ def integrate(fn, lo, hi, points=(), *, rtol=RTOL, atol=1e-300, what="an integra
     return value, error
 
 
-def scale_points(scale, lo=0.0, hi=math.inf):
-    """Log-spaced split points around a characteristic scale, for long ranges."""
-    pts = scale * np.array([1e-3, 1e-2, 0.1, 0.5, 1.0, 2.0, 5.0, 20.0, 100.0, 1e3])
-    return [float(p) for p in pts if lo < p < hi]
-
-
 def _rule_pair():
     (t1, w1), (t2, w2) = (np.polynomial.legendre.leggauss(n) for n in (16, 32))
     return 0.5 * (np.concatenate([t1, t2]) + 1.0), 0.5 * np.concatenate([w1, w2]), t1.size

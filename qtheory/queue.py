@@ -37,8 +37,10 @@ class MG1:
         self.arrival_rate = arrival_rate
         self.size = as_size_law(size)
         self.prediction = as_prediction(prediction)
-        self.symbolic = is_symbolic(arrival_rate, *getattr(self.size, "__dict__", {}).values())
-        if not self.symbolic:
+        pred = self.prediction
+        numeric_load = not (is_symbolic(arrival_rate) or _has_symbols(self.size))
+        self.symbolic = not numeric_load or _has_symbols(pred, getattr(pred, "noise", None))
+        if numeric_load:
             self.check_stable()
         self._joint = None
 
@@ -84,7 +86,7 @@ class MG1:
         if method not in METHODS:
             raise ParameterError(f"method = {method!r} is invalid: use one of {METHODS}.")
         self._check_descriptor(policy)
-        if method == "symbolic" or (method == "auto" and self.symbolic):
+        if method == "symbolic" or (method == "auto" and (self.symbolic or _has_symbols(policy))):
             from .symbolic import symbolic_mean_response_time
             return symbolic_mean_response_time(self, policy, **options)
         if method == "simulation":
@@ -129,12 +131,33 @@ class MG1:
         return float(formula_for(policy).at(self, policy, x, float(prediction)))
 
     def mean_slowdown(self, policy, method="auto"):
-        """E[T(X, Y) / X], the mean slowdown (infinite when sizes near 0 wait)."""
+        """E[T(X, Y) / X], the mean slowdown (infinite when sizes near 0 wait).
+
+        Size-based and blind policies average E[T(x)] / x; SPJF, PSPJF, SPRPT and Trail
+        with noisy predictions use their waiting-plus-residence split (the waiting part
+        depends on y only). With sizes near 0 that can wait behind others (a density at
+        0, e.g. exponential sizes, under FCFS or SPRPT), the integral diverges and a
+        ConvergenceError says so.
+
+        Examples
+        --------
+        >>> import qtheory as qt
+        >>> q = qt.MG1(0.5, qt.Uniform(0.5, 1.5))
+        >>> round(q.mean_slowdown(qt.PS).value, 12)     # PS: E[T(x)] / x = 1 / (1 - rho)
+        2.0
+        """
         policy = as_policy(policy)
-        from .numerics import integrate
         if self.prediction is not None and policy.descriptor == "prediction" and not _perfect(self):
-            raise PolicyError("mean_slowdown is implemented for policies that see the size or "
-                              "nothing; for prediction policies use method='simulation'.")
+            from .formulas import formula_for
+            formula = formula_for(policy) if _has_formula(policy) else None
+            if not hasattr(formula, "slowdown") or method not in ("auto", "formula"):
+                raise PolicyError(f"mean_slowdown of {policy.name} with noisy predictions has "
+                                  "no closed form here; simulate and divide per job.")
+            self._check_descriptor(policy)
+            self.joint.max_rel_error = 0.0
+            value, error = formula.slowdown(self, policy)
+            error += 4 * abs(value) * self.joint.max_rel_error
+            return Result(float(value), float(error), "formula", policy.name)
         value, error = self.size.expect(
             lambda x: self.response_time(policy, x, method=method) / x if x > 0 else math.inf,
             what=f"the {policy.name} mean slowdown")
@@ -154,6 +177,13 @@ class MG1:
         if policy.descriptor == "prediction" and isinstance(self.prediction, Threshold):
             raise PolicyError(f"{policy.name} ranks by predicted size but this queue's "
                               "predictions are one bit (Threshold).")
+
+
+def _has_symbols(*objects):
+    """True when an attribute of an object (or an item of a tuple attribute) is a sympy
+    expression with free symbols: a symbolic size law, threshold or policy parameter."""
+    values = [v for o in objects for v in getattr(o, "__dict__", {}).values()]
+    return is_symbolic(*values, *(v for t in values if isinstance(t, tuple) for v in t))
 
 
 def _perfect(q):

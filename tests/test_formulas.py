@@ -114,6 +114,17 @@ def test_trail_limits(pred):
     assert math.isfinite(mid)
 
 
+@pytest.mark.parametrize("lam", [0.5, 0.99])
+@pytest.mark.parametrize("c", [0.25, 0.8])
+def test_trail_perfect_predictions_against_mpmath(lam, c):
+    # Trail(c) with Y = X: MATH.md §6 evaluated at 30 digits (tests/references.py); the
+    # reported error must bound the true one
+    exact = float(ref.trail_perfect(lam, c))
+    r = qt.MG1(lam, EXP, qt.Perfect()).mean_response_time(qt.Trail(c))
+    assert abs(r.value - exact) <= r.error + 1e-15 * exact, (r, exact)
+    assert abs(r.value - exact) <= 1e-9 * exact
+
+
 @pytest.mark.parametrize("lam", [0.5, 0.9])
 @pytest.mark.parametrize("noise", [qt.Perfect(), qt.ExpNoise(), qt.LognormalNoise(1.0)], ids=repr)
 @pytest.mark.parametrize("T", [0.3, 1.0, 2.5])
@@ -204,3 +215,34 @@ def test_per_size_prediction_response_time_is_consistent():
 def test_mean_slowdown_ps_is_one_over_one_minus_rho():
     q = qt.MG1(0.6, qt.Weibull(0.5, 0.5))
     assert q.mean_slowdown(qt.PS).value == pytest.approx(1 / 0.4, rel=1e-10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("f, args", ref.TABULATED, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_reference_table_matches_its_script(f, args):
+    # tests/reference_values.json serves the slow 30-digit references to the fast tests;
+    # it must still be what the mpmath functions compute
+    assert mp.almosteq(f.compute(*args), f(*args), rel_eps=mp.mpf(10) ** -25)
+
+
+@pytest.mark.parametrize("pred", [qt.ExpNoise(),
+                                  pytest.param(qt.UniformNoise(0.5), marks=pytest.mark.slow)],
+                         ids=repr)
+def test_mean_slowdown_with_predictions_against_monte_carlo(pred):
+    # E[T(X, Y) / X] by the waiting/residence split, against plain Monte Carlo over
+    # (X, Y) of the per-job formula E[T(x, y)] / x (fixed seed; |z| < 4)
+    size = qt.Weibull(2.0, 1 / math.gamma(1.5))  # density 0 at x = 0: E[1/X] finite
+    q = qt.MG1(0.7, size, pred)
+    rng = np.random.default_rng(20261128)
+    x = size.sample(rng, 3000)
+    y = pred.sample(x, rng)
+    for policy, n in [(qt.SPJF, 3000), (qt.PSPJF, 3000), (qt.SPRPT, 150), (qt.Trail(0.5), 150)]:
+        s = np.array([q.response_time(policy, size=a, prediction=b) / a
+                      for a, b in zip(x[:n], y[:n])])
+        z = (q.mean_slowdown(policy).value - s.mean()) / (s.std(ddof=1) / math.sqrt(n))
+        assert abs(z) < 4, (policy, z)
+    # Trail(0) is SPJF and Trail(1) is SPRPT for slowdowns too
+    assert q.mean_slowdown(qt.Trail(0)).value == pytest.approx(q.mean_slowdown(qt.SPJF).value,
+                                                               rel=1e-9)
+    assert q.mean_slowdown(qt.Trail(1)).value == pytest.approx(q.mean_slowdown(qt.SPRPT).value,
+                                                               rel=1e-9)
