@@ -1,6 +1,6 @@
 """Exact mean response times as sympy expressions (``method="symbolic"``).
 
-Every closed form of MATH.md sections 1, 2, 4 and Trail of section 6 is derived here
+Every closed form of MATH.md sections 1, 2, 4 and 6 (Trail, SkipPredict) is derived here
 from the size law's density and the prediction model's conditional law, as a sympy
 expression in the queue's parameters (numbers or symbols):
 
@@ -1041,8 +1041,37 @@ def _mean_one_bit(m, policy):
     return m.m1 + R * (ps / (1 - rho_s) + pl / ((1 - rho_s) * (1 - m.rho)))
 
 
+def _mean_skip_predict(m, policy, q):
+    """SkipPredict with external costs (MATH.md section 6): shorts (cheap bit below T)
+    are an FCFS class on top; longs run SPRPT on the expensive prediction below them."""
+    if policy.server_time:
+        raise PolicyError("SkipPredict with server_time=True has no closed form; use "
+                          "method='soap' or method='simulation'.")
+    if not isinstance(q.prediction, (PR.ExpNoise, PR.UniformNoise, PR.LognormalNoise)) \
+            or m.law.discrete:
+        raise PolicyError("symbolic SkipPredict needs a continuous size law and a noisy "
+                          "expensive prediction (ExpNoise, UniformNoise, LognormalNoise); "
+                          "use method='formula' otherwise.")
+    law, lam, T = m.law, m.lam, exact(policy.T, "T")
+    f = law.pdf(_X)  # short and long parts: densities f(x) w(x), of mass below 1
+    if isinstance(policy.bit.noise, PR.Perfect):
+        cut = sympy.Max(law.lo, sympy.Min(T, law.hi))
+        short, long_ = _DensityLaw(f, _X, law.lo, cut), _DensityLaw(f, _X, cut, law.hi)
+    else:
+        p_long = 1 - _noise(policy.bit.noise).H(T, _X)   # P(cheap prediction >= T | x)
+        short = _DensityLaw(f * (1 - p_long), _X, law.lo, law.hi)
+        long_ = _DensityLaw(f * p_long, _X, law.lo, law.hi)
+    m2s, rho_s = short.moment(2), lam * short.moment(1)
+    out = short.moment(1) + short.moment(0) * lam * m2s / (2 * (1 - rho_s))
+    J, y, z = _Joint(long_, _noise(q.prediction)), _Y, _Z
+    out += _integrate(J.density(0, y) * lam * (m2s + J.below(2, y, strict=False) + J.old_work(y))
+                      / (2 * (1 - rho_s - lam * J.below(1, y)) ** 2), y, 0, oo)
+    out += _integrate((J.above(z) - J.exceed(z)) / (1 - rho_s - lam * J.below(1, z)), z, 0, oo)
+    return out + J.overshoot() / (1 - rho_s)
+
+
 _SUPPORTED = (P.FCFS, P.PS, P.LCFS, P.SJF, P.PSJF, P.SRPT, P.FB, P.SPJF, P.PSPJF, P.SPRPT,
-              P.Trail, P.PriorityClasses, P.OneBit)
+              P.Trail, P.PriorityClasses, P.OneBit, P.SkipPredict)
 
 
 def _check_policy(policy):
@@ -1066,7 +1095,8 @@ def symbolic_mean_response_time(q, policy, simplify=False):
         Parameters may be numbers or sympy expressions.
     policy : policy class or instance
         FCFS, PS, LCFS, SJF, PSJF, SRPT, FB, PriorityClasses, SPJF, PSPJF, SPRPT,
-        Trail(c), OneBit (on a queue with ``prediction=qt.Threshold(T, noise)``).
+        Trail(c), OneBit (on a queue with ``prediction=qt.Threshold(T, noise)``),
+        SkipPredict (external costs, noisy expensive predictions).
     simplify : bool
         Run ``sympy.simplify`` on the result (slow for large expressions).
 
@@ -1097,6 +1127,8 @@ def symbolic_mean_response_time(q, policy, simplify=False):
         out = _mean_fb(m)
     elif isinstance(policy, P.OneBit):
         out = _mean_one_bit(m, policy)
+    elif isinstance(policy, P.SkipPredict):
+        out = _mean_skip_predict(m, policy, q)
     elif isinstance(policy, P.PriorityClasses):
         J = _joint_for(m, policy)
         out = _cobham_mean(m, _class_table(m, J, [exact(t, "thresholds")

@@ -232,6 +232,22 @@ def test_response_time_outside_bounded_support():
             assert close(evaluate(e, 18, subs={x: xv}), q.response_time(policy, xv), 1e-10)
 
 
+@pytest.mark.parametrize("bit_noise", [pytest.param(qt.Perfect(), marks=pytest.mark.slow),
+                                       qt.ExpNoise()])
+def test_skip_predict_symbolic_threshold(bit_noise):
+    """SkipPredict (external costs, MATH.md section 6) with a symbolic cheap-bit threshold
+    T and ExpNoise expensive predictions; reference: the formula method at T = 0.8."""
+    q = qt.MG1(0.7, qt.Exponential(1.0), prediction=qt.ExpNoise())
+    e = q.mean_response_time(qt.SkipPredict(T, bit_noise))           # auto -> symbolic
+    assert e.free_symbols == {T}
+    num = q.mean_response_time(qt.SkipPredict(0.8, bit_noise), method="formula")
+    assert close(evaluate(e, subs={T: 0.8}, fast=True), num.value,
+                 max(10 * num.error / num.value, 1e-12))
+    with pytest.raises(PolicyError, match="method='formula'"):
+        qt.MG1(0.7, qt.Exponential(1.0), qt.Perfect()).mean_response_time(
+            qt.SkipPredict(T, bit_noise))
+
+
 # ------------------------------------------------------------------------------------------
 # paper forms recovered
 # ------------------------------------------------------------------------------------------
