@@ -26,3 +26,6 @@ from .llm import GPU, GPUS, MODELS, ModelShape, kv_bytes_per_token, kv_tokens
 from .bounds import bounce_bound, error_range, pspjf_bound, uniform_bounds
 from .symbolic import (evaluate, heavy_traffic, latex, light_traffic,
                        reference_mean_response_time, symbolic_optimal_threshold)
+from .sweep import sweep
+from . import plot
+from .plot import plot_by_size, plot_validation, plot_vs_load
