@@ -15,7 +15,7 @@ engine in :mod:`qtheory.soap`; neither calls the other.
 import math
 
 from .errors import ParameterError
-from .params import Param, nonnegative, unit_interval
+from .params import Param, is_symbolic, nonnegative, unit_interval
 
 NEG_INF = -math.inf
 
@@ -173,8 +173,9 @@ class PriorityClasses(Policy):
     descriptor = "prediction"
 
     def __init__(self, thresholds, preemptive=False):
-        self.thresholds = tuple(float(t) for t in thresholds)
-        if any(not t >= 0 for t in self.thresholds) or list(self.thresholds) != sorted(self.thresholds):
+        self.thresholds = tuple(t if is_symbolic(t) else float(t) for t in thresholds)
+        known = [t for t in self.thresholds if not is_symbolic(t)]  # symbols: taken as given
+        if any(not t >= 0 for t in known) or known != sorted(known):
             raise ParameterError(f"thresholds = {thresholds!r} are invalid: they must be "
                                  "increasing numbers >= 0.")
         if preemptive not in (False, "resume"):
