@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as _st
 
-from .errors import ParameterError, PolicyError, QTheoryError
+from .errors import ParameterError, PolicyError
 from .policies import as_policy
 from .sim.stats import batch_means, lag1_autocorrelation
 
@@ -105,8 +105,9 @@ def _frame(records):
     try:
         import pandas as pd
     except ImportError:
-        raise ImportError("to_frame() needs pandas: pip install pandas (or print the "
-                          "report, or use .records() for a list of dicts).") from None
+        raise ImportError("to_frame() needs pandas, an optional extra of qtheory: "
+                          "pip install 'qtheory[pandas]' (or print the report, or use "
+                          ".records() for a list of dicts).") from None
     return pd.DataFrame.from_records(records)
 
 
@@ -163,8 +164,7 @@ def validate(q, policy, jobs=10**6, replications=10, seed=1, methods=None, refer
     if bad:
         raise ParameterError(f"methods = {sorted(bad)} are unknown: use any of "
                              f"{(*ANALYTIC, 'simulation')}.")
-    report = Report(repr(q), policy.name if not hasattr(policy, "c") else repr(policy),
-                    z_max=z_max, rtol=rtol)
+    report = Report(repr(q), _label(policy), z_max=z_max, rtol=rtol)
     for m in ANALYTIC:
         if m not in methods:
             continue
@@ -173,7 +173,7 @@ def validate(q, policy, jobs=10**6, replications=10, seed=1, methods=None, refer
             report.rows.append(Row(m, value, error, status="ok", note=note))
         except (ImportError, NotImplementedError, PolicyError) as exc:
             report.rows.append(Row(m, status="n/a", note=_short(exc)))
-        except QTheoryError as exc:
+        except Exception as exc:  # a method that breaks is reported, not fatal
             report.rows.append(Row(m, status="error", note=_short(exc)))
     for name, v in (reference or {}).items():
         value, error = (v if isinstance(v, tuple) else (v, 0.0))
@@ -212,6 +212,12 @@ def validate(q, policy, jobs=10**6, replications=10, seed=1, methods=None, refer
             sim.status = "FAIL"
         report.rows.append(sim)
     return report
+
+
+def _label(policy):
+    """``SRPT``, ``Trail(c=0.5)``, ``OneBit(preemptive='resume')``, ..."""
+    text = repr(policy)
+    return policy.name if text == f"{policy.name}()" or "<" in text else text
 
 
 def t_limit(z_max, replications):
@@ -257,35 +263,94 @@ class ValidationSuite:
         return _frame([rec for r in self.reports for rec in r.records()])
 
 
+def catalogue(size=None):
+    """One instance of every catalogue policy, with the information each needs: a list of
+    (policy, prediction kind), kind in {None, "prediction", "bit"}.
+
+    Thresholds are set from the size law's mean (1 when ``size`` is None): priority
+    classes at 0.5 and 2 means, SkipPredict's bit and DelayPredict's L at the mean.
+
+    Examples
+    --------
+    >>> len(catalogue()), catalogue()[0]
+    (21, (FCFS(), None))
+    """
+    from . import policies as P
+    m = 1.0 if size is None else float(size.mean)
+    return [(P.FCFS(), None), (P.LCFS(), None), (P.PS(), None), (P.SJF(), None),
+            (P.PSJF(), None), (P.SRPT(), None), (P.FB(), None),
+            (P.SPJF(), "prediction"), (P.PSPJF(), "prediction"), (P.SPRPT(), "prediction"),
+            (P.PriorityClasses([0.5 * m, 2 * m]), "prediction"),
+            (P.PriorityClasses([0.5 * m, 2 * m], preemptive="resume"), "prediction"),
+            (P.OneBit(False), "bit"), (P.OneBit(True), "bit"), (P.OneBit("resume"), "bit"),
+            (P.Trail(0.5), "prediction"), (P.SPRPTBounce(), "prediction"),
+            (P.SkipPredict(m), "prediction"), (P.DelayPredict(m), "prediction"),
+            (P.Gittins(), None), (P.Rank(_sprpt_rank, name="Rank(y - a)"), "prediction")]
+
+
+def _sprpt_rank(y, a):
+    return y - a
+
+
 def validate_all(policies=None, laws=None, loads=(0.5, 0.9), prediction=None, jobs=200_000,
-                 replications=8, seed=1, methods=None, **options):
+                 replications=8, seed=1, methods=None, generic_jobs=4000, **options):
     """:func:`validate` over a grid: every policy x size law x load.
 
     Parameters
     ----------
     policies : iterable, optional
-        Default: :data:`qtheory.policies.CATALOGUE`.
+        Policies, or (policy, kind) pairs with kind None, "prediction" or "bit" (the
+        information the queue gives). Default: :func:`catalogue` of each law.
     laws : iterable of size laws, optional
         Default: Exp(1) and Weibull(0.5, 0.5) (mean 1, E[X^2] = 6).
     loads : iterable of float
         Loads rho; the arrival rate is rho / E[X].
     prediction : prediction model, optional
-        Used for the queue (e.g. ``qt.ExpNoise()``).
+        The predictions of prediction-based policies (default ``qt.ExpNoise()``); bit
+        policies get ``qt.Threshold(E[X], prediction)``.
+    jobs, replications, seed, methods
+        As in :func:`validate` (each cell gets its own seed).
+    generic_jobs : int
+        Jobs per replication for policies served by the Python rank loop (``qt.Rank``).
+    **options
+        Passed to :func:`validate`.
+
+    Returns
+    -------
+    ValidationSuite
+        ``print(suite)`` lists the verdicts; ``suite.reports`` holds every table.
+
+    Examples
+    --------
+    >>> import qtheory as qt
+    >>> suite = validate_all([qt.PS, qt.SRPT], laws=[qt.Exponential(1.0)], loads=(0.5,),
+    ...                      jobs=20_000, replications=4, methods=("formula", "simulation"))
+    >>> suite.passed, len(suite.reports)
+    (True, 2)
     """
-    from . import policies as P
     from .distributions import Exponential, Weibull, as_size_law
+    from .predictions import ExpNoise, Threshold
     from .queue import MG1
-    policies = P.CATALOGUE if policies is None else tuple(policies)
+    from .sim.engine import Plan
     laws = (Exponential(1.0), Weibull(0.5, 0.5)) if laws is None else tuple(laws)
+    prediction = ExpNoise() if prediction is None else prediction
     reports = []
     k = 0
     for law in laws:
         law = as_size_law(law)
+        cells = catalogue(law) if policies is None else [
+            c if isinstance(c, tuple) else (as_policy(c), as_policy(c).descriptor)
+            for c in policies]
         for rho in loads:
-            q = MG1(rho / law.mean, law, prediction)
-            for p in policies:
+            for p, kind in cells:
+                info = {None: None, "size": None, "prediction": prediction,
+                        "bit": Threshold(float(law.mean), prediction)}[kind]
+                q = MG1(rho / law.mean, law, info)
                 k += 1
-                reports.append(validate(q, p, jobs=jobs, replications=replications,
+                n = jobs
+                if jobs and Plan(q, as_policy(p)).loop == "generic":
+                    n = min(jobs, generic_jobs)
+                reports.append(validate(q, p, jobs=n, replications=replications,
                                         seed=seed + k, methods=methods, **options))
     return ValidationSuite(reports)
 

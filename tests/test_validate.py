@@ -8,7 +8,7 @@ import pytest
 import qtheory as qt
 from qtheory import formulas
 from qtheory.errors import ParameterError
-from qtheory.validate import Report, check_samples, validate, validate_all
+from qtheory.validate import Report, _label, catalogue, check_samples, validate, validate_all
 
 
 class _WrongPS(formulas.Formula):
@@ -73,16 +73,47 @@ def test_validate_all_small_grid():
     assert "2/2 passed" in str(suite)
 
 
+@pytest.mark.parametrize("policy, kind", [
+    (qt.OneBit(True), "bit"), (qt.Trail(0.5), "prediction"), (qt.SkipPredict(1.0), "prediction"),
+    (qt.PriorityClasses([0.5, 2.0], preemptive="resume"), "prediction")],
+    ids=["onebit-any", "trail", "skip", "classes"])
+def test_validate_table(policy, kind):
+    """The closed form against the simulation, in one table with a verdict."""
+    law = qt.Exponential(1.0)
+    info = {"prediction": qt.ExpNoise(), "bit": qt.Threshold(1.0, qt.ExpNoise())}
+    q = qt.MG1(0.6, law, info[kind])
+    r = validate(q, policy, jobs=50_000, replications=8, seed=3,
+                 methods=("formula", "simulation"))
+    assert r.passed, str(r)
+    assert [row.status for row in r.rows] == ["ok", "ok"]
+    assert _label(policy) in str(r)
+
+
+@pytest.mark.slow
+def test_validate_all_catalogue():
+    """The whole catalogue, Exp(1) and Weibull(0.5), rho = 0.5 and 0.9."""
+    suite = validate_all(jobs=100_000, replications=10, methods=("formula", "soap",
+                                                                 "simulation"))
+    assert len(suite.reports) == 2 * 2 * len(catalogue())
+    assert suite.passed, str(suite) + "\n\n" + "\n\n".join(map(str, suite.failures))
+
+
 def test_to_frame():
     r = validate(Q, qt.FCFS, jobs=0, methods=("formula",))
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="pip install pandas"):
-            r.to_frame()
-    else:
-        df = r.to_frame()
-        assert list(df["method"]) == ["formula"]
+    pandas = pytest.importorskip("pandas")
+    df = r.to_frame()
+    assert isinstance(df, pandas.DataFrame) and list(df["method"]) == ["formula"]
+    suite = validate_all(policies=[qt.FCFS], laws=[qt.Exponential(1.0)], loads=(0.5,),
+                         jobs=0, methods=("formula",))
+    assert list(suite.to_frame()["policy"]) == ["FCFS"]
+
+
+def test_to_frame_without_pandas_names_the_extra(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "pandas", None)   # import pandas -> ImportError
+    r = validate(Q, qt.FCFS, jobs=0, methods=("formula",))
+    with pytest.raises(ImportError, match=r"qtheory\[pandas\]"):
+        r.to_frame()
 
 
 @pytest.fixture(scope="module")

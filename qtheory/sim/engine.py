@@ -28,12 +28,15 @@ PARALLEL_MIN_JOBS = 4_000_000
 
 class Plan:
     """How ``policy`` is simulated on ``q``: ``loop`` in {"lindley", "soap", "ps", "fb",
-    "generic"}, the SOAP rank ``code`` and parameters, and the job data sampler."""
+    "pw", "generic"}, the SOAP rank ``code`` and parameters, the descriptor the ranks
+    read, the rank pieces (``pw`` loop) and the job data sampler."""
 
     def __init__(self, q, policy):
         self.q, self.policy = q, policy
         self.lam = float(q.arrival_rate)
         self.code, self.params = K.CONST, np.zeros(3)
+        self.descriptor = getattr(policy, "descriptor", None)
+        self.gittins = self.shared = None
         self.loop = self._choose(policy)
 
     def _choose(self, p):
@@ -78,10 +81,47 @@ class Plan:
             self.code = K.DELAY
             self.params[:] = (p.L, p.expensive_cost, float(p.server_time))
             return "soap"
-        if t in (P.Gittins, P.SPRPTBounce, P.Rank) or getattr(p, "rank", None) is not None:
+        if t is P.SPRPTBounce or callable(getattr(p, "rank_pieces", None)):
+            return "pw"
+        if t is P.Gittins or callable(getattr(p, "pieces", None)):
+            return self._gittins(p)
+        if t is P.Rank or getattr(p, "rank", None) is not None:
             return "generic"
         raise PolicyError(f"the simulator does not know how to serve {p.name}; declare it "
                           "with qt.Rank(fn) to simulate it from its rank function.")
+
+    def _gittins(self, p):
+        """Gittins as the queue's information defines it (:func:`qtheory.gittins_policy`):
+        its descriptor and its rank table."""
+        if isinstance(p, P.Gittins):
+            from ..gittins import gittins_policy
+            p = gittins_policy(self.q)
+        self.gittins, self.descriptor = p, p.descriptor
+        if self.descriptor == "size":  # a known size: the Gittins rank is x - a (SRPT)
+            self.code = K.REMAINING
+            return "soap"
+        if self.descriptor in (None, "bit"):  # one table (two for a bit) for every job
+            rows = np.zeros(1) if self.descriptor is None else np.array([0.0, 1.0])
+            self.shared = _profile_arrays(p.pieces(rows, {}))
+        return "pw"
+
+    def profiles(self, d):
+        """Rank pieces of jobs with descriptors ``d``: (row per job, (S, E, C, V, M))."""
+        n = d.size
+        if self.shared is not None:
+            return d.astype(np.int64), self.shared
+        p, rows = self.policy, np.arange(n)
+        if self.gittins is not None:  # a table per prediction (a fresh policy: no cache)
+            from ..gittins import gittins_policy
+            return rows, _profile_arrays(gittins_policy(self.q).pieces(d, {}))
+        if type(p) is P.SPRPTBounce:  # rank y - a, then a - y (ages y .. 2y), then y
+            z, inf = np.zeros(n), np.full(n, np.inf)
+            pieces = [(z, d, z, d, -1.0), (d, 2 * d, z, z, 1.0), (2 * d, inf, z, d, 0.0)]
+        else:
+            pieces = p.rank_pieces(d)
+        cols = [np.stack([np.broadcast_to(np.asarray(pc[k], float), (n,)) for pc in pieces],
+                         axis=1) for k in range(5)]
+        return rows, tuple(np.ascontiguousarray(c) for c in cols)
 
     # -- job data ------------------------------------------------------------------------
     def _prediction(self, x, rng):
@@ -93,11 +133,11 @@ class Plan:
         gaps = rng.standard_exponential(n)
         gaps *= 1.0 / self.lam
         x = np.asarray(self.q.size.sample(rng, n), float)
-        if x.shape != (n,) or not np.all(x >= 0):
+        if x.shape != (n,) or not x.min() >= 0:  # also catches NaN
             raise ParameterError(f"the size law {self.q.size!r} sampled invalid sizes "
                                  "(negative, NaN or wrong shape); check its sample().")
-        p, work, zero = self.policy, x, None
-        desc = getattr(p, "descriptor", None)
+        p, work = self.policy, x
+        desc = self.descriptor
         t = type(p)
         if t is P.SkipPredict:
             bit = np.asarray(p.bit.sample(x, rng), float)
@@ -109,7 +149,7 @@ class Plan:
             y = self._prediction(x, rng)
             if p.server_time:
                 work = x + p.expensive_cost * (x > p.L)
-            return gaps, work, x, y, np.zeros(n)
+            return gaps, work, x, y, self._zeros(n)
         if desc == "size":
             d = x
         elif desc == "prediction":
@@ -119,50 +159,69 @@ class Plan:
         elif desc == "bit":
             d = np.asarray(self.q.prediction.sample(x, rng), float)
         else:
-            d = zero = np.zeros(n)
-        return gaps, work, x, d, zero if zero is not None else np.zeros(n)
+            d = self._zeros(n)
+        return gaps, work, x, d, self._zeros(n)
+
+    def _zeros(self, n):
+        """n zeros, allocated once (the loops never write descriptors)."""
+        z = getattr(self, "_zero", None)
+        if z is None or z.size < n:
+            z = self._zero = np.zeros(n)
+        return z[:n]
+
+
+def _profile_arrays(profile):
+    """(S, E, C, V, M) of a :class:`qtheory.soap.Profile`, contiguous float arrays."""
+    return tuple(np.ascontiguousarray(getattr(profile, k), float) for k in "SECVM")
 
 
 class _State:
     """The arrays a compiled loop keeps between chunks (grown on demand)."""
 
+    #: per-slot arrays of each loop besides F, G, HK, HI, free: name -> (fill, dtype)
+    EXTRA = {"fb": {"child": -1, "sib": -1, "glevel": 0.0, "groot": 0, "gcnt": 0,
+                    "scratch": 0},
+             "pw": {"run": 0}}
+
     def __init__(self, loop, capacity=256):
         self.loop = loop
         self.F = np.zeros((capacity, K.NF))
         self.G = np.zeros((capacity, K.NG), np.int64)
-        self.heap = np.zeros(capacity, np.int64)
+        self.HK = np.zeros((capacity, 3))
+        self.HI = np.zeros((capacity, 2), np.int64)
+        self.SEGS = np.zeros((capacity if loop == "pw" else 1, 1, 5))
         self.free = np.arange(capacity - 1, -1, -1, dtype=np.int64)
         self.fs = np.zeros(K.NFS)
         self.st = np.zeros(K.NST, np.int64)
         self.st[K.RUN] = -1
         self.st[K.FN] = capacity
-        if loop == "fb":
-            self.child = np.full(capacity, -1, np.int64)
-            self.sib = np.full(capacity, -1, np.int64)
-            self.glevel = np.zeros(capacity)
-            self.groot = np.zeros(capacity, np.int64)
-            self.gcnt = np.zeros(capacity, np.int64)
-            self.scratch = np.zeros(capacity, np.int64)
+        for name, fill in self.EXTRA.get(loop, {}).items():
+            setattr(self, name, np.full(capacity, fill,
+                                        np.float64 if isinstance(fill, float) else np.int64))
 
     @property
     def capacity(self):
         return self.F.shape[0]
 
+    def widen(self, pieces):
+        """Room for ``pieces`` rank pieces per slot (pw loop, per-job pieces)."""
+        if self.SEGS.shape[1] < pieces:
+            segs = np.zeros((self.SEGS.shape[0], pieces, 5))
+            segs[:, :self.SEGS.shape[1]] = self.SEGS
+            self.SEGS = segs
+
     def grow(self):
+        """Double the number of job slots."""
         old = self.capacity
         new = 2 * old
-        for name in ("F", "G"):
+        names = ["F", "G", "HK", "HI", *self.EXTRA.get(self.loop, {})]
+        if self.loop == "pw":
+            names.append("SEGS")
+        for name in names:
             a = getattr(self, name)
-            b = np.zeros((new, a.shape[1]), a.dtype)
+            b = np.zeros((new, *a.shape[1:]), a.dtype)
             b[:old] = a
             setattr(self, name, b)
-        for name, fill in (("heap", 0), ("child", -1), ("sib", -1), ("glevel", 0),
-                           ("groot", 0), ("gcnt", 0), ("scratch", 0)):
-            if hasattr(self, name):
-                a = getattr(self, name)
-                b = np.full(new, fill, a.dtype)
-                b[:old] = a
-                setattr(self, name, b)
         free = np.empty(new, np.int64)
         nf = self.st[K.FN]
         free[:nf] = self.free[:nf]
@@ -230,7 +289,8 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
     g0 = 0
     count = 0
     while count < measured:
-        n = chunk if g0 < jobs else max(1024, chunk // 16)
+        # draw no more than the run needs, then small chunks until the last measured job left
+        n = min(chunk, jobs - g0) if g0 < jobs else max(64, min(chunk // 16, jobs // 4))
         gaps, work, x, d, d2 = plan.draw(rng, n)
         if plan.loop == "lindley":
             T = K.lindley_chunk(gaps, work, lindley)
@@ -246,6 +306,11 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
             acc.add(*loop.chunk(gaps, work, x, d, d2, g0, warmup, jobs))
             count = acc.count
         else:
+            if plan.loop == "pw":
+                pid, pieces = plan.profiles(d)
+                shared = plan.shared is not None
+                if not shared:
+                    state.widen(pieces[0].shape[1])
             start = 0
             while start < n:
                 if record:
@@ -258,10 +323,15 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
                                           state.G, state.free, state.child, state.sib,
                                           state.glevel, state.groot, state.gcnt,
                                           state.scratch, state.fs, state.st, *out)
+                elif plan.loop == "pw":
+                    start, m = K.pw_chunk(gaps, work, x, pid, g0, start, warmup, jobs, record,
+                                          shared, *pieces, state.F, state.G, state.HK,
+                                          state.HI, state.SEGS, state.run, state.free,
+                                          state.fs, state.st, *out)
                 else:
                     fn = K.ps_chunk if plan.loop == "ps" else K.soap_chunk
                     start, m = fn(plan.code, plan.params, gaps, work, x, d, d2, g0, start,
-                                  warmup, jobs, record, state.F, state.G, state.heap,
+                                  warmup, jobs, record, state.F, state.G, state.HK, state.HI,
                                   state.free, state.fs, state.st, *out)
                 if record:
                     acc.add(out[0][:m], out[1][:m], out[2][:m])

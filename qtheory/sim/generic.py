@@ -1,8 +1,9 @@
 """The generic event loop: any SOAP policy given by a Python rank function.
 
-Slower than the compiled loops (every event evaluates the rank function a few dozen
-times) but it needs nothing from the policy except ``rank(d, a)``, so it serves
-``qt.Rank(fn)``, SPRPT-bounce, Gittins and any rank that *rises* with age.
+Much slower than the compiled loops (every event evaluates the rank function a few
+dozen times) but it needs nothing from the policy except ``rank(d, a)``, so it serves
+any ``qt.Rank(fn)``, including ranks that *rise* with age. (Ranks known as linear
+pieces, such as SPRPT-bounce and Gittins, use the compiled :func:`~.kernels.pw_chunk`.)
 
 Between arrivals the loop repeats one of two moves, each ending at an exact event:
 
@@ -24,7 +25,6 @@ import math
 
 import numpy as np
 
-from ..errors import PolicyError
 
 GRID = 32
 TOL = 1e-10
@@ -50,23 +50,18 @@ def _above(k1, k2):
     return k1 > k2 and not _close(k1, k2)
 
 
-def rank_function(plan):
-    """The rank function ``fn(d, a)`` the generic loop serves for ``plan.policy``."""
-    p = plan.policy
-    if getattr(p, "rank", None) is not None:
-        return p.rank
-    from .. import policies as P
-    if isinstance(p, P.Gittins):
-        try:  # the SOAP engine builds Gittins ranks from the queue's law
-            from ..soap import gittins_rank
-        except ImportError:
-            gittins_rank = None
-        if gittins_rank is not None:
-            return gittins_rank(plan.q, p)
-        raise PolicyError("simulating Gittins needs its rank table (qtheory.soap.gittins_rank), "
-                          "which is not available; use method='soap', or pass the index as "
-                          "qt.Rank(lambda d, a: -index(d, a)).")
-    raise PolicyError(f"{p.name} has no rank function to simulate.")
+def _bisect(good, lo, hi):
+    """Last point where ``good`` holds and first where it fails, between ``lo`` (good)
+    and ``hi`` (not good), to machine precision."""
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        if good(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
 
 
 class _Job:
@@ -77,8 +72,8 @@ class GenericLoop:
     """The generic loop's state between chunks (see module docstring)."""
 
     def __init__(self, plan):
-        self.fn = rank_function(plan)
-        self.descriptor = getattr(plan.policy, "descriptor", None)
+        self.fn = plan.policy.rank
+        self.descriptor = plan.descriptor
         self.t = 0.0
         self.area = self.span = 0.0
         self.win = False
@@ -120,16 +115,7 @@ class GenericLoop:
             for i in range(1, GRID + 1):
                 s = horizon * i / GRID
                 if loses(s):
-                    hi = s
-                    for _ in range(200):
-                        mid = 0.5 * (lo + hi)
-                        if mid <= lo or mid >= hi:
-                            break
-                        if loses(mid):
-                            hi = mid
-                        else:
-                            lo = mid
-                    step = hi
+                    step = _bisect(lambda u: not loses(u), lo, s)[1]
                     break
                 lo = s
         self._advance(step)
@@ -164,15 +150,7 @@ class GenericLoop:
 
         tau = horizon
         if not ok(horizon):
-            lo, hi = 0.0, horizon
-            for _ in range(200):
-                mid = 0.5 * (lo + hi)
-                if mid <= lo or mid >= hi:
-                    break
-                if ok(mid):
-                    lo = mid
-                else:
-                    hi = mid
+            lo, hi = _bisect(ok, 0.0, horizon)
             tau = hi if lo == 0.0 else lo
         self._advance(tau)
         for j, c in zip(group, rates):

@@ -1,15 +1,16 @@
 """Compiled event loops of the simulator (numba, ``cache=True``, ``nogil=True``).
 
 Every loop is *exact* and event driven: between two events the state evolves linearly,
-so the time of the next event (an arrival, a completion, a rank change) is computed in
-closed form and the clock jumps to it. There is no time step.
+so the time of the next event (an arrival, a completion, a rank change, a crossing of
+two ranks) is computed in closed form and the clock jumps to it. There is no time step.
 
 All loops process one *chunk* of arrivals at a time and keep their state in numpy
 arrays owned by the caller, so memory is O(jobs in system) whatever the number of jobs:
 
 * ``F`` (capacity x NF float64) and ``G`` (capacity x NG int64): one row per job slot,
-* ``heap`` / ``free``: a binary heap of slots and a stack of free slots,
-* ``fs`` (float64) and ``st`` (int64): scalars (clock, time-average accounting, counts).
+* ``HK`` / ``HI``: a binary heap of waiting jobs whose entries carry their own keys
+  (class, rank, flag | job number, slot), so comparisons never leave the heap arrays,
+* ``free``: a stack of free slots; ``fs`` (float64) and ``st`` (int64): scalars.
 
 A loop reads inter-arrival times; at the end of each call it moves the time origin to
 the last arrival it served (shifting the clock and the stored arrival times), so times
@@ -21,13 +22,21 @@ measured jobs' response times are summed in the state; with ``record`` they are 
 written to ``out_g`` (job number), ``out_t`` (response time) and ``out_x`` (true size).
 Nothing is allocated inside a loop (``_nrt=False``: no reference counting).
 
-The SOAP loop (:func:`soap_chunk`) serves every policy whose rank, on each *segment* of
-age, is ``(class, b + m * age)`` with slope ``m`` in {-1, 0}: within a segment the
-running job's rank never rises, so only arrivals and segment ends can preempt. Upward
-jumps between segments (DelayPredict at age L, the server-time stages) are handled by
-comparing with the best waiting job at the segment end. Ranks that rise continuously
-(FB, SPRPT-bounce, Gittins, user ranks) use :func:`fb_chunk` or the generic loop in
-:mod:`qtheory.sim.generic`. Ties in rank go to the earlier arrival (job number).
+Loops:
+
+* :func:`soap_chunk` serves the catalogue policies whose rank, on each *segment* of age,
+  is ``(class, b + m * age)`` with slope ``m`` in {-1, 0}: the running job's rank never
+  rises inside a segment, so only arrivals and segment ends can preempt.
+* :func:`pw_chunk` serves any rank given as linear pieces with slopes of any sign
+  (SPRPT-bounce, Gittins tables). A rising rank preempts at the exact age it crosses the
+  best waiting job's; jobs tied at one rising level share the server, each at a rate
+  inversely proportional to its slope, so they stay tied (the limit of FCFS
+  tie-breaking, as in SOAP's analysis of FB).
+* :func:`ps_chunk` (processor sharing, by virtual time), :func:`fb_chunk` (FB) and
+  :func:`lindley_chunk` (FCFS, vectorised numpy).
+
+Ties in rank go to the earlier arrival (job number), except that a job whose rank is
+rising loses a tie to one whose rank is not (flag 1 vs 0): served, it would lose at once.
 """
 
 import math
@@ -40,22 +49,131 @@ INF = math.inf
 # policy codes of the SOAP loop --------------------------------------------------------------
 CONST, STATIC, REMAINING, NONPREEMPTIVE, TRAIL, LCFS, ONEBIT_ANY, SKIP, DELAY = range(9)
 
-# float columns of a job slot
-ARR, WORK, SIZE, AGE, D, D2, END, CLS, B, M = range(10)
-NF = 10
-# int columns
-GIDX, SEG = range(2)
-NG = 2
-# scalars: fs = [clock, area, span, virtual time, sum of measured response times]
-#          st = [running slot, heap size, free slots, in system, in window, measured jobs]
-T_, AREA, SPAN, V_, SUM = range(5)
-RUN, HN, FN, NSYS, WIN, CNT = range(6)
-NFS, NST = 5, 6
+# float columns of a job slot: arrival, work, true size, age, descriptors, and the current
+# rank segment: end age, class, value b, slope m, start age (pw loop: rank b + m (a - s0))
+ARR, WORK, SIZE, AGE, D, D2, END, CLS, B, M, S0 = range(11)
+NF = 11
+# int columns: job number, current segment, profile row (pw loop)
+GIDX, SEG, PID = range(3)
+NG = 3
+# scalars: fs = [clock, area, span, virtual time, sum of response times, level, weight]
+#          st = [running slot, heap size, free slots, in system, in window, measured jobs,
+#                running jobs (pw loop)]
+T_, AREA, SPAN, V_, SUM, LVL, WSUM = range(7)
+RUN, HN, FN, NSYS, WIN, CNT, NR = range(7)
+NFS, NST = 7, 7
 
 _JIT = dict(cache=True, nogil=True, _nrt=False)   # no refcounting: nothing is allocated
 _INLINE = dict(_JIT, inline="always")
 
 
+# -- the heap of waiting jobs -----------------------------------------------------------------
+# Entry k: HK[k] = (class, rank, flag), HI[k] = (job number, slot); lexicographic order.
+
+@njit(**_INLINE)
+def _kless(c, v, f, g, HK, HI, k):
+    """Is the key (c, v, f, g) below heap entry k?"""
+    if c != HK[k, 0]:
+        return c < HK[k, 0]
+    if v != HK[k, 1]:
+        return v < HK[k, 1]
+    if f != HK[k, 2]:
+        return f < HK[k, 2]
+    return g < HI[k, 0]
+
+
+@njit(**_INLINE)
+def _hmove(HK, HI, dst, src):
+    HK[dst, 0] = HK[src, 0]
+    HK[dst, 1] = HK[src, 1]
+    HK[dst, 2] = HK[src, 2]
+    HI[dst, 0] = HI[src, 0]
+    HI[dst, 1] = HI[src, 1]
+
+
+@njit(**_INLINE)
+def _hset(HK, HI, k, c, v, f, g, s):
+    HK[k, 0] = c
+    HK[k, 1] = v
+    HK[k, 2] = f
+    HI[k, 0] = g
+    HI[k, 1] = s
+
+
+@njit(**_INLINE)
+def _hpush(HK, HI, n, c, v, f, g, s):
+    """Insert slot ``s`` with key (c, v, f, g) into a heap of ``n``; return the new size."""
+    k = n
+    while k > 0:
+        parent = (k - 1) >> 1
+        if _kless(c, v, f, g, HK, HI, parent):
+            _hmove(HK, HI, k, parent)
+            k = parent
+        else:
+            break
+    _hset(HK, HI, k, c, v, f, g, s)
+    return n + 1
+
+
+@njit(**_INLINE)
+def _hpop(HK, HI, n):
+    """Remove the top entry; return (its slot, new size)."""
+    top = HI[0, 1]
+    n -= 1
+    if n > 0:  # sift the last entry down from the root
+        c, v, f, g, s = HK[n, 0], HK[n, 1], HK[n, 2], HI[n, 0], HI[n, 1]
+        k = 0
+        while True:
+            ch = 2 * k + 1
+            if ch >= n:
+                break
+            if ch + 1 < n and _kless(HK[ch + 1, 0], HK[ch + 1, 1], HK[ch + 1, 2],
+                                     HI[ch + 1, 0], HK, HI, ch):
+                ch += 1
+            if _kless(c, v, f, g, HK, HI, ch):
+                break
+            _hmove(HK, HI, k, ch)
+            k = ch
+        _hset(HK, HI, k, c, v, f, g, s)
+    return top, n
+
+
+@njit(**_INLINE)
+def _leave(F, G, s, t, w_lo, w_hi, record, out_g, out_t, out_x, nout):
+    """Job in slot ``s`` leaves at ``t``: (its response time if measured else 0,
+    1 if measured else 0, new output count)."""
+    g = G[s, GIDX]
+    if g < w_lo or g >= w_hi:
+        return 0.0, 0, nout
+    rt = t - F[s, ARR]
+    if record:
+        out_g[nout] = g
+        out_t[nout] = rt
+        out_x[nout] = F[s, SIZE]
+        nout += 1
+    return rt, 1, nout
+
+
+@njit(**_INLINE)
+def _new_job(F, G, s, ta, work, size, d, d2, g):
+    F[s, ARR] = ta
+    F[s, WORK] = work
+    F[s, SIZE] = size
+    F[s, AGE] = 0.0
+    F[s, D] = d
+    F[s, D2] = d2
+    G[s, GIDX] = g
+
+
+@njit(**_JIT)
+def shift_origin(F, fs, ta):
+    """Move the time origin to ``ta`` (the last arrival served)."""
+    for k in range(F.shape[0]):
+        F[k, ARR] -= ta
+    fs[T_] -= ta
+
+
+# -- the SOAP loop (slopes -1 and 0) -----------------------------------------------------------
 @njit(**_INLINE)
 def _segment(code, p, s, d, d2, gidx):
     """Segment ``s`` of a job's rank: (end age, class, intercept b, slope m)."""
@@ -103,56 +221,6 @@ def _segment(code, p, s, d, d2, gidx):
 
 
 @njit(**_INLINE)
-def _better(F, G, i, j):
-    """Is slot i's key (class, rank, job number) below slot j's?"""
-    ci = F[i, CLS]
-    cj = F[j, CLS]
-    if ci != cj:
-        return ci < cj
-    vi = F[i, B] + F[i, M] * F[i, AGE]
-    vj = F[j, B] + F[j, M] * F[j, AGE]
-    if vi != vj:
-        return vi < vj
-    return G[i, GIDX] < G[j, GIDX]
-
-
-@njit(**_INLINE)
-def _push(heap, n, F, G, s):
-    k = n
-    while k > 0:
-        parent = (k - 1) >> 1
-        if _better(F, G, s, heap[parent]):
-            heap[k] = heap[parent]
-            k = parent
-        else:
-            break
-    heap[k] = s
-    return n + 1
-
-
-@njit(**_INLINE)
-def _pop(heap, n, F, G):
-    top = heap[0]
-    n -= 1
-    if n > 0:
-        s = heap[n]
-        k = 0
-        while True:
-            c = 2 * k + 1
-            if c >= n:
-                break
-            if c + 1 < n and _better(F, G, heap[c + 1], heap[c]):
-                c += 1
-            if _better(F, G, heap[c], s):
-                heap[k] = heap[c]
-                k = c
-            else:
-                break
-        heap[k] = s
-    return top, n
-
-
-@njit(**_INLINE)
 def _set_segment(F, G, s, code, p, seg):
     e, c, b, m = _segment(code, p, seg, F[s, D], F[s, D2], G[s, GIDX])
     G[s, SEG] = seg
@@ -163,19 +231,32 @@ def _set_segment(F, G, s, code, p, seg):
 
 
 @njit(**_INLINE)
-def _select(F, G, heap, r, hn, code, p):
+def _rank(F, s):
+    return F[s, B] + F[s, M] * F[s, AGE]
+
+
+@njit(**_INLINE)
+def _push_job(HK, HI, hn, F, G, s):
+    return _hpush(HK, HI, hn, F[s, CLS], _rank(F, s), 0.0, G[s, GIDX], s)
+
+
+@njit(**_INLINE)
+def _select(F, G, HK, HI, r, hn, code, p):
     """Make the best job run: advance the running job ``r`` (-1: none) past the segment
     ends it has reached, and swap it with the best waiting job while that one is better."""
     while True:
+        check = True  # a job popped from the heap is better than every waiting one ...
         if r < 0:
             if hn == 0:
                 break
-            r, hn = _pop(heap, hn, F, G)
+            r, hn = _hpop(HK, HI, hn)
+            check = False
         while F[r, AGE] >= F[r, END] and F[r, END] < INF:
             _set_segment(F, G, r, code, p, G[r, SEG] + 1)
-        if hn > 0 and _better(F, G, heap[0], r):
-            hn = _push(heap, hn, F, G, r)
-            r, hn = _pop(heap, hn, F, G)
+            check = True  # ... until its rank jumps at a segment end
+        if check and hn > 0 and not _kless(F[r, CLS], _rank(F, r), 0.0, G[r, GIDX], HK, HI, 0):
+            hn = _push_job(HK, HI, hn, F, G, r)
+            r = -1
             continue
         break
     return r, hn
@@ -183,7 +264,7 @@ def _select(F, G, heap, r, hn, code, p):
 
 @njit(**_JIT)
 def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
-               F, G, heap, free, fs, st, out_g, out_t, out_x):
+               F, G, HK, HI, free, fs, st, out_g, out_t, out_x):
     """Serve arrivals ``start`` .. of one chunk under a SOAP policy with piecewise ranks.
 
     ``gaps`` are the inter-arrival times (the first measured from the previous chunk's
@@ -218,20 +299,13 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
                     area += nsys * to_done
                     span += to_done
                 t += to_done
-                g = G[r, GIDX]
-                if g >= w_lo and g < w_hi:
-                    rt = t - F[r, ARR]
-                    tsum += rt
-                    cnt += 1
-                    if record:
-                        out_g[nout] = g
-                        out_t[nout] = rt
-                        out_x[nout] = F[r, SIZE]
-                        nout += 1
+                rt, k, nout = _leave(F, G, r, t, w_lo, w_hi, record, out_g, out_t, out_x, nout)
+                tsum += rt
+                cnt += k
                 free[fn] = r
                 fn += 1
                 nsys -= 1
-                r, hn = _select(F, G, heap, -1, hn, code, p)
+                r, hn = _select(F, G, HK, HI, -1, hn, code, p)
                 continue
             if to_seg < dt:
                 if win:
@@ -239,7 +313,7 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
                     span += to_seg
                 t += to_seg
                 F[r, AGE] = F[r, END]
-                r, hn = _select(F, G, heap, r, hn, code, p)
+                r, hn = _select(F, G, HK, HI, r, hn, code, p)
                 continue
             F[r, AGE] = age + dt
             break
@@ -253,13 +327,7 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
         fn -= 1
         s = free[fn]
         g = gidx0 + i
-        F[s, ARR] = ta
-        F[s, WORK] = work[i]
-        F[s, SIZE] = size[i]
-        F[s, AGE] = 0.0
-        F[s, D] = d[i]
-        F[s, D2] = d2[i]
-        G[s, GIDX] = g
+        _new_job(F, G, s, ta, work[i], size[i], d[i], d2[i], g)
         _set_segment(F, G, s, code, p, 0)
         nsys += 1
         if g == w_lo:
@@ -267,17 +335,17 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
         if g == w_hi:
             win = 0
         if r < 0:
-            r, hn = _select(F, G, heap, s, hn, code, p)
-        elif _better(F, G, s, r):
-            hn = _push(heap, hn, F, G, r)
-            r, hn = _select(F, G, heap, s, hn, code, p)
+            r, hn = _select(F, G, HK, HI, s, hn, code, p)
         else:
-            hn = _push(heap, hn, F, G, s)
+            cs, cr = F[s, CLS], F[r, CLS]
+            if cs < cr or (cs == cr and F[s, B] < _rank(F, r)):  # s is at age 0
+                hn = _push_job(HK, HI, hn, F, G, r)
+                r, hn = _select(F, G, HK, HI, s, hn, code, p)
+            else:
+                hn = _push_job(HK, HI, hn, F, G, s)
         i += 1
-    # move the time origin to the last arrival served
-    for k in range(F.shape[0]):
-        F[k, ARR] -= ta
-    fs[T_] = t - ta
+    fs[T_] = t
+    shift_origin(F, fs, ta)
     fs[AREA] = area
     fs[SPAN] = span
     fs[SUM] = tsum
@@ -291,55 +359,12 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
 
 
 # -- processor sharing -------------------------------------------------------------------------
-# Virtual time V with dV/dt = 1/n: a job arriving at V0 with size x leaves when V = V0 + x.
-# The heap is keyed by that finish time (column B).
-
-@njit(**_INLINE)
-def _vless(F, G, i, j):
-    if F[i, B] != F[j, B]:
-        return F[i, B] < F[j, B]
-    return G[i, GIDX] < G[j, GIDX]
-
-
-@njit(**_INLINE)
-def _vpush(heap, n, F, G, s):
-    k = n
-    while k > 0:
-        parent = (k - 1) >> 1
-        if _vless(F, G, s, heap[parent]):
-            heap[k] = heap[parent]
-            k = parent
-        else:
-            break
-    heap[k] = s
-    return n + 1
-
-
-@njit(**_INLINE)
-def _vpop(heap, n, F, G):
-    top = heap[0]
-    n -= 1
-    if n > 0:
-        s = heap[n]
-        k = 0
-        while True:
-            c = 2 * k + 1
-            if c >= n:
-                break
-            if c + 1 < n and _vless(F, G, heap[c + 1], heap[c]):
-                c += 1
-            if _vless(F, G, heap[c], s):
-                heap[k] = heap[c]
-                k = c
-            else:
-                break
-        heap[k] = s
-    return top, n
-
+# Virtual time V with dV/dt = 1/n: a job arriving at V0 with size x leaves when V = V0 + x,
+# so the heap is keyed by that finish time.
 
 @njit(**_JIT)
 def ps_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
-             F, G, heap, free, fs, st, out_g, out_t, out_x):
+             F, G, HK, HI, free, fs, st, out_g, out_t, out_x):
     """Serve one chunk under processor sharing (same signature as :func:`soap_chunk`)."""
     t = fs[T_]
     V = fs[V_]
@@ -357,33 +382,24 @@ def ps_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
     while i < n_arr:
         tn = ta + gaps[i]
         while hn > 0:
-            s = heap[0]
             dt = tn - t
-            to_done = (F[s, B] - V) * hn
-            if to_done <= dt:
-                if win:
-                    area += hn * to_done
-                    span += to_done
-                t += to_done
-                V = F[s, B]
-                s, hn = _vpop(heap, hn, F, G)
-                g = G[s, GIDX]
-                if g >= w_lo and g < w_hi:
-                    rt = t - F[s, ARR]
-                    tsum += rt
-                    cnt += 1
-                    if record:
-                        out_g[nout] = g
-                        out_t[nout] = rt
-                        out_x[nout] = F[s, SIZE]
-                        nout += 1
-                free[fn] = s
-                fn += 1
-                if hn == 0:
-                    V = 0.0  # empty system: restart the virtual clock
-                continue
-            V += dt / hn
-            break
+            to_done = (HK[0, 1] - V) * hn
+            if to_done > dt:
+                V += dt / hn
+                break
+            if win:
+                area += hn * to_done
+                span += to_done
+            t += to_done
+            V = HK[0, 1]
+            s, hn = _hpop(HK, HI, hn)
+            rt, k, nout = _leave(F, G, s, t, w_lo, w_hi, record, out_g, out_t, out_x, nout)
+            tsum += rt
+            cnt += k
+            free[fn] = s
+            fn += 1
+            if hn == 0:
+                V = 0.0  # empty system: restart the virtual clock
         if win:
             area += hn * (tn - t)
             span += tn - t
@@ -394,19 +410,15 @@ def ps_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
         fn -= 1
         s = free[fn]
         g = gidx0 + i
-        F[s, ARR] = ta
-        F[s, SIZE] = size[i]
-        F[s, B] = V + work[i]
-        G[s, GIDX] = g
+        _new_job(F, G, s, ta, work[i], size[i], 0.0, 0.0, g)
         if g == w_lo:
             win = 1
         if g == w_hi:
             win = 0
-        hn = _vpush(heap, hn, F, G, s)
+        hn = _hpush(HK, HI, hn, 0.0, V + work[i], 0.0, g, s)
         i += 1
-    for k in range(F.shape[0]):
-        F[k, ARR] -= ta
-    fs[T_] = t - ta
+    fs[T_] = t
+    shift_origin(F, fs, ta)
     fs[V_] = V
     fs[AREA] = area
     fs[SPAN] = span
@@ -416,6 +428,244 @@ def ps_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
     st[NSYS] = hn
     st[WIN] = win
     st[CNT] = cnt
+    return i, nout
+
+
+# -- piecewise-linear ranks of any slope ---------------------------------------------------------
+# Piece k of a job's rank: ages [S, E), class C, value V at age S, slope M. The pieces come
+# from rows of a profile table (PS, PE, PC, PV, PM), row G[s, PID] of slot s: the table is
+# either shared by all jobs for the whole run (``shared``: e.g. one Gittins table per bit)
+# or per job, copied into the slot's own rows of SEGS at arrival.
+
+@njit(**_INLINE)
+def _pw_piece(F, G, s, k, shared, PS, PE, PC, PV, PM, SEGS):
+    G[s, SEG] = k
+    if shared:
+        row = G[s, PID]
+        F[s, S0] = PS[row, k]
+        F[s, END] = PE[row, k]
+        F[s, CLS] = PC[row, k]
+        F[s, B] = PV[row, k]
+        F[s, M] = PM[row, k]
+    else:
+        F[s, S0] = SEGS[s, k, 0]
+        F[s, END] = SEGS[s, k, 1]
+        F[s, CLS] = SEGS[s, k, 2]
+        F[s, B] = SEGS[s, k, 3]
+        F[s, M] = SEGS[s, k, 4]
+
+
+@njit(**_INLINE)
+def _pw_rank(F, s):
+    return F[s, B] + F[s, M] * (F[s, AGE] - F[s, S0])
+
+
+@njit(**_INLINE)
+def _pw_advance(F, G, s, shared, PS, PE, PC, PV, PM, SEGS):
+    """Move slot s past the pieces its age has reached; True if any."""
+    moved = False
+    while F[s, AGE] >= F[s, END] and F[s, END] < INF:
+        _pw_piece(F, G, s, G[s, SEG] + 1, shared, PS, PE, PC, PV, PM, SEGS)
+        moved = True
+    return moved
+
+
+@njit(**_INLINE)
+def _pw_push(HK, HI, hn, F, G, s):
+    return _hpush(HK, HI, hn, F[s, CLS], _pw_rank(F, s), 1.0 if F[s, M] > 0.0 else 0.0,
+                  G[s, GIDX], s)
+
+
+@njit(**_INLINE)
+def _pw_dissolve(HK, HI, hn, F, G, run, nr, level):
+    """Send the running jobs back to the heap (a tied group at its exact level)."""
+    if nr == 1:
+        return _pw_push(HK, HI, hn, F, G, run[0])
+    for k in range(nr):
+        s = run[k]
+        hn = _hpush(HK, HI, hn, F[s, CLS], level, 1.0, G[s, GIDX], s)
+    return hn
+
+
+@njit(**_INLINE)
+def _pw_select(F, G, HK, HI, hn, run, shared, PS, PE, PC, PV, PM, SEGS):
+    """Take the best waiting job, and every job tied with it at a rising level, to run.
+    Return (running count, heap size, level, sum of 1 / slope over the group)."""
+    while hn > 0:
+        v = HK[0, 1]
+        s, hn = _hpop(HK, HI, hn)
+        if _pw_advance(F, G, s, shared, PS, PE, PC, PV, PM, SEGS):
+            v = _pw_rank(F, s)
+            if hn > 0 and not _kless(F[s, CLS], v, 1.0 if F[s, M] > 0.0 else 0.0,
+                                     G[s, GIDX], HK, HI, 0):
+                hn = _pw_push(HK, HI, hn, F, G, s)
+                continue
+        run[0] = s
+        nr = 1
+        w = 0.0
+        if F[s, M] > 0.0:
+            c = F[s, CLS]
+            w = 1.0 / F[s, M]
+            while hn > 0 and HK[0, 0] == c and HK[0, 1] == v and HK[0, 2] == 1.0:
+                s, hn = _hpop(HK, HI, hn)
+                run[nr] = s
+                nr += 1
+                w += 1.0 / F[s, M]
+        return nr, hn, v, w
+    return 0, hn, 0.0, 0.0
+
+
+@njit(**_JIT)
+def pw_chunk(gaps, work, size, pid, gidx0, start, w_lo, w_hi, record, shared,
+             PS, PE, PC, PV, PM, F, G, HK, HI, SEGS, run, free, fs, st, out_g, out_t, out_x):
+    """Serve one chunk under ranks given as linear pieces (see the module docstring).
+
+    Job ``i`` of the chunk has profile row ``pid[i]`` of ``PS`` .. ``PM``; the other
+    arguments are as in :func:`soap_chunk`, plus ``SEGS`` (per-slot pieces when not
+    ``shared``) and ``run`` (the slots being served).
+    """
+    t = fs[T_]
+    area = fs[AREA]
+    span = fs[SPAN]
+    tsum = fs[SUM]
+    level = fs[LVL]
+    wsum = fs[WSUM]
+    hn = st[HN]
+    fn = st[FN]
+    nsys = st[NSYS]
+    win = st[WIN]
+    cnt = st[CNT]
+    nr = st[NR]
+    npieces = PS.shape[1]
+    nout = 0
+    ta = 0.0
+    i = start
+    n_arr = gaps.shape[0]
+    while i < n_arr:
+        tn = ta + gaps[i]
+        while nr > 0:
+            dt = tn - t
+            # the next event: 0 completion, 1 piece end, 2 crossing, 3 the arrival
+            if nr == 1:
+                r = run[0]
+                age = F[r, AGE]
+                tau, ev, who = F[r, WORK] - age, 0, 0
+                x = F[r, END] - age
+                if x < tau:
+                    tau, ev = x, 1
+                m = F[r, M]
+                if m > 0.0 and hn > 0 and HK[0, 0] == F[r, CLS]:
+                    x = max((HK[0, 1] - _pw_rank(F, r)) / m, 0.0)
+                    if x < tau:
+                        tau, ev = x, 2
+            else:  # a tied group: member k is served at rate 1 / (M_k wsum)
+                tau, ev, who = INF, 0, 0
+                for k in range(nr):
+                    s = run[k]
+                    f = F[s, M] * wsum
+                    x = (F[s, WORK] - F[s, AGE]) * f
+                    if x < tau:
+                        tau, ev, who = x, 0, k
+                    x = (F[s, END] - F[s, AGE]) * f
+                    if x < tau:
+                        tau, ev, who = x, 1, k
+                if hn > 0 and HK[0, 0] == F[run[0], CLS]:
+                    x = max((HK[0, 1] - level) * wsum, 0.0)
+                    if x < tau:
+                        tau, ev = x, 2
+            if tau > dt:
+                tau, ev = dt, 3
+            if win:
+                area += nsys * tau
+                span += tau
+            t += tau
+            if nr == 1:
+                F[run[0], AGE] += tau
+            else:
+                for k in range(nr):
+                    s = run[k]
+                    F[s, AGE] += tau / (F[s, M] * wsum)
+                level = HK[0, 1] if ev == 2 else level + tau / wsum
+            if ev == 3:
+                break
+            s = run[who]
+            if ev == 0:
+                F[s, AGE] = F[s, WORK]
+                rt, k, nout = _leave(F, G, s, t, w_lo, w_hi, record, out_g, out_t, out_x, nout)
+                tsum += rt
+                cnt += k
+                free[fn] = s
+                fn += 1
+                nsys -= 1
+                nr -= 1
+                run[who] = run[nr]
+                hn = _pw_dissolve(HK, HI, hn, F, G, run, nr, level) if nr > 0 else hn
+            elif ev == 1:
+                F[s, AGE] = F[s, END]
+                _pw_advance(F, G, s, shared, PS, PE, PC, PV, PM, SEGS)
+                hn = _pw_push(HK, HI, hn, F, G, s)
+                nr -= 1
+                run[who] = run[nr]
+                if nr > 0:
+                    hn = _pw_dissolve(HK, HI, hn, F, G, run, nr, level)
+            else:  # crossing: the level meets the best waiting job's rank
+                hn = _hpush(HK, HI, hn, F[s, CLS], HK[0, 1], 1.0, G[s, GIDX], s) if nr == 1 \
+                    else _pw_dissolve(HK, HI, hn, F, G, run, nr, level)
+            nr, hn, level, wsum = _pw_select(F, G, HK, HI, hn, run, shared, PS, PE, PC, PV,
+                                              PM, SEGS)
+        if win:
+            area += nsys * (tn - t)
+            span += tn - t
+        t = tn
+        if fn == 0:
+            break
+        ta = tn
+        fn -= 1
+        s = free[fn]
+        g = gidx0 + i
+        _new_job(F, G, s, ta, work[i], size[i], 0.0, 0.0, g)
+        G[s, PID] = pid[i]
+        if not shared:
+            row = pid[i]
+            for k in range(npieces):
+                SEGS[s, k, 0] = PS[row, k]
+                SEGS[s, k, 1] = PE[row, k]
+                SEGS[s, k, 2] = PC[row, k]
+                SEGS[s, k, 3] = PV[row, k]
+                SEGS[s, k, 4] = PM[row, k]
+        _pw_piece(F, G, s, 0, shared, PS, PE, PC, PV, PM, SEGS)
+        nsys += 1
+        if g == w_lo:
+            win = 1
+        if g == w_hi:
+            win = 0
+        c, v, f = F[s, CLS], F[s, B], 1.0 if F[s, M] > 0.0 else 0.0
+        if nr > 0:
+            r = run[0]
+            cr = F[r, CLS]
+            vr = _pw_rank(F, r) if nr == 1 else level
+            fr = 1.0 if F[r, M] > 0.0 else 0.0
+            if c < cr or (c == cr and (v < vr or (v == vr and f < fr))):
+                hn = _pw_dissolve(HK, HI, hn, F, G, run, nr, level)
+                nr = 0
+        hn = _hpush(HK, HI, hn, c, v, f, g, s)
+        if nr == 0:
+            nr, hn, level, wsum = _pw_select(F, G, HK, HI, hn, run, shared, PS, PE, PC, PV,
+                                              PM, SEGS)
+        i += 1
+    fs[T_] = t
+    shift_origin(F, fs, ta)
+    fs[AREA] = area
+    fs[SPAN] = span
+    fs[SUM] = tsum
+    fs[LVL] = level
+    fs[WSUM] = wsum
+    st[HN] = hn
+    st[FN] = fn
+    st[NSYS] = nsys
+    st[WIN] = win
+    st[CNT] = cnt
+    st[NR] = nr
     return i, nout
 
 
@@ -498,16 +748,10 @@ def fb_chunk(gaps, size, gidx0, start, w_lo, w_hi, record, F, G, free, child, si
                     span += to_done
                 t += to_done
                 glevel[top] = F[root, SIZE]
-                g = G[root, GIDX]
-                if g >= w_lo and g < w_hi:
-                    rt = t - F[root, ARR]
-                    tsum += rt
-                    cnt += 1
-                    if record:
-                        out_g[nout] = g
-                        out_t[nout] = rt
-                        out_x[nout] = F[root, SIZE]
-                        nout += 1
+                rt, c, nout = _leave(F, G, root, t, w_lo, w_hi, record, out_g, out_t, out_x,
+                                     nout)
+                tsum += rt
+                cnt += c
                 groot[top] = _delete_min(F, child, sib, scratch, root)
                 free[fn] = root
                 fn += 1
@@ -537,9 +781,7 @@ def fb_chunk(gaps, size, gidx0, start, w_lo, w_hi, record, F, G, free, child, si
         fn -= 1
         s = free[fn]
         g = gidx0 + i
-        F[s, ARR] = ta
-        F[s, SIZE] = size[i]
-        G[s, GIDX] = g
+        _new_job(F, G, s, ta, size[i], size[i], 0.0, 0.0, g)
         child[s] = -1
         sib[s] = -1
         if g == w_lo:
@@ -552,9 +794,8 @@ def fb_chunk(gaps, size, gidx0, start, w_lo, w_hi, record, F, G, free, child, si
         ng += 1
         nsys += 1
         i += 1
-    for k in range(F.shape[0]):
-        F[k, ARR] -= ta
-    fs[T_] = t - ta
+    fs[T_] = t
+    shift_origin(F, fs, ta)
     fs[AREA] = area
     fs[SPAN] = span
     fs[SUM] = tsum
