@@ -96,16 +96,15 @@ def _cell(policy):
                          ids=[i for c, i in zip(CATALOGUE, IDS) if type(c[0]) not in SOAP_ONLY])
 def test_catalogue(policy, kind):
     """Every catalogue policy with a closed form once, cycling through the (law, load)
-    cells of the grid. (SPRPT-bounce, DelayPredict and Gittins: exact per-job checks
-    below in the default suite, against SOAP in the slow one.)"""
+    cells of the grid."""
     k, law, rho = _cell(policy)
     check_cell(policy, kind, law, rho, 40_000, 10, 77 + k)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("policy, kind", [c for c in CATALOGUE if type(c[0]) in SOAP_ONLY],
                          ids=[i for c, i in zip(CATALOGUE, IDS) if type(c[0]) in SOAP_ONLY])
 def test_catalogue_soap_only(policy, kind):
+    """The same for the policies whose only analytic value is the SOAP engine's."""
     k, law, rho = _cell(policy)
     check_cell(policy, kind, law, rho, 40_000, 10, 77 + k)
 
