@@ -15,8 +15,6 @@ methods (chain and PGF roots) and by simulation. Run ``python reproduce.py`` (se
 ``python reproduce.py --full``; writes table.csv, table.tex and figure.pdf.
 """
 
-import argparse
-import csv
 import math
 import sys
 from pathlib import Path
@@ -25,6 +23,7 @@ import numpy as np
 
 from qtheory import plot
 from qtheory.batch import BatchQueue, inoue_phi0, inoue_phi1
+from qtheory.reproduction import run_reproduction
 from qtheory.validate import t_limit
 
 HERE = Path(__file__).resolve().parent
@@ -107,16 +106,6 @@ def _simulate(row, q, settings):
         row.update(status="DISAGREES", note=f"simulation z = {row['z']:+.1f}")
 
 
-def write_outputs(rows, out):
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "table.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    (out / "table.tex").write_text(_latex(rows) + "\n")
-    _figure(rows, out / "figure.pdf")
-
-
 def _latex(rows):
     body = []
     for rho in LOADS:
@@ -193,20 +182,13 @@ def print_table(rows, out=sys.stdout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true",
-                        help=f"simulate every load with {FULL['replications']} x "
-                             f"{FULL['jobs']:,} jobs (default: loads {REDUCED['sim_loads']}, "
-                             f"{REDUCED['replications']} x {REDUCED['jobs']:,} jobs)")
-    parser.add_argument("--out", type=Path, default=HERE, help="output folder")
-    args = parser.parse_args(argv)
-    rows = compute(FULL if args.full else REDUCED)
-    write_outputs(rows, args.out)
-    print_table(rows)
-    bad = [r for r in rows if r["status"] != "agrees"]
-    print(f"\n{len(rows) - len(bad)}/{len(rows)} rows agree; wrote table.csv, table.tex, "
-          f"figure.pdf to {args.out}")
-    return 1 if bad else 0
+    return run_reproduction(
+        argv, __doc__, compute, reduced=REDUCED, full=FULL, folder=HERE,
+        full_help=f"simulate every load with {FULL['replications']} x {FULL['jobs']:,} jobs "
+                  f"(default: loads {REDUCED['sim_loads']}, {REDUCED['replications']} x "
+                  f"{REDUCED['jobs']:,} jobs)",
+        latex=_latex, figure=_figure, print_table=print_table,
+        disagrees=lambda r: r["status"] != "agrees", agreement="rows agree")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ simulation. Run ``python reproduce.py`` (reduced simulation, seconds) or
 ``python reproduce.py --full``; writes table.csv, table.tex and figure.pdf.
 """
 
-import argparse
-import csv
 import math
 import sys
 from pathlib import Path
@@ -25,6 +23,7 @@ from scipy.special import kv
 
 import qtheory as qt
 from qtheory import plot
+from qtheory.reproduction import run_reproduction
 from qtheory.validate import t_limit
 
 HERE = Path(__file__).resolve().parent
@@ -144,17 +143,6 @@ def _simulate(row, q, policy, settings):
         row["status"], row["note"] = "DISAGREES", f"simulation z = {row['z']:+.1f}"
 
 
-def write_outputs(rows, out):
-    out.mkdir(parents=True, exist_ok=True)
-    fields = list(rows[0])
-    with open(out / "table.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fields)
-        w.writeheader()
-        w.writerows(rows)
-    (out / "table.tex").write_text(_latex(rows) + "\n")
-    _figure(rows, out / "figure.pdf")
-
-
 def _latex(rows):
     names = list(POLICIES)
     body = []
@@ -218,20 +206,14 @@ def print_table(rows, out=sys.stdout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true",
-                        help=f"simulate every load with {FULL['replications']} x "
-                             f"{FULL['jobs']:,} jobs (default: loads {REDUCED['loads']}, "
-                             f"{REDUCED['replications']} x {REDUCED['jobs']:,} jobs)")
-    parser.add_argument("--out", type=Path, default=HERE, help="output folder")
-    args = parser.parse_args(argv)
-    rows = compute(FULL if args.full else REDUCED)
-    write_outputs(rows, args.out)
-    print_table(rows)
-    bad = [r for r in rows if r["status"] == "DISAGREES"]
-    print(f"\n{len(rows) - len(bad)}/{len(rows)} cells agree or match a documented "
-          f"discrepancy; wrote table.csv, table.tex, figure.pdf to {args.out}")
-    return 1 if bad else 0
+    return run_reproduction(
+        argv, __doc__, compute, reduced=REDUCED, full=FULL, folder=HERE,
+        full_help=f"simulate every load with {FULL['replications']} x {FULL['jobs']:,} jobs "
+                  f"(default: loads {REDUCED['loads']}, {REDUCED['replications']} x "
+                  f"{REDUCED['jobs']:,} jobs)",
+        latex=_latex, figure=_figure, print_table=print_table,
+        disagrees=lambda r: r["status"] == "DISAGREES",
+        agreement="cells agree or match a documented discrepancy")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ Run ``python reproduce.py`` (reduced simulation, seconds) or ``python reproduce.
 --full``; writes table.csv, table.tex and figure.pdf.
 """
 
-import argparse
-import csv
 import math
 import sys
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 
 import qtheory as qt
 from qtheory import plot
+from qtheory.reproduction import run_reproduction
 from qtheory.validate import t_limit
 
 HERE = Path(__file__).resolve().parent
@@ -135,16 +134,6 @@ def _simulate(row, q, policy, settings):
         row["status"], row["note"] = "DISAGREES", f"simulation z = {z:+.1f}"
 
 
-def write_outputs(rows, out):
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "table.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    (out / "table.tex").write_text("\n\n".join(_latex(rows, law) for law in LAWS) + "\n")
-    _figure(rows, out / "figure.pdf")
-
-
 def _latex(rows, law):
     body = []
     for lam in PUBLISHED[law]:
@@ -199,20 +188,15 @@ def print_table(rows, out=sys.stdout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true",
-                        help=f"simulate every cell with {FULL['replications']} x "
-                             f"{FULL['jobs']:,} jobs (default: load {REDUCED['loads']}, "
-                             f"{REDUCED['replications']} x {REDUCED['jobs']:,} jobs)")
-    parser.add_argument("--out", type=Path, default=HERE, help="output folder")
-    args = parser.parse_args(argv)
-    rows = compute(FULL if args.full else REDUCED)
-    write_outputs(rows, args.out)
-    print_table(rows)
-    bad = [r for r in rows if r["status"] == "DISAGREES"]
-    print(f"\n{len(rows) - len(bad)}/{len(rows)} cells agree or match a documented "
-          f"discrepancy; wrote table.csv, table.tex, figure.pdf to {args.out}")
-    return 1 if bad else 0
+    return run_reproduction(
+        argv, __doc__, compute, reduced=REDUCED, full=FULL, folder=HERE,
+        full_help=f"simulate every cell with {FULL['replications']} x {FULL['jobs']:,} jobs "
+                  f"(default: load {REDUCED['loads']}, {REDUCED['replications']} x "
+                  f"{REDUCED['jobs']:,} jobs)",
+        latex=lambda rows: "\n\n".join(_latex(rows, law) for law in LAWS),
+        figure=_figure, print_table=print_table,
+        disagrees=lambda r: r["status"] == "DISAGREES",
+        agreement="cells agree or match a documented discrepancy")
 
 
 if __name__ == "__main__":
