@@ -14,8 +14,8 @@ import math
 from .errors import ParameterError
 from .predictions import Perfect, UniformNoise
 
-#: The constants of the two theorems.
-BOUNCE_FACTOR, PSPJF_FACTOR = 3.5, 1.5
+#: The constants of the two theorems, by policy name.
+FACTORS = {"SPRPTBounce": 3.5, "PSPJF": 1.5}
 
 
 def error_range(prediction):
@@ -48,55 +48,56 @@ def error_range(prediction):
     return float(beta), float(alpha)
 
 
-def _factor(beta, alpha):
-    if not (0 < beta <= 1 <= alpha < math.inf):
-        raise ParameterError(f"beta = {beta!r}, alpha = {alpha!r} are invalid: they need "
-                             "0 < beta <= 1 <= alpha < inf (predictions in [beta x, alpha x]).")
-    return alpha / beta
-
-
-def bounce_bound(srpt_mean, beta, alpha):
-    """Upper bound 3.5 (alpha / beta) E[T_SRPT] on SPRPT-bounce's mean response time.
+def uniform_bound(policy, srpt_mean, beta, alpha):
+    """Upper bound FACTORS[policy] (alpha / beta) E[T_SRPT] on ``policy``'s mean response
+    time when every prediction lies in [beta x, alpha x].
 
     Parameters
     ----------
+    policy : {"SPRPTBounce", "PSPJF"}
     srpt_mean : float
         E[T] under SRPT for the same queue (sizes known).
     beta, alpha : float
-        Predictions lie in [beta x, alpha x], 0 < beta <= 1 <= alpha.
+        0 < beta <= 1 <= alpha.
 
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> uniform_bound("PSPJF", 2.0, 0.5, 1.5)
+    9.0
+    """
+    if policy not in FACTORS:
+        raise ParameterError(f"policy = {policy!r} has no uniform bound: use one of "
+                             f"{sorted(FACTORS)}.")
+    if not (0 < beta <= 1 <= alpha < math.inf):
+        raise ParameterError(f"beta = {beta!r}, alpha = {alpha!r} are invalid: they need "
+                             "0 < beta <= 1 <= alpha < inf (predictions in [beta x, alpha x]).")
+    return FACTORS[policy] * (alpha / beta) * float(srpt_mean)
+
+
+def bounce_bound(srpt_mean, beta, alpha):
+    """3.5 (alpha / beta) E[T_SRPT], the SPRPT-bounce bound (see :func:`uniform_bound`).
 
     Examples
     --------
     >>> bounce_bound(2.0, 0.5, 1.5)
     21.0
     """
-    return BOUNCE_FACTOR * _factor(beta, alpha) * float(srpt_mean)
+    return uniform_bound("SPRPTBounce", srpt_mean, beta, alpha)
 
 
 def pspjf_bound(srpt_mean, beta, alpha):
-    """Upper bound 1.5 (alpha / beta) E[T_SRPT] on PSPJF's mean response time.
-
-    Parameters
-    ----------
-    srpt_mean : float
-        E[T] under SRPT for the same queue.
-    beta, alpha : float
-        Predictions lie in [beta x, alpha x], 0 < beta <= 1 <= alpha.
-
-    Returns
-    -------
-    float
+    """1.5 (alpha / beta) E[T_SRPT], the PSPJF bound (see :func:`uniform_bound`).
 
     Examples
     --------
     >>> pspjf_bound(2.0, 0.5, 1.5)
     9.0
     """
-    return PSPJF_FACTOR * _factor(beta, alpha) * float(srpt_mean)
+    return uniform_bound("PSPJF", srpt_mean, beta, alpha)
 
 
 def uniform_bounds(q):
@@ -118,5 +119,6 @@ def uniform_bounds(q):
     from .policies import SRPT
     beta, alpha = error_range(q.prediction)
     srpt = float(q.with_prediction(None).mean_response_time(SRPT, method="soap"))
-    return {"SPRPTBounce": bounce_bound(srpt, beta, alpha), "PSPJF": pspjf_bound(srpt, beta, alpha),
-            "SRPT": srpt}
+    out = {name: uniform_bound(name, srpt, beta, alpha) for name in FACTORS}
+    out["SRPT"] = srpt
+    return out

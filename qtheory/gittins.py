@@ -16,6 +16,13 @@ The index is tabulated on ages at quantiles of the conditional law, the supremum
 D taken on the same grid, and the rank is the linear interpolant of the table — a
 piecewise-linear rank that the SOAP engine evaluates exactly. The table is an
 approximation of the true index; the policy it defines is evaluated exactly.
+
+A continuous prediction y is used through its cell among ``cells`` cells of equal
+probability of the marginal law of Y (default :data:`CELLS`): the policy is the Gittins
+policy of that information, with the exact conditional law of X given the cell,
+f(x) P(Y in cell | x). It sees less than y itself, so its mean is an upper bound on the
+Gittins mean for y that decreases as the cells are refined (it is within 1e-3
+relative of the 2 x finer partition on the test laws).
 """
 
 import math
@@ -27,8 +34,10 @@ from .errors import PolicyError
 from .predictions import Perfect, Threshold
 from .soap import INF, Profile, _GittinsRank, _size_cuts
 
-#: Ages per descriptor in the index table (no prediction or a bit / a continuous prediction).
-AGES_FIXED, AGES_COND = 160, 40
+#: Ages per descriptor in the index table.
+AGES = 160
+#: Cells of a continuous prediction (equal probability under the marginal law of Y).
+CELLS = 16
 
 
 def _conditional_grid(size, weight, n_ages):
@@ -52,7 +61,8 @@ def _conditional_grid(size, weight, n_ages):
     fine = np.unique(np.concatenate([np.linspace(lo, top, 4000),
                                      np.geomspace(max(lo, size.scale * 1e-9), top, 4000), fin]))
     fine = np.unique(np.concatenate([[0.0], fine[(fine >= lo) & (fine <= top)]]))
-    dens = np.asarray(size.pdf(fine), float) * np.asarray(weight(fine), float)
+    with np.errstate(all="ignore"):  # the weight may divide by x = 0
+        dens = np.asarray(size.pdf(fine), float) * np.asarray(weight(fine), float)
     dens = np.where(np.isfinite(dens), dens, 0.0)
     mass = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(fine))])
     if mass[-1] <= 0:
@@ -91,10 +101,11 @@ def index_table(ages, F, C):
 class GittinsPolicy(P.Policy, _GittinsRank):
     """Gittins for a given queue: rank 1 / G_d(a) (see the module docstring)."""
 
-    def __init__(self, q):
+    def __init__(self, q, cells=None):
         self.q = q
         pred = q.prediction
         self._tables = {}
+        self.edges = None
         if pred is None:
             self.descriptor = None
         elif isinstance(pred, Perfect):
@@ -103,6 +114,17 @@ class GittinsPolicy(P.Policy, _GittinsRank):
             self.descriptor = "bit"
         else:
             self.descriptor = "prediction"
+            self.edges = _marginal_quantiles(q.size, pred, int(cells or CELLS))
+
+    def cell(self, y):
+        """Index of the cell of predictions ``y``."""
+        return np.clip(np.searchsorted(self.edges, y, side="right") - 1, 0, len(self.edges) - 2)
+
+    def cell_prob(self, k, x):
+        """P(Y in cell k | X = x)."""
+        pred, lo, hi = self.q.prediction, self.edges[k], self.edges[k + 1]
+        up = 1.0 if math.isinf(hi) else np.asarray(pred.cdf(hi, x), float)
+        return up - (np.asarray(pred.cdf(lo, x), float) if lo > 0 else 0.0)
 
     @property
     def name(self):
@@ -114,16 +136,13 @@ class GittinsPolicy(P.Policy, _GittinsRank):
             return self._tables[key]
         q, size, pred = self.q, self.q.size, self.q.prediction
         if self.descriptor is None:
-            weight, n = (lambda x: np.ones_like(np.asarray(x, float))), AGES_FIXED
+            weight = lambda x: np.ones_like(np.asarray(x, float))
         elif self.descriptor == "bit":
             weight = (lambda x: pred.short_prob(x)) if key == 0 else \
                 (lambda x: 1.0 - pred.short_prob(x))
-            n = AGES_FIXED
         else:
-            weight = (lambda x: pred.pdf(key, np.asarray(x, float))) if key > 0 else \
-                (lambda x: np.ones_like(np.asarray(x, float)))
-            n = AGES_COND
-        grid = _conditional_grid(size, weight, n)
+            weight = lambda x: self.cell_prob(int(key), x)
+        grid = _conditional_grid(size, weight, AGES)
         if grid is None:
             raise PolicyError(f"the descriptor {d!r} has probability 0: no Gittins index.")
         ages, F, C = grid
@@ -134,6 +153,8 @@ class GittinsPolicy(P.Policy, _GittinsRank):
 
     def pieces(self, d, ctx):
         d = np.asarray(d, float)
+        if self.descriptor == "prediction":   # the engine passes cells, users predictions
+            d = np.full(d.size, ctx["cell"]) if "cell" in ctx else self.cell(d)
         n = d.size
         if self.descriptor == "size":  # known size: 1/G(a) = x - a exactly
             z = np.zeros(n)
@@ -142,12 +163,14 @@ class GittinsPolicy(P.Policy, _GittinsRank):
         rows = []
         for v in d:
             ages, r = self._table(None if self.descriptor is None else v)
-            S = ages
-            E = np.concatenate([ages[1:], [INF]])
             with np.errstate(invalid="ignore", divide="ignore"):
                 M = np.concatenate([np.diff(r) / np.diff(ages), [0.0]])
             M = np.where(np.isfinite(M), M, 0.0)
-            rows.append((S, E, np.zeros_like(S), r, M))
+            # one piece per run of equal slopes (the rank is the same linear interpolant)
+            keep = np.concatenate([[True], np.abs(np.diff(M)) > 1e-12 * (np.abs(M[1:]) + 1e-300)])
+            S, V, M = ages[keep], r[keep], M[keep]
+            E = np.concatenate([S[1:], [INF]])
+            rows.append((S, E, np.zeros_like(S), V, M))
         width = max(len(rw[0]) for rw in rows)
         out = []
         for k in range(5):
@@ -159,12 +182,34 @@ class GittinsPolicy(P.Policy, _GittinsRank):
     def rank(self, d, a):
         if self.descriptor == "size":
             return d - a
+        if self.descriptor == "prediction":
+            d = int(self.cell(d))
         ages, r = self._table(None if self.descriptor is None else d)
         return float(np.interp(a, ages, r))
 
 
-def gittins_policy(q):
-    """The Gittins policy of queue ``q`` (its information: ``q.prediction``).
+def _marginal_quantiles(size, pred, k):
+    """Edges 0 = y_0 < ... < y_k = inf with P(Y < y_i) = i / k under the marginal law of
+    the prediction (bisection in log y on a Gauss-Legendre integral over sizes)."""
+    from .numerics import gauss_pieces
+    cuts = np.array(_size_cuts(size))
+
+    def F(y):
+        return gauss_pieces(lambda x: np.asarray(size.pdf(x), float)
+                            * np.asarray(pred.cdf(y[:, None], x[None, :]), float), cuts)[0]
+    u = np.arange(1, k) / k
+    lo, hi = np.full(k - 1, -60.0), np.full(k - 1, 60.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = F(size.scale * np.exp(mid)) < u
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return np.concatenate([[0.0], size.scale * np.exp(0.5 * (lo + hi)), [INF]])
+
+
+def gittins_policy(q, cells=None):
+    """The Gittins policy of queue ``q`` (its information: ``q.prediction``; a continuous
+    prediction through its cell among ``cells`` equal-probability cells, default
+    :data:`CELLS`).
 
     Examples
     --------
@@ -174,4 +219,4 @@ def gittins_policy(q):
     >>> round(p.rank(None, 0.0), 3), round(p.rank(None, 3.0), 3)
     (1.0, 1.0)
     """
-    return GittinsPolicy(q)
+    return GittinsPolicy(q, CELLS if cells is None else cells)

@@ -1,15 +1,17 @@
 """The SOAP engine against independent witnesses: the closed forms of qtheory.formulas
-(MATH.md sections 1, 2, 4), the hand-derived worked example of MATH.md section 3, and
-known identities (Gittins = FB for decreasing hazard, = FCFS for increasing hazard,
-= SRPT with known sizes)."""
+(MATH.md sections 1, 2, 4, 6), the hand-derived worked example of MATH.md section 3, and
+the simulator (policies without a closed form: SPRPT-bounce, DelayPredict, SkipPredict
+with prediction costs in server time). Gittins has its own module, test_gittins.py."""
 
 import warnings
 
 import numpy as np
+from scipy import integrate, stats
 import pytest
 
 import qtheory as qt
-from qtheory.soap import discover_pieces, soap_mean_response_time, soap_response_time
+from qtheory.soap import (discover_pieces, soap_mean_response_time, soap_response_curve,
+                          soap_response_time)
 
 warnings.filterwarnings("ignore", category=RuntimeWarning)
 
@@ -30,8 +32,7 @@ def _agree(q, policy, rel=1e-6):
     return abs(s.value - f.value) / f.value
 
 
-@pytest.mark.parametrize("law", ["exp", "uniform"])
-@pytest.mark.parametrize("load", [0.5, 0.9])
+@pytest.mark.parametrize("law, load", [("exp", 0.9), ("uniform", 0.5)])
 @pytest.mark.parametrize("policy", [qt.FCFS, qt.PSJF, qt.FB, qt.SRPT])
 def test_size_policies_match_formulas(law, load, policy):
     X = SIZE_LAWS[law]
@@ -89,25 +90,6 @@ def test_per_size_curve_matches_formula():
     np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
-def test_gittins_is_fb_for_decreasing_hazard():
-    X = SIZE_LAWS["hyper"]
-    q = qt.MG1(0.7 / X.mean, X)
-    g = soap_mean_response_time(q, qt.Gittins)
-    assert g.value == pytest.approx(q.mean_response_time(qt.FB).value, rel=1e-7)
-
-
-def test_gittins_is_fcfs_for_increasing_hazard():
-    q = qt.MG1(0.7, qt.Erlang(3, 3.0))
-    assert soap_mean_response_time(q, qt.Gittins).value == pytest.approx(
-        q.mean_response_time(qt.FCFS).value, rel=1e-9)
-
-
-def test_gittins_with_known_sizes_is_srpt():
-    q = qt.MG1(0.7, qt.Uniform(0.5, 1.5), qt.Perfect())
-    assert soap_mean_response_time(q, qt.Gittins).value == pytest.approx(
-        q.mean_response_time(qt.SRPT).value, rel=1e-9)
-
-
 def test_not_soap_policies_raise():
     q = qt.MG1(0.5, qt.Exponential(1.0))
     with pytest.raises(qt.PolicyError):
@@ -133,3 +115,73 @@ def test_size_grid(law, load, policy):
 @pytest.mark.parametrize("policy", [qt.SPJF, qt.PSPJF, qt.SPRPT, qt.Trail(0.5)])
 def test_prediction_grid(pred, policy):
     _agree(qt.MG1(0.5, qt.Exponential(1.0), pred), policy)
+
+
+# -- continuous predictions (closed form in y, MATH.md section 2) --------------------------
+@pytest.mark.parametrize("size, pred, load, policy", [
+    (qt.Exponential(1.0), qt.ExpNoise(), 0.9, qt.SPRPT),
+    (qt.Exponential(1.0), qt.ExpNoise(), 0.5, qt.PSPJF),
+    (qt.Weibull(2.0, 1.0), qt.UniformNoise(0.5), 0.5, qt.SPRPT),
+    pytest.param(qt.Weibull(0.5, 0.5), qt.LognormalNoise(0.5), 0.9, qt.SPJF, marks=pytest.mark.slow),
+    pytest.param(qt.Lognormal.from_mean(1.0, 1.0), qt.ExpNoise(), 0.5, qt.Trail(0.5),
+                 marks=pytest.mark.slow),
+], ids=["exp-exp-sprpt", "exp-exp-pspjf", "weib2-unif-sprpt", "weib.5-logn-spjf", "logn-exp-trail"])
+def test_prediction_policies_match_formulas(size, pred, load, policy):
+    _agree(qt.MG1(load / size.mean, size, pred), policy)
+
+
+@pytest.mark.parametrize("c, twin", [(0.0, qt.SPJF), (0.5, None), (1.0, qt.SPRPT)])
+def test_trail_limits(c, twin):
+    # Trail(0) is SPJF and Trail(1) is SPRPT (Shahout et al. 2025): soap against the twin's
+    # closed form; Trail(0.5) against its own (MATH.md section 6)
+    q = qt.MG1(0.7, qt.Exponential(1.0), qt.UniformNoise(0.5))
+    want = q.mean_response_time(twin or qt.Trail(c), method="formula").value
+    assert soap_mean_response_time(q, qt.Trail(c)).value == pytest.approx(want, rel=1e-6)
+
+
+def test_skippredict_lexicographic_matches_formula():
+    # ranks (0, 0) for predicted-short, (1, y - a) for predicted-long (MATH.md section 6)
+    q = qt.MG1(0.7, qt.Exponential(1.0), qt.ExpNoise())
+    _agree(q, qt.SkipPredict(1.0, qt.ExpNoise(), cheap_cost=0.05, expensive_cost=0.2))
+
+
+def test_user_rank_end_to_end():
+    # a user's lambda through the public API: PSPJF written as a Rank
+    q = qt.MG1(0.6, qt.Uniform(0.5, 1.5), qt.UniformNoise(0.5))
+    mine = q.mean_response_time(qt.Rank(lambda y, a: y, name="mine"))
+    assert mine.method == "soap" and mine.policy == "mine"
+    assert mine.value == pytest.approx(q.mean_response_time(qt.PSPJF, method="formula").value,
+                                       rel=1e-6)
+
+
+@pytest.mark.slow
+def test_per_size_curve_averages_over_predictions():
+    # E[T(x)] = int h(y | x) E[T(x, y)] dy with the closed-form E[T(x, y)] and QUADPACK
+    q = qt.MG1(0.7, qt.Exponential(1.0), qt.ExpNoise())
+    xs = np.array([0.1, 1.0, 3.0])
+    got = soap_response_curve(q, qt.SPRPT, xs)
+    for x, g in zip(xs, got):
+        want = integrate.quad(lambda y: np.exp(-y / x) / x * q.response_time(
+            qt.SPRPT, x, y, method="formula"), 0, np.inf, points=None, epsrel=1e-10, limit=200)[0]
+        assert g == pytest.approx(want, rel=1e-8)
+
+
+# -- policies without a closed form: the simulator as witness --------------------------------
+SIM_CASES = {
+    "bounce": (0.7, qt.SPRPTBounce()),
+    "delay-server": (0.6, qt.DelayPredict(0.5, expensive_cost=0.2, server_time=True)),
+    "skip-server": (0.6, qt.SkipPredict(1.0, qt.ExpNoise(), cheap_cost=0.05, expensive_cost=0.2,
+                                        server_time=True)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SIM_CASES))
+def test_no_closed_form_policies_match_simulation(name):
+    lam, policy = SIM_CASES[name]
+    q = qt.MG1(lam, qt.Exponential(1.0), qt.ExpNoise())
+    s = soap_mean_response_time(q, policy).value
+    sim = q.simulate(policy, jobs=200_000, replications=8, seed=7)
+    # the CI is mean +- t_{0.975, 7} se: |z| < 4 fails by chance with probability ~ 0.5 %
+    se = (sim.ci[1] - sim.ci[0]) / (2 * stats.t.ppf(0.975, len(sim.replications) - 1))
+    assert abs(sim.mean_response_time - s) / se < 4, (s, sim)
