@@ -4,7 +4,8 @@ Notation of MATH.md: rho'_y = lambda E[X 1{Y < y}] is the load of jobs predicted
 Every quantity is an integral over x against the size law; for one y they are all
 computed in one vectorised pass (Gauss-Legendre pieces with an error estimate, split at
 the size law's breakpoints, at the prediction model's kinks for this y and on a
-geometric grid), falling back to adaptive quadrature when the estimate is not tight.
+quantile grid, then bisected where the estimate is not tight), falling back to scalar
+adaptive quadrature only when that stalls.
 
 With ``Perfect()`` predictions (Y = X) everything reduces to the size law's partial
 moments, and sums over atoms for discrete laws are exact.
@@ -15,12 +16,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .numerics import gauss_pieces, integrate
+from .numerics import adaptive_gauss, integrate
 from .predictions import Perfect
 
 #: Relative accuracy the vectorised inner integrals must reach before falling back.
 INNER_RTOL = 1e-11
-#: Relative error accepted, and carried into the reported bound, when halving stalls.
+#: Relative error accepted, and carried into the reported bound, when refining stalls.
 LOOSE_RTOL = 1e-9
 
 
@@ -85,17 +86,10 @@ class JointLaw:
         top = self._grid[-1] if self._grid else hi  # beyond it the law has no mass left
         cuts = sorted({lo, hi, *self._grid, *X.breakpoints,
                        *(p for p in points if lo < p < top)})
-        for _ in range(3):  # halve every piece until the estimate is tight
-            vals, err = gauss_pieces(lambda x: fn(x) * X.pdf(x), cuts)
-            scale = np.maximum(np.abs(vals), scales)
-            if np.all(err <= INNER_RTOL * scale):
-                self.max_rel_error = max(self.max_rel_error, float(np.max(err / scale)))
-                return vals
-            mids = [math.sqrt(a * b) if a > 0 and b > 2 * a else 0.5 * (a + b)
-                    for a, b in zip(cuts[:-2], cuts[1:-1])]
-            cuts = sorted([*cuts, *mids])
-        # Halving stalls where round-off in a closed-form integrand, not the rule, sets
+        vals, err = adaptive_gauss(lambda x: fn(x) * X.pdf(x), cuts, INNER_RTOL, scales)
+        # Refinement stalls where round-off in a closed-form integrand, not the rule, sets
         # the error (far tails): keep the value and carry its error into the bound.
+        scale = np.maximum(np.abs(vals), scales)
         if np.all(err <= LOOSE_RTOL * scale):
             self.max_rel_error = max(self.max_rel_error, float(np.max(err / scale)))
             return vals

@@ -1246,8 +1246,16 @@ class _ScaleModel:
                 mid = 0.5 * (lo + zhi)
                 lo, zhi = (mid, zhi) if F(mid) < 1 else (lo, mid)
         self.zlo, self.zhi = zlo, zhi
-        # the ends of the support of Z, where its density may jump
-        self.zedges = np.array([z for z in (zlo, zhi) if 0 < z < INF])
+        # where the density of Z may jump: the ends of its support, and those of the
+        # model's kinks (at y = 1, x = 1 / z) across which the density differs
+        inner = []
+        for k in pred.kinks(1.0):
+            z = 1.0 / k if k > 0 else INF
+            if zlo < z < zhi:
+                below, above = (float(pred.pdf(z * (1 + s), 1.0)) for s in (-1e-9, 1e-9))
+                if abs(above - below) > 1e-6 * max(abs(above), abs(below)):
+                    inner.append(z)
+        self.zedges = np.unique([z for z in (zlo, zhi, *inner) if 0 < z < INF])
         qs = [inverse(u) for u in _ZLEVELS]
         self.zcuts = np.unique([zlo, *[q for q in qs if zlo < q < zhi], *self.zedges, zhi])
 

@@ -44,7 +44,9 @@ class BoxNoise(PredictionModel):
         return x * rng.uniform(self.edges[i], self.edges[i + 1])
 
     def kinks(self, y):
-        return tuple(y / self.edges)
+        # where y / x or (x + y) / x crosses an edge (the latter in the old work x + y)
+        e = self.edges
+        return tuple(y / e) + tuple(y / (e[e > 1] - 1))
 
     def partial_moments(self, x, lo, hi):
         x, lo, hi = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, lo, hi)))
