@@ -62,14 +62,13 @@ def _rule_pair():
 _U, _W, _N1 = _rule_pair()  # nodes on (0, 1), weights, size of the first rule
 
 
-def gauss_pieces(fn, cuts, by_piece=False):
+def gauss_pieces(fn, cuts):
     """Integrate a vectorised ``fn`` over consecutive pieces ``cuts`` (the last may be inf)
     with 16- and 32-point Gauss-Legendre rules evaluated in one call.
 
     ``fn(x)`` may return shape ``(m, len(x))`` to integrate m functions at once. Returns
     ``(value, error)`` arrays: the 32-point value and |32-point - 16-point| summed over
-    the pieces (kept per piece, in a last axis, with ``by_piece=True``), a conservative
-    error estimate for smooth pieces. A piece [a, b] with
+    the pieces, a conservative error estimate for smooth pieces. A piece [a, b] with
     b >= 2a > 0 is integrated in log x (x = a (b/a)^u, exact for powers of x), the first
     piece [0, b] by x = b u^2 (which absorbs x^(-1/2) singularities at 0) and an infinite
     last piece [a, inf) by x = a / u.
@@ -82,7 +81,7 @@ def gauss_pieces(fn, cuts, by_piece=False):
     """
     cuts = np.asarray(cuts, float)
     vals, err = _gauss(fn, cuts[:-1], cuts[1:])
-    return (vals, err) if by_piece else (vals.sum(axis=-1), err.sum(axis=-1))
+    return vals.sum(axis=-1), err.sum(axis=-1)
 
 
 def _gauss(fn, a, b):
@@ -126,7 +125,7 @@ def adaptive_gauss(fn, cuts, rtol, scale=0.0, rounds=60, max_pieces=3000):
     """
     cuts = np.asarray(cuts, float)
     a, b = cuts[:-1], cuts[1:]
-    vals, errs = gauss_pieces(fn, cuts, by_piece=True)
+    vals, errs = _gauss(fn, a, b)
     single = vals.ndim == 1
     vals, errs = np.atleast_2d(vals), np.atleast_2d(errs)
     for _ in range(rounds):
