@@ -61,7 +61,8 @@ class _SizeBased(Formula):
 
     def loads(self, q, x):
         lam, X = q.arrival_rate, q.size
-        return lam * float(X.partial_moment(1, x, strict=True)), lam * float(X.partial_moment(1, x))
+        lo = lam * float(X.partial_moment(1, x, strict=True))
+        return lo, (lam * float(X.partial_moment(1, x)) if X.discrete else lo)
 
     def mean(self, q, p):
         wait, err = q.size.expect(lambda x: self.waiting(q, p, x), what=f"the {p.name} mean")
