@@ -516,6 +516,17 @@ def _map(a, b, s):
     return np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(jac), jac, 0.0)
 
 
+#: Position weights of :func:`_code` (odd integers below 2^40, so sums stay exact).
+_CODE_WEIGHTS = 2 * np.random.default_rng(20261128).integers(1, 2**39, 4096) + 1
+
+
+def _code(codes, real):
+    """One integer per row for small non-negative integer ``codes`` (K, L), only where
+    ``real``: the same for rows whose real columns agree, whatever the padding."""
+    c = np.where(real, codes + 1, 0).astype(np.int64)
+    return (c * _CODE_WEIGHTS[:c.shape[1]]).sum(1, keepdims=True)
+
+
 def _split_integrate(a, b, R, both, iters=64):
     """Integrals over x of val_fn for R thresholds, on the pieces [a_j, b_j], each piece
     split wherever the level-set signature changes (located by vectorised bisection).
@@ -640,7 +651,7 @@ class Engine:
         if math.isfinite(hi):
             top = hi
         else:
-            cuts = _size_cuts(self.size)
+            cuts = [c for c in _size_cuts(self.size) if math.isfinite(c)]
             top = 4 * cuts[-1] if cuts else 100 * self.size.scale
         return top + max((c.shift for c in self.components), default=0.0)
 
@@ -866,13 +877,20 @@ class Engine:
         """Per-job quantities (3, K) and level-set signatures (K, L) for size descriptors
         ``xs`` paired with thresholds (rc, rv)."""
         pr = self.profile(comp, xs)
+        P = pr.S.shape[1]
         n, c0, B, Cr, s = levels(pr, rc, rv)
         w = (xs + comp.shift)[:, None]
         new, old0, sq = _job_quantities(w, n, c0, B, Cr)
         vals = np.stack([new[:, 0], old0[:, 0], sq[:, 0]])
         bps = np.concatenate([pr.S, pr.E, n[:, None], c0[:, None], B, Cr], 1)
         wpos = np.where(np.isnan(bps), 2, (w >= bps)).astype(int)
-        return vals, np.concatenate([s, wpos], 1)
+        # profiles are padded to the widest in the call: code each block by its real
+        # pieces only, so that signatures from calls of different widths compare
+        real = np.isfinite(pr.S)
+        blocks = [(s, real), (wpos[:, :P], real), (wpos[:, P:2 * P], real),
+                  (wpos[:, 2 * P:2 * P + 2], np.ones((xs.size, 2), bool)),
+                  (wpos[:, 2 * P + 2:3 * P + 2], real), (wpos[:, 3 * P + 2:], real)]
+        return vals, np.concatenate([_code(c, m) for c, m in blocks], 1)
 
     # continuous predictions: outer integral over y
     def _cond_grid(self, comp):
@@ -899,7 +917,9 @@ class Engine:
         ys, wy, wy16, pr, tab = g["ys"], g["wy"], g["wy16"], g["pr"], g["tab"]
         R, T = rc.size, ys.size
         rows = np.tile(np.arange(T), R)
-        n, c0, B, Cr, sig = levels(pr.take(rows), np.repeat(rc, T), np.repeat(rv, T))
+        prr = pr.take(rows)
+        n, c0, B, Cr, sig = levels(prr, np.repeat(rc, T), np.repeat(rv, T))
+        sig = _code(sig, np.isfinite(prr.S))  # padded pieces do not count
         vals = np.array(_moments(tab, rows, n, c0, B, Cr)).reshape(3, R, T)
         npc = g["npiece"]
         part32 = (vals[:, :, :npc * 32].reshape(3, R, npc, 32) * wy[:npc * 32].reshape(npc, 32))
@@ -910,7 +930,9 @@ class Engine:
         ends = np.where(np.isfinite(cuts), cuts, 0.0)
         prc = g.setdefault("prc", self.profile(comp, ends))
         rows_c = np.tile(np.arange(ends.size), R)
-        sig_c = levels(prc.take(rows_c), np.repeat(rc, ends.size), np.repeat(rv, ends.size))[4]
+        prc = prc.take(rows_c)
+        sig_c = _code(levels(prc, np.repeat(rc, ends.size), np.repeat(rv, ends.size))[4],
+                      np.isfinite(prc.S))
         sig = sig.reshape(R, T, -1)
         sig_c = sig_c.reshape(R, ends.size, -1)
         allsig = np.concatenate([sig, sig_c], 1)
@@ -934,8 +956,8 @@ class Engine:
             ref = sg[i, j, k]
             for _ in range(64):
                 mid = 0.5 * (lo + hi)
-                sm = levels(self.profile(comp, mid), rc[i], rv[i])[4]
-                same = np.all(sm == ref, axis=1)
+                prm = self.profile(comp, mid)
+                same = _code(levels(prm, rc[i], rv[i])[4], np.isfinite(prm.S))[:, 0] == ref[:, 0]
                 lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
             si, sj, sa, sb = [], [], [], []
             for (ti, pj) in sorted(set(zip(i.tolist(), j.tolist()))):
