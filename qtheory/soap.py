@@ -185,15 +185,53 @@ def _skip_pieces(policy, y, bit):
     return _stack([(0, c1, 0, 0, -1), (c1, c1 + c2, 2, 0, 0), (c1 + c2, INF, 3, y, -1)], n)
 
 
+def _rank_keys(fn, d, a, vector):
+    """Ranks fn(d_i, a_i) as (class, value) arrays; ``d`` is None or an array like ``a``.
+    With ``vector`` the rank is first tried on whole arrays (numpy-style functions); a
+    function that fails or disagrees with its scalar calls on a few points is called
+    point by point."""
+    if vector and a.size:
+        try:
+            with np.errstate(all="ignore"):
+                out = fn(d, a)
+            if isinstance(out, tuple) and len(out) == 2:
+                c, v = (np.broadcast_to(np.asarray(z, float), a.shape) for z in out)
+            elif not isinstance(out, tuple) and np.shape(out) == a.shape:
+                v = np.asarray(out, float)
+                c = np.where(np.isinf(v), v, 0.0)
+            else:
+                raise TypeError
+            probe = np.unique(np.linspace(0, a.size - 1, 3).astype(int))
+            scalar = _rank_keys(fn, None if d is None else d[probe], a[probe], False)
+            if np.array_equal(scalar[0], c[probe]) and np.allclose(scalar[1], v[probe],
+                                                                   rtol=1e-14, atol=0):
+                if np.isnan(v).any():
+                    raise PolicyError("the rank function returned NaN; ranks must be numbers, "
+                                      "+-inf or pairs.")
+                return c, v
+        except PolicyError:
+            raise
+        except Exception:  # not a numpy-style function: call it point by point
+            pass
+    ds = [None] * a.size if d is None else d.tolist()
+    keys = [_as_key(fn(di, ai)) for di, ai in zip(ds, a.tolist())]
+    if not keys:
+        return np.zeros(0), np.zeros(0)
+    c, v = np.array(keys, float).T
+    return c, v
+
+
 def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
-    """Linear pieces of a general rank function ``fn(d, a)`` of one descriptor on
-    [0, a_max], extended linearly beyond.
+    """Linear pieces of a general rank function ``fn(d, a)`` on [0, a_max], extended
+    linearly beyond, for one descriptor ``d`` or an array of them (one profile row each).
 
     The age axis is cut on the dyadic grid unit * 2^k; a cell is accepted as linear when
     the rank has one class and three interior points lie on the chord through its ends
     (to ``rtol``), and is halved otherwise. A cell that stays non-linear down to width
     ~1e-13 holds a jump: it is closed there, so jumps are located to machine precision.
     A rank at age 0 different from its right limit becomes a one-point piece (SJF-like).
+    All cells of all descriptors are probed together, round by round: a numpy-style
+    ``fn`` is called once per round.
 
     Examples
     --------
@@ -203,78 +241,80 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
     >>> pr.S.tolist(), pr.V.tolist(), pr.M.tolist()
     ([[0.0, 2.0]], [[8.0, 12.0]], [[-1.0, -1.0]])
     """
-    key = lambda a: _as_key(fn(d, a))
+    desc = None if d is None else np.atleast_1d(d)
+    n = 1 if desc is None else desc.size
     a_max = float(a_max)
     top = unit * 2.0 ** math.ceil(math.log2(max(a_max, unit) / unit))
     grid = [0.0] + [unit * 2.0 ** k for k in range(-40, 1) if unit * 2.0 ** k <= top]
     grid += [top * (1 + i / 8) for i in range(1, 9)]  # beyond the grid: a few linear cells
-    grid = sorted(set(grid))
-    out = []  # (s, e, c, v, m)
+    grid = np.array(sorted(set(grid)))
     tiny = 1e-13 * max(unit, 1.0)
-
-    def linear(a, b):
-        ka, kb_ = key(a), key(b - (b - a) * 1e-9)
-        ts = [a + (b - a) * f for f in (0.25, 0.5, 0.75)]
-        ks = [key(t) for t in ts]
-        if any(k[0] != ka[0] for k in ks + [kb_]) or not all(math.isfinite(k[1]) or k[1] == ka[1]
-                                                             for k in ks + [kb_]):
-            return None
-        if not math.isfinite(ka[1]):
-            return (ka[0], ka[1], 0.0) if all(k[1] == ka[1] for k in ks + [kb_]) else None
-        m = (ks[2][1] - ks[0][1]) / (ts[2] - ts[0])
-        scale = max(abs(ka[1]), abs(m) * (b - a), 1e-300)
-        for t, k in zip(ts + [b - (b - a) * 1e-9], ks + [kb_]):
-            if abs(ka[1] + m * (t - a) - k[1]) > rtol * 10 * scale:
-                return None
-        return ka[0], ka[1], m
-
-    def cell(a, b):
-        lin = linear(a, b)
-        if lin is not None:
-            out.append((a, b, *lin))
-        elif b - a <= tiny:
-            k = key(a)
-            out.append((a, b, k[0], k[1], 0.0))
-        else:
-            mid = 0.5 * (a + b)
-            cell(a, mid)
-            cell(mid, b)
-
-    for a, b in zip(grid[:-1], grid[1:]):
-        cell(a, b)
-    # merge cells that continue one another
-    merged = []
-    for s, e, c, v, m in out:
-        if merged:
-            ps, pe, pc, pv, pm = merged[-1]
-            end_v = pv + pm * (pe - ps) if pm else pv
-            same = pc == c and (v == end_v or abs(v - end_v) <= rtol * 10 * max(abs(v), 1e-300)) \
-                and (m == pm or abs(m - pm) <= 1e-9 * max(abs(m), abs(pm)))
-            if same:
-                merged[-1] = (ps, e, pc, pv, pm)
-                continue
-        merged.append((s, e, c, v, m))
-    s, e, c, v, m = merged[-1]
-    merged[-1] = (s, INF, c, v, m)
-    k0 = key(0.0)
-    if k0 != (merged[0][2], merged[0][3]):  # a rank of its own at age 0 (non-preemptive)
-        merged.insert(0, (0.0, 0.0, k0[0], k0[1], 0.0))
-    arr = np.array(merged, float).T[:, None, :]
-    return Profile(*arr)
-
-
-def _pad(profiles):
-    """Stack single-descriptor profiles of different lengths (pad with empty pieces at
-    age inf of class inf, which never change a level set below infinite age)."""
-    width = max(p.S.shape[1] for p in profiles)
-    cols = []
-    for p in profiles:
-        k = width - p.S.shape[1]
-        fill = [np.full((1, k), INF), np.full((1, k), INF), np.full((1, k), INF),
-                np.full((1, k), INF), np.zeros((1, k))]
-        cols.append([np.concatenate([z, f], axis=1) for z, f in zip(
-            (p.S, p.E, p.C, p.V, p.M), fill)])
-    return Profile(*(np.concatenate([c[k] for c in cols], axis=0) for k in range(5)))
+    row = np.repeat(np.arange(n), grid.size - 1)
+    a, b = np.tile(grid[:-1], n), np.tile(grid[1:], n)
+    found = []  # per round: (row, s, e, c, v, m) of the accepted cells
+    vector = True
+    while row.size:
+        w = b - a
+        ages = np.stack([a, b - w * 1e-9, a + 0.25 * w, a + 0.5 * w, a + 0.75 * w])
+        ds = None if desc is None else np.tile(desc[row], 5)
+        c, v = _rank_keys(fn, ds, ages.ravel(), vector)
+        c, v = c.reshape(5, -1), v.reshape(5, -1)
+        one_class = np.all(c == c[0], axis=0)
+        with np.errstate(all="ignore"):
+            finite = np.all(np.isfinite(v) | (v == v[0]), axis=0)
+            m = (v[4] - v[2]) / (0.5 * w)
+            scale = np.maximum(np.maximum(np.abs(v[0]), np.abs(m) * w), 1e-300)
+            on_chord = np.all(np.abs(v[0] + m * (ages - a) - v) <= rtol * 10 * scale, axis=0)
+        inf_start = ~np.isfinite(v[0])
+        lin = one_class & finite & np.where(inf_start, np.all(v == v[0], axis=0), on_chord)
+        m = np.where(inf_start, 0.0, m)
+        jump = ~lin & (w <= tiny)  # closed at the jump: the rank of its left end
+        done = lin | jump
+        found.append((row[done], a[done], b[done], c[0][done], v[0][done],
+                      np.where(lin, m, 0.0)[done]))
+        mid = 0.5 * (a + b)
+        split = ~done
+        row = np.repeat(row[split], 2)
+        a = np.column_stack([a[split], mid[split]]).ravel()
+        b = np.column_stack([mid[split], b[split]]).ravel()
+    R, S, E, C, V, M = (np.concatenate(z) for z in zip(*found))
+    order = np.lexsort((S, R))
+    R, S, E, C, V, M = (z[order] for z in (R, S, E, C, V, M))
+    # merge cells that continue one another (same class, value and slope)
+    with np.errstate(all="ignore"):
+        end_v = np.where(M != 0, V + M * (E - S), V)
+        cont = (R[1:] == R[:-1]) & (C[1:] == C[:-1]) & (
+            (V[1:] == end_v[:-1]) | (np.abs(V[1:] - end_v[:-1]) <= rtol * 10 * np.maximum(
+                np.abs(V[1:]), 1e-300))) & (
+            (M[1:] == M[:-1]) | (np.abs(M[1:] - M[:-1]) <= 1e-9 * np.maximum(
+                np.abs(M[1:]), np.abs(M[:-1]))))
+    first = np.concatenate([[True], ~cont])
+    last = np.concatenate([~cont, [True]])
+    gs, ge = np.flatnonzero(first), np.flatnonzero(last)
+    gR, gS, gE, gC, gV = R[gs], S[gs], E[ge], C[gs], V[gs]
+    # slope of a merged piece: its chord, not the slope of its first (possibly tiny) cell
+    with np.errstate(all="ignore"):
+        gM = np.where(gE > gS, (end_v[ge] - gV) / (gE - gS), M[gs])
+    gM = np.where(np.isfinite(gV) & np.isfinite(gM), gM, 0.0)
+    row_last = np.concatenate([gR[1:] != gR[:-1], [True]])
+    gE = np.where(row_last, INF, gE)
+    # a rank of its own at age 0 (non-preemptive): a one-point piece before the others
+    c0, v0 = _rank_keys(fn, desc, np.zeros(n), vector)
+    row_first = np.concatenate([[True], gR[1:] != gR[:-1]])
+    extra = np.flatnonzero(row_first)[(c0 != gC[row_first]) | (v0 != gV[row_first])]
+    if extra.size:
+        ins = (gR[extra], np.zeros(extra.size), np.zeros(extra.size), c0[gR[extra]],
+               v0[gR[extra]], np.zeros(extra.size))
+        pieces = [np.insert(z, extra, zi) for z, zi in zip((gR, gS, gE, gC, gV, gM), ins)]
+        gR, gS, gE, gC, gV, gM = pieces
+    # one row per descriptor, padded with empty pieces at age inf of class inf
+    count = np.bincount(gR, minlength=n)
+    width = count.max()
+    col = np.arange(gR.size) - np.repeat(np.cumsum(count) - count, count)
+    out = [np.full((n, width), INF) for _ in range(4)] + [np.zeros((n, width))]
+    for z, g in zip(out, (gS, gE, gC, gV, gM)):
+        z[gR, col] = g
+    return Profile(*out)
 
 
 # ======================================================================================
@@ -667,14 +707,28 @@ class Engine:
         unit = 2.0 ** round(math.log2(max(self.size.scale, 1e-300)))
         desc = self.policy.descriptor
         cache = self._cache.setdefault(("profiles", id(comp)), {})
-        out = []
-        for v in d:
-            key = float(v)
-            if key not in cache:
-                dd = None if desc is None else (int(key) if desc == "bit" else key)
-                cache[key] = discover_pieces(fn, dd, self.a_max, unit)
-            out.append(cache[key])
-        return _pad(out)
+        todo = sorted({v for v in map(float, d) if v not in cache})
+        if todo:
+            dd = None if desc is None else np.array(todo, int if desc == "bit" else float)
+            if dd is None:
+                found = discover_pieces(fn, None, self.a_max, unit)
+                rows = [0] * len(todo)
+            else:
+                found = discover_pieces(fn, dd, self.a_max, unit)
+                rows = range(len(todo))
+            for key, i in zip(todo, rows):
+                real = np.isfinite(found.S[i])
+                cache[key] = tuple(z[i][real] for z in (found.S, found.E, found.C, found.V,
+                                                        found.M))
+        pieces = [cache[v] for v in map(float, d)]
+        count = np.array([p[0].size for p in pieces])
+        row = np.repeat(np.arange(d.size), count)
+        col = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
+        out = [np.full((d.size, count.max()), INF) for _ in range(4)]
+        out.append(np.zeros((d.size, count.max())))
+        for k, z in enumerate(out):  # padded with empty pieces at age inf of class inf
+            z[row, col] = np.concatenate([p[k] for p in pieces])
+        return Profile(*out)
 
     def _weight(self, comp):
         f = self.size.pdf
@@ -1584,42 +1638,42 @@ def envelope(pr, w):
     flat_len = np.zeros((K, Pn)); flat_c = np.zeros((K, Pn)); flat_v = np.zeros((K, Pn))
     sl_len = np.zeros((K, Pn)); sl_from = np.zeros((K, Pn)); sl_to = np.zeros((K, Pn))
     seen = np.zeros(K, bool)
-    for p in range(Pn - 1, -1, -1):
-        s, e, c, v, m = S[:, p], E[:, p], C[:, p], V[:, p], M[:, p]
-        act = s < w
-        t = np.minimum(e, w)
-        length = np.where(act, np.maximum(t - s, 0.0), 0.0)
-        with np.errstate(invalid="ignore"):
+    # padded pieces (S = E = inf) are inactive: their nan arithmetic is masked out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p in range(Pn - 1, -1, -1):
+            s, e, c, v, m = S[:, p], E[:, p], C[:, p], V[:, p], M[:, p]
+            act = s < w
+            t = np.minimum(e, w)
+            length = np.where(act, np.maximum(t - s, 0.0), 0.0)
             vend = np.where(m != 0, v + m * (t - s), v)
-        dec = act & (m < 0)
-        inc = act & (m > 0)
-        const = act & (m == 0)
-        # decreasing: sloped from v down to max(vend, M) while above M, then flat at M
-        above_all = (c > mc) | ((c == mc) & (vend >= mv)) | ~seen
-        below_all = (c < mc) | ((c == mc) & (v <= mv))
-        cross = dec & ~above_all & ~below_all
-        with np.errstate(invalid="ignore", divide="ignore"):
+            dec = act & (m < 0)
+            inc = act & (m > 0)
+            const = act & (m == 0)
+            # decreasing: sloped from v down to max(vend, M) while above M, then flat at M
+            above_all = (c > mc) | ((c == mc) & (vend >= mv)) | ~seen
+            below_all = (c < mc) | ((c == mc) & (v <= mv))
+            cross = dec & ~above_all & ~below_all
             ac = np.where(cross, s + (v - mv) / np.where(cross, -m, 1.0), s)
-        sl = np.where(dec & above_all, length, np.where(cross, ac - s, 0.0))
-        sl_len[:, p] = sl
-        sl_from[:, p] = v
-        sl_to[:, p] = np.where(dec & above_all, vend, np.where(cross, mv, v))
-        # constant piece: flat at max(M, v); increasing: flat at max(M, vend)
-        kc, kv = _key_max(c, np.where(inc, vend, v), mc, mv)
-        kc = np.where(seen, kc, c)
-        kv = np.where(seen, kv, np.where(inc, vend, v))
-        fl = np.where(const | inc, length, np.where(dec & below_all & seen, length,
-                                                    np.where(cross, length - (ac - s), 0.0)))
-        flat_len[:, p] = fl
-        flat_c[:, p] = np.where(const | inc, kc, mc)
-        flat_v[:, p] = np.where(const | inc, kv, mv)
-        # new running maximum
-        nc, nv = _key_max(c, np.where(inc, vend, v), mc, mv)
-        nc = np.where(seen, nc, c)
-        nv = np.where(seen, nv, np.where(inc, vend, v))
-        mc = np.where(act, nc, mc)
-        mv = np.where(act, nv, mv)
-        seen = seen | act
+            sl = np.where(dec & above_all, length, np.where(cross, ac - s, 0.0))
+            sl_len[:, p] = sl
+            sl_from[:, p] = v
+            sl_to[:, p] = np.where(dec & above_all, vend, np.where(cross, mv, v))
+            # constant piece: flat at max(M, v); increasing: flat at max(M, vend)
+            kc, kv = _key_max(c, np.where(inc, vend, v), mc, mv)
+            kc = np.where(seen, kc, c)
+            kv = np.where(seen, kv, np.where(inc, vend, v))
+            fl = np.where(const | inc, length, np.where(dec & below_all & seen, length,
+                                                        np.where(cross, length - (ac - s), 0.0)))
+            flat_len[:, p] = fl
+            flat_c[:, p] = np.where(const | inc, kc, mc)
+            flat_v[:, p] = np.where(const | inc, kv, mv)
+            # new running maximum
+            nc, nv = _key_max(c, np.where(inc, vend, v), mc, mv)
+            nc = np.where(seen, nc, c)
+            nv = np.where(seen, nv, np.where(inc, vend, v))
+            mc = np.where(act, nc, mc)
+            mv = np.where(act, nv, mv)
+            seen = seen | act
     return dict(r0=(mc, mv), flat=(flat_len, flat_c, flat_v),
                 slope=(sl_len, C, sl_from, sl_to, np.abs(M)))
 
