@@ -57,8 +57,8 @@ class SimSummary:
     >>> s = SimSummary.from_replications({"T": [1.0, 1.2, 0.9, 1.1]}, jobs=100)
     >>> round(s.mean_response_time, 3), s.replications
     (1.05, 4)
-    >>> round(s.z(1.0), 3)
-    0.775
+    >>> round(s.z(1.0), 3), s.error == s.std_error()
+    (0.775, True)
     """
 
     metrics: dict
@@ -101,7 +101,9 @@ class SimSummary:
 
     @property
     def error(self):
-        return self.ci[1] - self.metrics["T"][0]
+        """The standard error of the mean response time (what a z-score divides by), as
+        for the M/G/1 simulator's results; ``ci`` is the 95% interval."""
+        return self.metrics["T"][1]
 
     def __float__(self):
         return float(self.value)
