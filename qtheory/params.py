@@ -7,8 +7,11 @@ not contradict the domain, so ``Exponential(sympy.Symbol("mu", positive=True))``
 """
 
 import math
+import copy
 import numbers
 import sys
+
+import numpy as np
 
 from .errors import ParameterError
 
@@ -89,3 +92,41 @@ class Param:
 def is_symbolic(*values):
     """True when any value is a sympy expression with free symbols."""
     return any(is_sympy(v) and v.free_symbols for v in values)
+
+
+def as_float_copy(obj):
+    """``obj`` itself when none of its parameters is a sympy number, else a shallow copy
+    with those numbers as floats (ints for integers): what the numeric methods use for
+    a law, prediction model or policy written with exact constants such as
+    ``sympy.Rational(1, 2)``. Symbols and other sympy objects are left alone.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from qtheory.policies import Trail
+    >>> as_float_copy(Trail(sympy.Rational(1, 2))).c
+    0.5
+    """
+    changed = {k: nv for k, v in vars(obj).items() if (nv := floated(v)) is not v}
+    if not changed:
+        return obj
+    new = copy.copy(obj)
+    new.__dict__.update(changed)
+    return new
+
+
+def floated(v):
+    """``v`` with sympy numbers as floats (ints for integers), in tuples, object arrays and
+    qtheory objects too; anything else, symbols included, unchanged."""
+    if is_sympy(v):
+        if not getattr(v, "is_number", False):  # symbols, densities, containers
+            return v
+        return int(v) if v.is_integer else float(v)
+    if isinstance(v, tuple):
+        items = tuple(floated(t) for t in v)
+        return items if any(a is not b for a, b in zip(items, v)) else v
+    if isinstance(v, np.ndarray) and v.dtype == object:
+        return v.astype(float)
+    if type(v).__module__.startswith("qtheory.") and hasattr(v, "__dict__"):
+        return as_float_copy(v)
+    return v

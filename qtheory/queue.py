@@ -7,7 +7,7 @@ import numpy as np
 from .distributions import as_size_law
 from .errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
 from .joint import joint_law
-from .params import Param, is_symbolic, positive
+from .params import Param, as_float_copy, floated, is_symbolic, positive
 from .policies import as_policy
 from .predictions import as_prediction
 from .result import Result
@@ -42,7 +42,7 @@ class MG1:
         self.symbolic = not numeric_load or _has_symbols(pred, getattr(pred, "noise", None))
         if numeric_load:
             self.check_stable()
-        self._joint = None
+        self._joint = self._float = None
 
     def __repr__(self):
         pred = f", prediction={self.prediction!r}" if self.prediction is not None else ""
@@ -73,6 +73,17 @@ class MG1:
             self._joint = joint_law(self.size, pred.noise if isinstance(pred, Threshold) else pred)
         return self._joint
 
+    def numeric(self):
+        """This queue with its exact sympy constants as floats (itself when it has none):
+        what the numeric methods compute with."""
+        if self._float is None:
+            parts = (self.arrival_rate, self.size, self.prediction)
+            floats = (floated(self.arrival_rate), as_float_copy(self.size),
+                      None if self.prediction is None else as_float_copy(self.prediction))
+            same = all(a is b for a, b in zip(parts, floats))
+            self._float = self if same else MG1(*floats)
+        return self._float
+
     def with_prediction(self, prediction):
         """The same queue with another prediction model."""
         return MG1(self.arrival_rate, self.size, prediction)
@@ -89,6 +100,9 @@ class MG1:
         if method == "symbolic" or (method == "auto" and (self.symbolic or _has_symbols(policy))):
             from .symbolic import symbolic_mean_response_time
             return symbolic_mean_response_time(self, policy, **options)
+        policy, num = as_float_copy(policy), self.numeric()
+        if num is not self:
+            return num.mean_response_time(policy, method, **options)
         if method == "simulation":
             return self.simulate(policy, **options)
         if method == "soap" or (method == "auto" and not _has_formula(policy)):
@@ -113,7 +127,9 @@ class MG1:
         >>> q.response_time(qt.PS, size=2.0)
         4.0
         """
-        policy = as_policy(policy)
+        policy, num = as_float_copy(as_policy(policy)), self.numeric()
+        if num is not self:
+            return num.response_time(policy, size, prediction, method)
         x = float(size)
         if not (x >= 0 and math.isfinite(x)):
             raise ParameterError(f"size = {size!r} is invalid: it must be a finite number >= 0.")
@@ -146,7 +162,9 @@ class MG1:
         >>> round(q.mean_slowdown(qt.PS).value, 12)     # PS: E[T(x)] / x = 1 / (1 - rho)
         2.0
         """
-        policy = as_policy(policy)
+        policy, num = as_float_copy(as_policy(policy)), self.numeric()
+        if num is not self:
+            return num.mean_slowdown(policy, method)
         if self.prediction is not None and policy.descriptor == "prediction" and not _perfect(self):
             from .formulas import formula_for
             formula = formula_for(policy) if _has_formula(policy) else None
@@ -166,8 +184,8 @@ class MG1:
     def simulate(self, policy, jobs=10**6, replications=10, seed=1, **options):
         """Simulate ``policy``: independent replications with a 95% confidence interval."""
         from .sim import simulate
-        return simulate(self, as_policy(policy), jobs=jobs, replications=replications,
-                        seed=seed, **options)
+        return simulate(self.numeric(), as_float_copy(as_policy(policy)), jobs=jobs,
+                        replications=replications, seed=seed, **options)
 
     def _check_descriptor(self, policy):
         from .predictions import Threshold

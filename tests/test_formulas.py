@@ -7,6 +7,7 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+import sympy
 from scipy.special import lambertw
 
 import qtheory as qt
@@ -246,3 +247,20 @@ def test_mean_slowdown_with_predictions_against_monte_carlo(pred):
                                                                rel=1e-9)
     assert q.mean_slowdown(qt.Trail(1)).value == pytest.approx(q.mean_slowdown(qt.SPRPT).value,
                                                                rel=1e-9)
+
+
+def test_exact_sympy_constants_work_in_numeric_methods():
+    # Rational(1, 2) is a number, not a symbol: formula, per-size and simulation answer
+    # as they do for 0.5 (and method="symbolic" keeps the constants exact)
+    half = sympy.Rational(1, 2)
+    exact_q = qt.MG1(half, qt.Exponential(sympy.Integer(1)), qt.ExpNoise())
+    float_q = qt.MG1(0.5, qt.Exponential(1.0), qt.ExpNoise())
+    for p, pf in ((qt.Trail(half), qt.Trail(0.5)), (qt.SPRPT, qt.SPRPT)):
+        assert exact_q.mean_response_time(p).value == float_q.mean_response_time(pf).value
+        assert exact_q.response_time(p, 1.0, 0.5) == float_q.response_time(pf, 1.0, 0.5)
+    sim = exact_q.simulate(qt.FCFS, jobs=20_000, replications=2, seed=3)
+    assert sim.mean_response_time == float_q.simulate(qt.FCFS, jobs=20_000, replications=2,
+                                                      seed=3).mean_response_time
+    fcfs = qt.MG1(half, qt.Exponential(sympy.Integer(1))).mean_response_time(qt.FCFS,
+                                                                            method="symbolic")
+    assert fcfs == 2  # M/M/1: 1 / (mu - lambda), exactly
