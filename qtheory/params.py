@@ -6,8 +6,8 @@ the parameter and the fix. Symbolic (sympy) values pass whenever their assumptio
 not contradict the domain, so ``Exponential(sympy.Symbol("mu", positive=True))`` works.
 """
 
-import math
 import copy
+import math
 import numbers
 import sys
 
@@ -126,7 +126,8 @@ def floated(v):
         items = tuple(floated(t) for t in v)
         return items if any(a is not b for a, b in zip(items, v)) else v
     if isinstance(v, np.ndarray) and v.dtype == object:
-        return v.astype(float)
+        items = [floated(t) for t in v.ravel()]
+        return v if any(is_sympy(t) for t in items) else np.array(items, float).reshape(v.shape)
     if type(v).__module__.startswith("qtheory.") and hasattr(v, "__dict__"):
         return as_float_copy(v)
     return v

@@ -185,40 +185,48 @@ def _skip_pieces(policy, y, bit):
     return _stack([(0, c1, 0, 0, -1), (c1, c1 + c2, 2, 0, 0), (c1 + c2, INF, 3, y, -1)], n)
 
 
-def _rank_keys(fn, d, a, vector):
-    """Ranks fn(d_i, a_i) as (class, value) arrays; ``d`` is None or an array like ``a``.
-    With ``vector`` the rank is first tried on whole arrays (numpy-style functions); a
-    function that fails or disagrees with its scalar calls on a few points is called
-    point by point."""
-    if vector and a.size:
-        try:
-            with np.errstate(all="ignore"):
-                out = fn(d, a)
-            if isinstance(out, tuple) and len(out) == 2:
-                c, v = (np.broadcast_to(np.asarray(z, float), a.shape) for z in out)
-            elif not isinstance(out, tuple) and np.shape(out) == a.shape:
-                v = np.asarray(out, float)
-                c = np.where(np.isinf(v), v, 0.0)
-            else:
-                raise TypeError
-            probe = np.unique(np.linspace(0, a.size - 1, 3).astype(int))
-            scalar = _rank_keys(fn, None if d is None else d[probe], a[probe], False)
-            if np.array_equal(scalar[0], c[probe]) and np.allclose(scalar[1], v[probe],
-                                                                   rtol=1e-14, atol=0):
-                if np.isnan(v).any():
-                    raise PolicyError("the rank function returned NaN; ranks must be numbers, "
-                                      "+-inf or pairs.")
-                return c, v
-        except PolicyError:
-            raise
-        except Exception:  # not a numpy-style function: call it point by point
-            pass
+def _array_keys(fn, d, a):
+    """Ranks fn(d_i, a_i) as (class, value) arrays from one call on whole arrays, or None
+    when ``fn`` is not numpy-style (it fails, or disagrees with its point calls on three
+    probes). ``d`` is None or an array like ``a``."""
+    try:
+        with np.errstate(all="ignore"):
+            out = fn(d, a)
+        if isinstance(out, tuple) and len(out) == 2:
+            c, v = (np.broadcast_to(np.asarray(z, float), a.shape) for z in out)
+        elif not isinstance(out, tuple) and np.shape(out) == a.shape:
+            v = np.asarray(out, float)
+            c = np.where(np.isinf(v), v, 0.0)
+        else:
+            return None
+    except Exception:  # not a numpy-style function
+        return None
+    probe = np.unique(np.linspace(0, a.size - 1, 3).astype(int))
+    pc, pv = _point_keys(fn, None if d is None else d[probe], a[probe])
+    if not (np.array_equal(pc, c[probe]) and np.allclose(pv, v[probe], rtol=1e-14, atol=0)):
+        return None
+    if np.isnan(v).any():
+        raise PolicyError("the rank function returned NaN; ranks must be numbers, +-inf or pairs.")
+    return c, v
+
+
+def _point_keys(fn, d, a):
+    """Ranks fn(d_i, a_i) as (class, value) arrays, one call per point."""
     ds = [None] * a.size if d is None else d.tolist()
     keys = [_as_key(fn(di, ai)) for di, ai in zip(ds, a.tolist())]
-    if not keys:
-        return np.zeros(0), np.zeros(0)
-    c, v = np.array(keys, float).T
-    return c, v
+    return tuple(np.array(keys, float).reshape(-1, 2).T)
+
+
+def _stack_rows(n, row, S, E, C, V, M):
+    """A Profile of ``n`` descriptors from pieces listed row by row (``row`` sorted),
+    padded with empty pieces at age inf of class inf, which never change a level set
+    below infinite age."""
+    count = np.bincount(row, minlength=n)
+    col = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
+    out = [np.full((n, count.max()), INF) for _ in range(4)] + [np.zeros((n, count.max()))]
+    for z, g in zip(out, (S, E, C, V, M)):
+        z[row, col] = g
+    return Profile(*out)
 
 
 def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
@@ -251,13 +259,20 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
     tiny = 1e-13 * max(unit, 1.0)
     row = np.repeat(np.arange(n), grid.size - 1)
     a, b = np.tile(grid[:-1], n), np.tile(grid[1:], n)
+    vector = True  # until fn shows it is not numpy-style
+
+    def keys(ds, ages):
+        nonlocal vector
+        out = _array_keys(fn, ds, ages) if vector else None
+        vector = out is not None
+        return out if vector else _point_keys(fn, ds, ages)
+
     found = []  # per round: (row, s, e, c, v, m) of the accepted cells
-    vector = True
     while row.size:
         w = b - a
         ages = np.stack([a, b - w * 1e-9, a + 0.25 * w, a + 0.5 * w, a + 0.75 * w])
         ds = None if desc is None else np.tile(desc[row], 5)
-        c, v = _rank_keys(fn, ds, ages.ravel(), vector)
+        c, v = keys(ds, ages.ravel())
         c, v = c.reshape(5, -1), v.reshape(5, -1)
         one_class = np.all(c == c[0], axis=0)
         with np.errstate(all="ignore"):
@@ -299,7 +314,7 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
     row_last = np.concatenate([gR[1:] != gR[:-1], [True]])
     gE = np.where(row_last, INF, gE)
     # a rank of its own at age 0 (non-preemptive): a one-point piece before the others
-    c0, v0 = _rank_keys(fn, desc, np.zeros(n), vector)
+    c0, v0 = keys(desc, np.zeros(n))
     row_first = np.concatenate([[True], gR[1:] != gR[:-1]])
     extra = np.flatnonzero(row_first)[(c0 != gC[row_first]) | (v0 != gV[row_first])]
     if extra.size:
@@ -307,14 +322,7 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
                v0[gR[extra]], np.zeros(extra.size))
         pieces = [np.insert(z, extra, zi) for z, zi in zip((gR, gS, gE, gC, gV, gM), ins)]
         gR, gS, gE, gC, gV, gM = pieces
-    # one row per descriptor, padded with empty pieces at age inf of class inf
-    count = np.bincount(gR, minlength=n)
-    width = count.max()
-    col = np.arange(gR.size) - np.repeat(np.cumsum(count) - count, count)
-    out = [np.full((n, width), INF) for _ in range(4)] + [np.zeros((n, width))]
-    for z, g in zip(out, (gS, gE, gC, gV, gM)):
-        z[gR, col] = g
-    return Profile(*out)
+    return _stack_rows(n, gR, gS, gE, gC, gV, gM)
 
 
 # ======================================================================================
@@ -710,25 +718,14 @@ class Engine:
         todo = sorted({v for v in map(float, d) if v not in cache})
         if todo:
             dd = None if desc is None else np.array(todo, int if desc == "bit" else float)
-            if dd is None:
-                found = discover_pieces(fn, None, self.a_max, unit)
-                rows = [0] * len(todo)
-            else:
-                found = discover_pieces(fn, dd, self.a_max, unit)
-                rows = range(len(todo))
-            for key, i in zip(todo, rows):
-                real = np.isfinite(found.S[i])
-                cache[key] = tuple(z[i][real] for z in (found.S, found.E, found.C, found.V,
-                                                        found.M))
+            found = discover_pieces(fn, dd, self.a_max, unit)
+            for i, key in enumerate(todo):
+                r = 0 if dd is None else i  # without a descriptor: one profile for all
+                real = np.isfinite(found.S[r])
+                cache[key] = [z[r][real] for z in (found.S, found.E, found.C, found.V, found.M)]
         pieces = [cache[v] for v in map(float, d)]
-        count = np.array([p[0].size for p in pieces])
-        row = np.repeat(np.arange(d.size), count)
-        col = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
-        out = [np.full((d.size, count.max()), INF) for _ in range(4)]
-        out.append(np.zeros((d.size, count.max())))
-        for k, z in enumerate(out):  # padded with empty pieces at age inf of class inf
-            z[row, col] = np.concatenate([p[k] for p in pieces])
-        return Profile(*out)
+        row = np.repeat(np.arange(d.size), [p[0].size for p in pieces])
+        return _stack_rows(d.size, row, *(np.concatenate(z) for z in zip(*pieces)))
 
     def _weight(self, comp):
         f = self.size.pdf
