@@ -27,7 +27,7 @@ PARALLEL_MIN_JOBS = 4_000_000
 
 
 class Plan:
-    """How ``policy`` is simulated on ``q``: ``loop`` in {"lindley", "soap", "ps", "fb",
+    """How ``policy`` is simulated on ``q``: ``loop`` in {"lindley", "key", "soap", "ps", "fb",
     "pw", "generic"}, the SOAP rank ``code`` and parameters, the descriptor the ranks
     read, the rank pieces (``pw`` loop) and the job data sampler."""
 
@@ -57,10 +57,10 @@ class Plan:
             return "soap"
         if t in (P.PSJF, P.PSPJF):
             self.code = K.STATIC
-            return "soap"
+            return "key"
         if t in (P.SRPT, P.SPRPT):
             self.code = K.REMAINING
-            return "soap"
+            return "key"
         if t in (P.SJF, P.SPJF):
             self.code = K.NONPREEMPTIVE
             return "soap"
@@ -70,8 +70,11 @@ class Plan:
         if t in (P.PriorityClasses, P.OneBit):
             if p.preemptive is True:
                 self.code = K.ONEBIT_ANY
+            elif p.preemptive == "resume":
+                self.code = K.STATIC
+                return "key"
             else:
-                self.code = K.STATIC if p.preemptive == "resume" else K.NONPREEMPTIVE
+                self.code = K.NONPREEMPTIVE
             return "soap"
         if t is P.SkipPredict:
             self.code = K.SKIP
@@ -99,7 +102,7 @@ class Plan:
         self.gittins, self.descriptor = p, p.descriptor
         if self.descriptor == "size":  # a known size: the Gittins rank is x - a (SRPT)
             self.code = K.REMAINING
-            return "soap"
+            return "key"
         if self.descriptor in (None, "bit"):  # one table (two for a bit) for every job
             rows = np.zeros(1) if self.descriptor is None else np.array([0.0, 1.0])
             self.shared = _profile_arrays(p.pieces(rows, {}))
@@ -181,7 +184,8 @@ class _State:
     #: per-slot arrays of each loop besides F, G, HK, HI, free: name -> (fill, dtype)
     EXTRA = {"fb": {"child": -1, "sib": -1, "glevel": 0.0, "groot": 0, "gcnt": 0,
                     "scratch": 0},
-             "pw": {"run": 0}}
+             "pw": {"run": 0},
+             "key": {"hkey": 0.0, "hg": 0, "hs": 0}}
 
     def __init__(self, loop, capacity=256):
         self.loop = loop
@@ -328,6 +332,11 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
                                           shared, *pieces, state.F, state.G, state.HK,
                                           state.HI, state.SEGS, state.run, state.free,
                                           state.fs, state.st, *out)
+                elif plan.loop == "key":
+                    slope = -1.0 if plan.code == K.REMAINING else 0.0
+                    start, m = K.key_chunk(slope, gaps, work, x, d, g0, start, warmup, jobs,
+                                           record, state.F, state.G, state.hkey, state.hg,
+                                           state.hs, state.free, state.fs, state.st, *out)
                 else:
                     fn = K.ps_chunk if plan.loop == "ps" else K.soap_chunk
                     start, m = fn(plan.code, plan.params, gaps, work, x, d, d2, g0, start,

@@ -24,7 +24,10 @@ Nothing is allocated inside a loop (``_nrt=False``: no reference counting).
 
 Loops:
 
-* :func:`soap_chunk` serves the catalogue policies whose rank, on each *segment* of age,
+* :func:`key_chunk` serves ranks ``d + m * age`` with one slope ``m`` in {-1, 0} for all
+  ages (SRPT, SPRPT, PSJF, PSPJF, preemptive priority classes): a waiting job's rank is a
+  single key, and the running job is kept in registers.
+* :func:`soap_chunk` serves the other catalogue policies whose rank, on each *segment* of age,
   is ``(class, b + m * age)`` with slope ``m`` in {-1, 0}: the running job's rank never
   rises inside a segment, so only arrivals and segment ends can preempt.
 * :func:`pw_chunk` serves any rank given as linear pieces with slopes of any sign
@@ -344,6 +347,137 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
             else:
                 hn = _push_job(HK, HI, hn, F, G, s)
         i += 1
+    fs[T_] = t
+    shift_origin(F, fs, ta)
+    fs[AREA] = area
+    fs[SPAN] = span
+    fs[SUM] = tsum
+    st[RUN] = r
+    st[HN] = hn
+    st[FN] = fn
+    st[NSYS] = nsys
+    st[WIN] = win
+    st[CNT] = cnt
+    return i, nout
+
+
+# -- one-segment ranks: the fast loop of SRPT, SPRPT, PSJF, PSPJF, preemptive classes --------
+# The rank of every job is d + m * age with one slope m in {-1, 0} for all ages (no segment
+# ends, no classes), so a waiting job's rank is a constant key. The heap holds
+# (key, job number, slot) in three flat arrays; the running job lives in registers.
+
+@njit(**_INLINE)
+def _below(k, g, hkey, hg, j):
+    return k < hkey[j] or (k == hkey[j] and g < hg[j])
+
+
+@njit(**_INLINE)
+def _kpush(hkey, hg, hs, n, k, g, s):
+    j = n
+    while j > 0:
+        parent = (j - 1) >> 1
+        if not _below(k, g, hkey, hg, parent):
+            break
+        hkey[j], hg[j], hs[j] = hkey[parent], hg[parent], hs[parent]
+        j = parent
+    hkey[j], hg[j], hs[j] = k, g, s
+    return n + 1
+
+
+@njit(**_INLINE)
+def _kpop(hkey, hg, hs, n):
+    top = hs[0]
+    n -= 1
+    if n > 0:
+        k, g, s = hkey[n], hg[n], hs[n]
+        j = 0
+        while True:
+            ch = 2 * j + 1
+            if ch >= n:
+                break
+            if ch + 1 < n and _below(hkey[ch + 1], hg[ch + 1], hkey, hg, ch):
+                ch += 1
+            if _below(k, g, hkey, hg, ch):
+                break
+            hkey[j], hg[j], hs[j] = hkey[ch], hg[ch], hs[ch]
+            j = ch
+        hkey[j], hg[j], hs[j] = k, g, s
+    return top, n
+
+
+@njit(**_JIT)
+def key_chunk(slope, gaps, work, size, d, gidx0, start, w_lo, w_hi, record,
+              F, G, hkey, hg, hs, free, fs, st, out_g, out_t, out_x):
+    """Serve one chunk under the rank ``d + slope * age`` (``slope`` -1: SRPT, SPRPT;
+    0: PSJF, PSPJF, preemptive priority classes). Arguments as in :func:`soap_chunk`,
+    with the heap in ``hkey``, ``hg``, ``hs``."""
+    t = fs[T_]
+    area = fs[AREA]
+    span = fs[SPAN]
+    tsum = fs[SUM]
+    r = st[RUN]
+    hn = st[HN]
+    fn = st[FN]
+    nsys = st[NSYS]
+    win = st[WIN]
+    cnt = st[CNT]
+    rem = F[r, WORK] - F[r, AGE] if r >= 0 else 0.0  # the running job's remaining work
+    nout = 0
+    ta = 0.0
+    i = start
+    n_arr = gaps.shape[0]
+    while i < n_arr:
+        tn = ta + gaps[i]
+        while r >= 0:  # serve until the arrival
+            dt = tn - t
+            if rem > dt:
+                rem -= dt
+                break
+            if win:
+                area += nsys * rem
+                span += rem
+            t += rem
+            rt, k, nout = _leave(F, G, r, t, w_lo, w_hi, record, out_g, out_t, out_x, nout)
+            tsum += rt
+            cnt += k
+            free[fn] = r
+            fn += 1
+            nsys -= 1
+            if hn == 0:
+                r = -1
+            else:
+                r, hn = _kpop(hkey, hg, hs, hn)
+                rem = F[r, WORK] - F[r, AGE]
+        if win:
+            area += nsys * (tn - t)
+            span += tn - t
+        t = tn
+        if fn == 0:
+            break  # out of job slots: the caller grows the state and calls again
+        ta = tn
+        fn -= 1
+        s = free[fn]
+        g = gidx0 + i
+        _new_job(F, G, s, ta, work[i], size[i], d[i], 0.0, g)
+        nsys += 1
+        if g == w_lo:
+            win = 1
+        if g == w_hi:
+            win = 0
+        if r < 0:
+            r, rem = s, work[i]
+        else:
+            age = F[r, WORK] - rem
+            kr = F[r, D] + slope * age
+            if d[i] < kr:  # the newcomer (age 0) is strictly better: it preempts
+                F[r, AGE] = age
+                hn = _kpush(hkey, hg, hs, hn, kr, G[r, GIDX], r)
+                r, rem = s, work[i]
+            else:
+                hn = _kpush(hkey, hg, hs, hn, d[i], g, s)
+        i += 1
+    if r >= 0:
+        F[r, AGE] = F[r, WORK] - rem
     fs[T_] = t
     shift_origin(F, fs, ta)
     fs[AREA] = area
