@@ -285,6 +285,19 @@ def _heap_pop(heap, size):
     return size
 
 
+@njit(cache=True, inline="always")
+def _spf_next(heap, nh, backlog, bp, y):
+    """The best waiting request of policy "spf" (-1 if none), and whether it is the head
+    of the backlog (requests present at time 0, sorted once) rather than the heap top."""
+    if bp < backlog.size:
+        b = backlog[bp]
+        if nh == 0 or _heap_before(y[b], b, heap[0, 0], heap[0, 1]):
+            return b, True
+    if nh > 0:
+        return int(heap[0, 1]), False
+    return -1, False
+
+
 @njit(cache=True)
 def _run_insert(rc, rid, rh, nr, c, ident):
     """Insert (c, ident) into the c-sorted run list rc/rid[rh:rh+nr]; return new rh."""
@@ -412,13 +425,20 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
     stk = np.zeros(n, np.int64)
     heap = np.zeros((n, 2))           # policy 3: waiting (predicted remaining, id)
     newl = np.zeros(n, np.int64)
+    # policy 3: the requests present at time 0 (a saturated run: all of them) wait in one
+    # array sorted by (y, id), not in the heap, whose pops would each cost log n misses
+    nb = 0
+    while policy == 3 and nb < n and arr[nb] <= 0.0:
+        nb += 1
+    backlog = np.argsort(y[:nb], kind="mergesort")   # stable: ties to the lower id (FCFS)
+    bp = 0
     rh = 0
     nr = 0
     nstk = 0
     nh = 0
     SA = 0
     nxt = 0
-    narr = 0
+    narr = nb
     done = 0
     it = 0
     now = 0.0
@@ -452,9 +472,9 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                 if policy == 2 and nstk > 0:
                     i = stk[nstk - 1]
                 elif policy == 3:
-                    if nh == 0:
+                    i, head = _spf_next(heap, nh, backlog, bp, y)
+                    if i < 0:
                         break
-                    i = int(heap[0, 1])
                 elif nxt < narr:
                     i = nxt
                 else:
@@ -487,14 +507,17 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                             rid, rh, nr, SA, kv, tok, stk, nstk, heap, nh, stat)
                         maxkey = -1e300
                         ok = True
-                    # heap top may have changed only by pushes of worse rank: i stays top
+                    # the heap changed only by pushes of worse rank: i stays the best
                 if not ok:
                     break
                 # admit i at stage j
                 if policy == 2 and nstk > 0:
                     nstk -= 1
                 elif policy == 3:
-                    nh = _heap_pop(heap, nh)
+                    if head:
+                        bp += 1
+                    else:
+                        nh = _heap_pop(heap, nh)
                 else:
                     nxt += 1
                 base[i] = it - j
@@ -511,7 +534,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
                 newl[nnew] = i
                 nnew += 1
         if nr == 0:
-            waiting = nh > 0 if policy == 3 else (nxt < narr or nstk > 0)
+            waiting = nh > 0 or bp < nb if policy == 3 else (nxt < narr or nstk > 0)
             if waiting:
                 stat[3] = 1         # cannot admit into an empty batch: infeasible request
                 break

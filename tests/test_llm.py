@@ -150,6 +150,31 @@ def test_policies_behave():
     assert "memory_trace" in fcfs.details
 
 
+def test_spf_backlog_equals_heap():
+    """Policy "spf" keeps the requests present at time 0 in a sorted array instead of its
+    heap. Shifting every arrival to 1e-300 (absorbed by the first iteration's time) sends
+    them through the heap instead; the two runs must be identical request by request."""
+    from qtheory.batchsim import POLICIES, _llm_kernel
+    rng = np.random.default_rng(11)
+    n = 3000
+    s = rng.integers(20, 200, n)
+    o = rng.geometric(0.02, n)
+    y = np.round(o * rng.exponential(1.0, n))          # noisy predictions with ties
+    runs = []
+    for t0 in (0.0, 1e-300):
+        fin, first, cum = np.zeros(n), -np.ones(n), np.zeros((n, 4))
+        stat = np.zeros(4, np.int64)
+        _llm_kernel(np.full(n, t0), s, o, y, POLICIES["spf"], 8000, 0.01, 1e-5, 0.0, n + 1,
+                    2**62, int(o.max()), 0.5, fin, first, cum, stat, np.zeros(64),
+                    np.zeros(64), np.array([1, 0], np.int64))
+        runs.append((fin, first, stat))
+    (f0, a0, st0), (f1, a1, st1) = runs
+    assert st0[1] > 100                                 # evictions happened
+    np.testing.assert_array_equal(f0, f1)
+    np.testing.assert_array_equal(a0, a1)
+    np.testing.assert_array_equal(st0, st1)
+
+
 def test_joint_trace():
     trace = np.array([[100, 10], [20, 300], [50, 50]])
     cb = ContinuousBatching(0.5, joint=trace, d0=0.01, d1=1e-6, memory=50_000)
