@@ -643,6 +643,15 @@ def simulate_llm(cb, jobs=100_000, seed=1, replications=10, policy="fcfs", predi
         if np.any(s > btok):
             raise ParameterError(f"max_tokens = {btok} is below a prompt of {s.max()} tokens "
                                  "(chunked prefill is not modelled).")
+        if saturated and policy == "spf":
+            # the backlog is served in order of prediction: number it that way (ties in
+            # draw order), so the kernel meets requests nearly in memory order (1.5x
+            # faster with 2e5 requests); the window below stays the one of draw order
+            perm = np.argsort(y, kind="stable")
+            s, o, y = s[perm], o[perm], y[perm]
+            w = (perm >= lo) & (perm < hi)
+        else:
+            w = slice(lo, hi)
         fin = np.zeros(jobs)
         first = -np.ones(jobs)
         cum = np.zeros((jobs, 4))
@@ -661,13 +670,14 @@ def simulate_llm(cb, jobs=100_000, seed=1, replications=10, policy="fcfs", predi
         details["iterations_per_second"].append(stat[0] / dt)
         details["iterations"] += int(stat[0])
         details["forced_evictions"] += int(stat[2])
-        w = slice(lo, hi)
         T = fin[w] - arr[w]
         ttft = first[w] - arr[w]
         ow = o[w]
         tpot = (fin[w] - first[w])[ow > 0] / ow[ow > 0]
-        order = np.argsort(fin, kind="stable")
-        i1, i2 = order[int(0.1 * jobs)], order[int(0.8 * jobs)]
+        # the 10% and 80% completions (tied completions share their cum rows)
+        k1, k2 = int(0.1 * jobs), int(0.8 * jobs)
+        order = np.argpartition(fin, (k1, k2))
+        i1, i2 = order[k1], order[k2]
         dt_w = fin[i2] - fin[i1]
         c1, c2 = cum[i1], cum[i2]
         samples["T"].append(T.mean())
@@ -675,9 +685,8 @@ def simulate_llm(cb, jobs=100_000, seed=1, replications=10, policy="fcfs", predi
         samples["TPOT"].append(tpot.mean() if tpot.size else 0.0)
         # admissions (first tokens) are in FCFS order for fcfs/reserve/evict: their rate
         # is the throughput without the end effects of out-of-order completions
-        ft = np.sort(first)
-        samples["throughput"].append((int(0.8 * jobs) - int(0.1 * jobs))
-                                     / (ft[int(0.8 * jobs)] - ft[int(0.1 * jobs)]))
+        ft = np.partition(first, (k1, k2))
+        samples["throughput"].append((k2 - k1) / (ft[k2] - ft[k1]))
         samples["memory_util"].append((c2[0] - c1[0]) / (M * dt_w))
         samples["batch"].append((c2[1] - c1[1]) / dt_w)
         samples["iteration_time"].append((c2[2] - c1[2]) / max(c2[3] - c1[3], 1))
