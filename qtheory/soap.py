@@ -36,6 +36,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 from numpy.polynomial import legendre as _leg
 
 from . import policies as P
@@ -636,6 +637,14 @@ class _Component:
         self.ctx, self.jumps = ctx or {}, tuple(jumps)
 
 
+def _distinct(c, v):
+    """Distinct rank levels (c, v) (a (2, m) array, sorted) and the index of each input."""
+    z = np.empty(np.size(v), complex)         # (class, value) pairs, sorted fast
+    z.real, z.imag = np.ravel(c), np.ravel(v)
+    z, inv = np.unique(z, return_inverse=True)
+    return np.stack([z.real, z.imag]), inv.ravel()
+
+
 class Engine:
     """The SOAP theorem for one queue and one policy (see the module docstring)."""
 
@@ -809,32 +818,33 @@ class Engine:
     def exact(self, rc, rv):
         """(N, O0, S): E[X^new[r]], E[X_0^old[r]] and sum_i E[(X_i^old[r])^2] at thresholds
         r = (rc, rv) (arrays), over the whole job population."""
-        rc, rv = np.atleast_1d(np.asarray(rc, float)), np.atleast_1d(np.asarray(rv, float))
+        (rc, rv), inv = _distinct(rc, rv)
+        return sum(self._population(comp, rc, rv) for comp in self.components)[:, inv]
+
+    def _population(self, comp, rc, rv):
+        """The contribution of component ``comp`` to :meth:`exact`: from its interpolants
+        (:meth:`prepare`) away from its own rank values, else exactly (each distinct
+        threshold computed once per engine)."""
         out = np.zeros((3, rc.size))
         done = np.zeros(rc.size, bool)
-        for cls, (ip, special) in self._interp.items():
+        for cls, (ip, special) in self._interp.get(id(comp), {}).items():
             sel = (rc == cls) & (rv > ip.lo) & (rv < ip.hi) & ~np.isin(rv, special)
             if sel.any():
                 out[:, sel] = ip(rv[sel])
                 done |= sel
         if done.all():
             return out
-        # distinct thresholds only, each computed once per engine
-        z = np.empty((~done).sum(), complex)      # (class, value) pairs, sorted fast
-        z.real, z.imag = rc[~done], rv[~done]
-        z, inv = np.unique(z, return_inverse=True)
-        pairs = np.stack([z.real, z.imag])
-        cache = self._cache.setdefault("exact", {})
+        pairs, inv = _distinct(rc[~done], rv[~done])
+        cache = self._cache.setdefault(("exact", id(comp)), {})
         keys = list(zip(*pairs.tolist()))
         vals = np.array([cache.get(k, (np.nan,) * 3) for k in keys], float).reshape(-1, 3).T
         todo = np.flatnonzero(np.isnan(vals[0]))
         for lo in range(0, todo.size, 256):
             sl = todo[lo:lo + 256]
-            vals[:, sl] = sum(self._exact_comp(comp, pairs[0, sl], pairs[1, sl])
-                              for comp in self.components)
+            vals[:, sl] = self._exact_comp(comp, pairs[0, sl], pairs[1, sl])
         for i in todo:
             cache[keys[i]] = vals[:, i]
-        out[:, ~done] = vals[:, inv.ravel()]
+        out[:, ~done] = vals[:, inv]
         return out
 
     def fast(self, comp):
@@ -869,8 +879,10 @@ class Engine:
             with np.errstate(invalid="ignore"):
                 ends = pr.V + pr.M * (pr.E - pr.S)
             vals = np.concatenate([pr.V.ravel(), ends.ravel()])
+            vals = np.unique(vals[np.isfinite(vals)])
+            self._cache[("rank_values", id(comp))] = vals
             old = self._cache.get("rank_values", ())
-            self._cache["rank_values"] = tuple(sorted(set(old) | set(vals[np.isfinite(vals)].tolist())))
+            self._cache["rank_values"] = tuple(sorted(set(old) | set(vals.tolist())))
         return self._cache[key]
 
     def _fixed_table(self, comp):
@@ -1082,12 +1094,15 @@ class Engine:
         return g["pr"].take(rows[keep]), works[keep], wa[keep], wb[keep]
 
     def prepare(self, envs):
-        """Interpolants in r of the population functions (N, O0, S), one per rank class,
-        over the ranks the tagged jobs need: worth it when each exact value is an
-        integral over sizes (continuous predictions on the closed-form path)."""
-        fast = [f for f in (self.fast(c) for c in self.components) if f is not None]
+        """Interpolants in r of each component's population functions (N, O0, S), one per
+        rank class, over the ranks the tagged jobs need: worth it when each exact value is
+        an integral over sizes (continuous predictions on the closed-form path, Gittins
+        tables). Each component gets its own: its kinks are its own rank values only,
+        while their sum has the kinks of all components (Gittins: one per cell)."""
         tables = isinstance(self.policy, _GittinsRank) and self.policy.descriptor != "size"
-        if not fast and not tables:
+        comps = [c for c in self.components
+                 if self.fast(c) is not None or (tables and c.kind == "fixed")]
+        if not comps:
             return
         cs, vs = [], []
         for env in envs:
@@ -1098,27 +1113,29 @@ class Engine:
         cs, vs = np.concatenate(cs), np.concatenate(vs)
         keep = np.isfinite(cs) & np.isfinite(vs)
         cs, vs = cs[keep], vs[keep]
+        ranges = {}                                  # class -> its range and quantiles
         for cls in np.unique(cs):
             v = vs[cs == cls]
-            if np.unique(v).size <= 64:
-                continue
-            special = [self._cache.get("rank_values", ())]
-            for f in fast:
-                co = f.coef
-                for name in ("V", "Vend"):
-                    c0, c1 = co[name]
-                    sel = (c1 == 0) & np.isfinite(c0) & (co["C"] == cls)
-                    special.append(c0[sel])
-            special = np.unique(np.concatenate([np.ravel(z) for z in special]))
-            lo, hi = v.min(), v.max()
-            cuts = np.concatenate([[lo, hi], np.quantile(v, np.linspace(0, 1, 9)), special,
-                                   *(f.coef[name][0].ravel() for f in fast
-                                     for name in ("V", "Vend"))])
-            cuts = cuts[np.isfinite(cuts) & (cuts >= lo) & (cuts <= hi)]
-            ip = _Interp(lambda r, cls=cls: self.exact(np.full(r.size, cls), r), cuts,
-                         nodes=16)
-            self._interp[float(cls)] = (ip, special)
-            self.errors.append(ip.error)
+            if np.unique(v).size > 64:
+                ranges[cls] = (v.min(), v.max(), np.quantile(v, np.linspace(0, 1, 9)))
+        for comp in comps:
+            f = self.fast(comp)
+            for cls, (lo, hi, quantiles) in ranges.items():
+                if f is None:
+                    special = self._cache[("rank_values", id(comp))]
+                    cuts = special
+                else:
+                    co = f.coef
+                    special = [co[name][0][(co[name][1] == 0) & np.isfinite(co[name][0])
+                                           & (co["C"] == cls)] for name in ("V", "Vend")]
+                    special = np.unique(np.concatenate([np.ravel(z) for z in special]))
+                    cuts = np.concatenate([co[name][0].ravel() for name in ("V", "Vend")])
+                cuts = np.concatenate([[lo, hi], quantiles, cuts])
+                cuts = cuts[np.isfinite(cuts) & (cuts >= lo) & (cuts <= hi)]
+                ip = _Interp(lambda r, cls=cls, comp=comp:
+                             self._population(comp, np.full(r.size, cls), r), cuts, nodes=16)
+                self._interp.setdefault(id(comp), {})[float(cls)] = (ip, special)
+                self.errors.append(ip.error)
 
     def mean(self):
         flats, slopes, r0s, parts = [], [], [], []
@@ -1249,16 +1266,8 @@ class _Interp:
         return i, 2 * np.clip(np.nan_to_num(s), 0.0, 1.0) - 1
 
     def _eval(self, table, r):
-        r = np.asarray(r, float)
-        i, t = self._locate(r.ravel())
-        out = np.empty((table.shape[0], t.size))
-        order = np.argsort(i, kind="stable")
-        bounds = np.searchsorted(i[order], np.arange(len(self.A) + 1))
-        for p in range(len(self.A)):
-            sel = order[bounds[p]:bounds[p + 1]]
-            if sel.size:
-                out[:, sel] = table[:, p] @ _leg.legvander(t[sel], table.shape[-1] - 1).T
-        return out, i
+        i, t = self._locate(np.asarray(r, float).ravel())
+        return _legval(t, table[:, i]), i
 
     def __call__(self, r):
         return self._eval(self.coef, r)[0]
@@ -1619,60 +1628,60 @@ class _AffineCond:
 # ======================================================================================
 # suffix maxima (the tagged job's worst future rank) and the residence time
 # ======================================================================================
-def _key_max(c1, v1, c2, v2):
-    first = (c1 > c2) | ((c1 == c2) & (v1 >= v2))
-    return np.where(first, c1, c2), np.where(first, v1, v2)
+@njit(cache=True, nogil=True)
+def _suffix_max(S, E, C, V, M, w, mc, mv, flat_len, flat_c, flat_v, sl_len, sl_to):
+    """The loop of :func:`envelope`, row by row from the last piece back (compiled: the
+    rows are independent and each step is a handful of scalar comparisons)."""
+    K, Pn = S.shape
+    for k in range(K):
+        c_max, v_max, seen = -INF, -INF, False
+        for p in range(Pn - 1, -1, -1):
+            s, c, v, m = S[k, p], C[k, p], V[k, p], M[k, p]
+            sl_to[k, p] = v
+            if not s < w[k]:           # inactive (beyond the work, or a padded piece)
+                flat_c[k, p], flat_v[k, p] = c_max, v_max
+                continue
+            t = min(E[k, p], w[k])
+            length = max(t - s, 0.0)
+            vend = v + m * (t - s) if m != 0 else v
+            top = vend if m > 0 else v             # the piece's maximum on [s, t)
+            if seen and (c_max > c or (c_max == c and v_max > top)):
+                kc, kv = c_max, v_max
+            else:
+                kc, kv = c, top
+            if m < 0:
+                # sloped from v down to max(vend, running max) while above it, then flat
+                above = not seen or c > c_max or (c == c_max and vend >= v_max)
+                below = c < c_max or (c == c_max and v <= v_max)
+                if above:
+                    sl_len[k, p], sl_to[k, p] = length, vend
+                elif below:
+                    flat_len[k, p] = length
+                else:                               # crosses the running maximum
+                    ac = s + (v - v_max) / -m
+                    sl_len[k, p], sl_to[k, p] = ac - s, v_max
+                    flat_len[k, p] = length - (ac - s)
+                flat_c[k, p], flat_v[k, p] = c_max, v_max
+            else:                                   # flat at max(running max, top)
+                flat_len[k, p] = length
+                flat_c[k, p], flat_v[k, p] = kc, kv
+            c_max, v_max, seen = kc, kv, True
+        mc[k], mv[k] = c_max, v_max
 
 
 def envelope(pr, w):
     """Suffix maximum r_worst(a) = sup_{a <= b < w} r(b) of each profile row on [0, w):
     per piece a sloped part (following the rank) and a flat part (an earlier maximum).
     Returns a dict with ``r0`` = r_worst(0) and the parts."""
-    S, E, C, V, M = pr.S, pr.E, pr.C, pr.V, pr.M
+    S, E, C, V, M = (np.ascontiguousarray(z, float) for z in (pr.S, pr.E, pr.C, pr.V, pr.M))
     K, Pn = S.shape
-    w = np.asarray(w, float)
-    mc, mv = np.full(K, -INF), np.full(K, -INF)
-    flat_len = np.zeros((K, Pn)); flat_c = np.zeros((K, Pn)); flat_v = np.zeros((K, Pn))
-    sl_len = np.zeros((K, Pn)); sl_from = np.zeros((K, Pn)); sl_to = np.zeros((K, Pn))
-    seen = np.zeros(K, bool)
-    # padded pieces (S = E = inf) are inactive: their nan arithmetic is masked out
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for p in range(Pn - 1, -1, -1):
-            s, e, c, v, m = S[:, p], E[:, p], C[:, p], V[:, p], M[:, p]
-            act = s < w
-            t = np.minimum(e, w)
-            length = np.where(act, np.maximum(t - s, 0.0), 0.0)
-            vend = np.where(m != 0, v + m * (t - s), v)
-            dec = act & (m < 0)
-            inc = act & (m > 0)
-            const = act & (m == 0)
-            # decreasing: sloped from v down to max(vend, M) while above M, then flat at M
-            above_all = (c > mc) | ((c == mc) & (vend >= mv)) | ~seen
-            below_all = (c < mc) | ((c == mc) & (v <= mv))
-            cross = dec & ~above_all & ~below_all
-            ac = np.where(cross, s + (v - mv) / np.where(cross, -m, 1.0), s)
-            sl = np.where(dec & above_all, length, np.where(cross, ac - s, 0.0))
-            sl_len[:, p] = sl
-            sl_from[:, p] = v
-            sl_to[:, p] = np.where(dec & above_all, vend, np.where(cross, mv, v))
-            # constant piece: flat at max(M, v); increasing: flat at max(M, vend)
-            kc, kv = _key_max(c, np.where(inc, vend, v), mc, mv)
-            kc = np.where(seen, kc, c)
-            kv = np.where(seen, kv, np.where(inc, vend, v))
-            fl = np.where(const | inc, length, np.where(dec & below_all & seen, length,
-                                                        np.where(cross, length - (ac - s), 0.0)))
-            flat_len[:, p] = fl
-            flat_c[:, p] = np.where(const | inc, kc, mc)
-            flat_v[:, p] = np.where(const | inc, kv, mv)
-            # new running maximum
-            nc, nv = _key_max(c, np.where(inc, vend, v), mc, mv)
-            nc = np.where(seen, nc, c)
-            nv = np.where(seen, nv, np.where(inc, vend, v))
-            mc = np.where(act, nc, mc)
-            mv = np.where(act, nv, mv)
-            seen = seen | act
+    w = np.ascontiguousarray(np.broadcast_to(np.asarray(w, float), (K,)))
+    mc, mv = np.empty(K), np.empty(K)
+    flat_len, flat_c, flat_v = np.zeros((K, Pn)), np.empty((K, Pn)), np.empty((K, Pn))
+    sl_len, sl_to = np.zeros((K, Pn)), np.empty((K, Pn))
+    _suffix_max(S, E, C, V, M, w, mc, mv, flat_len, flat_c, flat_v, sl_len, sl_to)
     return dict(r0=(mc, mv), flat=(flat_len, flat_c, flat_v),
-                slope=(sl_len, C, sl_from, sl_to, np.abs(M)))
+                slope=(sl_len, C, V, sl_to, np.abs(M)))
 
 
 class _HFunction:
@@ -1707,8 +1716,6 @@ class _HFunction:
             return None
         q = np.quantile(pts, np.linspace(0, 1, 17))
         extra = list(self.eng._cache.get("rank_values", ()))
-        if cls in self.eng._interp:
-            extra += self.eng._interp[cls][0].A.tolist()
         cuts = np.unique(np.concatenate([[lo, hi], q, [p for p in extra if lo < p < hi]]))
         ip = _Interp(lambda r: self.h(np.full(r.size, cls), r)[None], cuts,
                      nodes=32 if cuts.size < 64 else 16)
@@ -1722,6 +1729,10 @@ class _HFunction:
     def at(self, c, v):
         """h at many levels (c, v): from the interpolants where they cover them, away from
         the rank values where N may jump; exactly elsewhere or when the levels are few."""
+        (c, v), inv = _distinct(c, v)
+        return self._at(c, v)[inv]
+
+    def _at(self, c, v):
         out = np.empty(v.shape)
         todo = np.ones(v.shape, bool)
         if np.unique(v).size > 256:
