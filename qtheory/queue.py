@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from .distributions import as_size_law
-from .errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
+from .errors import (ConvergenceError, InfiniteMomentError, ParameterError, PolicyError,
+                     UnstableError)
 from .joint import joint_law
 from .params import Param, as_float_copy, floated, is_symbolic, positive
 from .policies import as_policy
@@ -152,8 +153,8 @@ class MG1:
         Size-based and blind policies average E[T(x)] / x; SPJF, PSPJF, SPRPT and Trail
         with noisy predictions use their waiting-plus-residence split (the waiting part
         depends on y only). With sizes near 0 that can wait behind others (a density at
-        0, e.g. exponential sizes, under FCFS or SPRPT), the integral diverges and a
-        ConvergenceError says so.
+        0, e.g. exponential sizes, under FCFS, SPJF or SPRPT) the mean slowdown is
+        infinite, and an InfiniteMomentError says so.
 
         Examples
         --------
@@ -173,13 +174,38 @@ class MG1:
                                   "no closed form here; simulate and divide per job.")
             self._check_descriptor(policy)
             self.joint.max_rel_error = 0.0
-            value, error = formula.slowdown(self, policy)
+            try:
+                value, error = formula.slowdown(self, policy)
+            except ConvergenceError:  # the waiting time of y -> 0 is the floor of all
+                self._infinite_slowdown(policy, lambda y: formula.waiting(self, policy, y))
+                raise
             error += 4 * abs(value) * self.joint.max_rel_error
             return Result(float(value), float(error), "formula", policy.name)
-        value, error = self.size.expect(
-            lambda x: self.response_time(policy, x, method=method) / x if x > 0 else math.inf,
-            what=f"the {policy.name} mean slowdown")
+        try:
+            value, error = self.size.expect(
+                lambda x: self.response_time(policy, x, method=method) / x if x > 0 else math.inf,
+                what=f"the {policy.name} mean slowdown")
+        except ConvergenceError:
+            self._infinite_slowdown(policy, lambda x: float(self.response_time(policy, x,
+                                                                               method=method)))
+            raise
         return Result(value, error, "formula", policy.name)
+
+    def _infinite_slowdown(self, policy, floor):
+        """Raise InfiniteMomentError if the slowdown diverged because the size law has a
+        density at 0 (E[1/X] infinite) while ``floor(u)``, the response (or waiting) time
+        of the smallest jobs, stays positive as u -> 0 (checked at u = 1e-9 and 1e-12 of
+        the scale); otherwise return and let the ConvergenceError stand."""
+        a, b = 1e-9 * self.size.scale, 1e-12 * self.size.scale
+        F = self.size.cdf
+        dens_a, dens_b = float(F(a)) / a, float(F(b)) / b
+        t_a, t_b = floor(a), floor(b)
+        if dens_b > 0.5 * dens_a > 0 and t_b > 0.5 * t_a > 0:
+            raise InfiniteMomentError(
+                f"the mean slowdown of {policy.name} is infinite: sizes near 0 have a "
+                f"density ({dens_b:.3g} at 0) while the smallest jobs still wait "
+                f"(about {t_b:.4g}), so E[T / X] >= {t_b:.4g} E[1 / X] = inf. Use a size law "
+                "bounded away from 0, or report the mean response time.")
 
     def simulate(self, policy, jobs=10**6, replications=10, seed=1, **options):
         """Simulate ``policy``: independent replications with a 95% confidence interval."""
