@@ -420,13 +420,9 @@ class _Table:
         cuts = np.asarray(cuts, float)
         self.cuts, self.shift = cuts, float(shift)
         a, b = cuts[:, :-1], cuts[:, 1:]
-        kind = np.zeros(a.shape, int)                      # 0 linear
-        kind[(a > 0) & (b >= 2 * a) & np.isfinite(b)] = 1  # log
-        kind[(a == 0) & (b > 0) & np.isfinite(b)] = 2      # x = b s^2
-        kind[~np.isfinite(b)] = 3                          # x = a / s
-        self.kind, self.a, self.b = kind, a, b
-        x32, j32 = self._map(_S32)
-        x16, j16 = self._map(_S16)
+        self.kind, self.a, self.b = _piece_kind(a, b), a, b
+        x32, j32 = _map(a, b, _S32)
+        x16, j16 = _map(a, b, _S16)
         with np.errstate(all="ignore"):
             g32 = np.nan_to_num(weight(x32) * j32, nan=0.0, posinf=0.0)
             g16 = np.nan_to_num(weight(x16) * j16, nan=0.0, posinf=0.0)
@@ -443,19 +439,6 @@ class _Table:
         if anti:
             self.error = self.error + np.abs(self.anti[..., -3:]).sum((-1, -2))
         self.nodes = (w32, (_W32 / 2) * g32, w16, (_W16 / 2) * g16)
-
-    def _map(self, s):
-        a, b, kind = self.a[..., None], self.b[..., None], self.kind[..., None]
-        with np.errstate(all="ignore"):
-            lin = a + (b - a) * s
-            lg = a * (b / a) ** s
-            sq = b * s * s
-            iv = a / s
-            x = np.select([kind == 0, kind == 1, kind == 2], [lin, lg, sq], iv)
-            jac = np.select([kind == 0, kind == 1, kind == 2],
-                            [b - a + 0 * s, lg * np.log(b / a), 2 * b * s], a / (s * s))
-        x = np.where(np.isfinite(x), x, 0.0)
-        return x, np.where(np.isfinite(jac), jac, 0.0)
 
     def P(self, rows, u):
         """(3, K, J): P_k at works ``u`` (K, J) for tables ``rows`` (K,)."""
@@ -547,15 +530,23 @@ def _size_cuts(size):
     return [p for p in pts if lo <= p <= hi]
 
 
-def _map(a, b, s):
-    """Gauss nodes of pieces [a, b] (arrays (n,)) at s in (0, 1): x (n, len(s)) and dx/ds.
-    Wide pieces use x = a (b/a)^s, pieces from 0 use x = b s^2 (absorbs x^(-1/2)),
-    infinite ones x = a / s."""
-    a, b = np.asarray(a, float)[:, None], np.asarray(b, float)[:, None]
-    kind = np.zeros(a.shape, int)
+def _piece_kind(a, b):
+    """How pieces [a, b] are mapped from s in (0, 1): 0 linear; 1 x = a (b/a)^s (wide
+    pieces, b >= 2a > 0: exact for powers of x); 2 x = b s^2 (pieces from 0: absorbs
+    x^(-1/2)); 3 x = a / s (infinite pieces)."""
+    kind = np.zeros(np.shape(a), int)
     kind[(a > 0) & (b >= 2 * a) & np.isfinite(b)] = 1
     kind[(a == 0) & (b > 0) & np.isfinite(b)] = 2
     kind[~np.isfinite(b)] = 3
+    return kind
+
+
+def _map(a, b, s):
+    """Gauss nodes of pieces [a, b] (arrays of any shape) at s in (0, 1) (see
+    :func:`_piece_kind`): x (shape + (len(s),)) and dx/ds."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    kind = _piece_kind(a, b)[..., None]
+    a, b = a[..., None], b[..., None]
     with np.errstate(all="ignore"):
         lin = a + (b - a) * s
         lg = a * (b / a) ** s
