@@ -1104,14 +1104,16 @@ class Engine:
         cs, vs = np.concatenate(cs), np.concatenate(vs)
         keep = np.isfinite(cs) & np.isfinite(vs)
         cs, vs = cs[keep], vs[keep]
-        ranges = {}                                  # class -> its range and quantiles
+        ranges = {}              # class -> its range, quantiles and the sum's magnitude
         for cls in np.unique(cs):
             v = vs[cs == cls]
             if np.unique(v).size > 64:
-                ranges[cls] = (v.min(), v.max(), np.quantile(v, np.linspace(0, 1, 9)))
+                qs = np.quantile(v, np.linspace(0, 1, 9))
+                total = np.abs(self.exact(np.full(qs.size, cls), qs)).max(1)
+                ranges[cls] = (qs[0], qs[-1], qs, total)
         for comp in comps:
             f = self.fast(comp)
-            for cls, (lo, hi, quantiles) in ranges.items():
+            for cls, (lo, hi, quantiles, total) in ranges.items():
                 if f is None:
                     special = self._cache[("rank_values", id(comp))]
                     cuts = special
@@ -1123,8 +1125,11 @@ class Engine:
                     cuts = np.concatenate([co[name][0].ravel() for name in ("V", "Vend")])
                 cuts = np.concatenate([[lo, hi], quantiles, cuts])
                 cuts = cuts[np.isfinite(cuts) & (cuts >= lo) & (cuts <= hi)]
+                # accuracy relative to the whole population: a cell of small mass is
+                # not refined down to its own rounding noise
                 ip = _Interp(lambda r, cls=cls, comp=comp:
-                             self._population(comp, np.full(r.size, cls), r), cuts, nodes=16)
+                             self._population(comp, np.full(r.size, cls), r), cuts, nodes=16,
+                             scale=total)
                 self._interp.setdefault(id(comp), {})[float(cls)] = (ip, special)
                 self.errors.append(ip.error)
 
@@ -1187,17 +1192,18 @@ def _legendre_rule(n):
 class _Interp:
     """Adaptive piecewise-Legendre interpolant of a vector function ``fn(r) -> (m, len(r))``
     on [lo, hi]: a piece is accepted when its last six Legendre coefficients are below
-    ``rtol`` times the function's scale over the whole range (or it is narrower than
-    1e-12 of the range). Pieces away from 0 that span a factor 2 or more are
+    ``rtol`` times the function's scale over the whole range, or ``scale`` if larger (a
+    part of a sum interpolated on its own: its error counts against the sum), or when
+    it is narrower than 1e-12 of the range. Pieces away from 0 that span a factor 2 or more are
     interpolated in log |r|. Gives values and exact antiderivatives; ``error`` is the
     largest accepted relative tail."""
 
-    def __init__(self, fn, cuts, rtol=INTERP_RTOL, nodes=32):
+    def __init__(self, fn, cuts, rtol=INTERP_RTOL, nodes=32, scale=None):
         s_n, proj, anti = _legendre_rule(nodes)
         cuts = np.unique(np.asarray(cuts, float))
         lo, hi = cuts[0], cuts[-1]
         tiny = 1e-12 * max(hi - lo, abs(lo), abs(hi), 1.0)
-        pieces, done, scale = list(zip(cuts[:-1], cuts[1:])), [], None
+        pieces, done = list(zip(cuts[:-1], cuts[1:])), []
         for _ in range(60):
             if not pieces:
                 break

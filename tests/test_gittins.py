@@ -7,8 +7,9 @@ Harchol-Balter, Scheller-Wolf 2018, section 7; Aalto, Ayesta, Righter 2009):
   preempted and jobs are served in arrival order: it is FCFS (Pollaczek-Khinchine);
 * with known sizes the index of a job is 1 / (x - a): it is SRPT (Schrage-Miller);
 * it minimises the mean response time among policies with the same information, so it
-  is no worse than any catalogue policy that sees the same (or, for a continuous
-  prediction, more) information.
+  is no worse than any catalogue policy that sees the same (or less) information; with
+  a continuous prediction it sees the prediction's cell, so policies that see y itself
+  may beat it.
 """
 
 import numpy as np
@@ -81,22 +82,27 @@ def test_one_bit_beats_every_one_bit_policy():
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [qt.Exponential(1.0), qt.Weibull(0.5, 0.5)],
                          ids=["exp", "weibull0.5"])
-def test_continuous_prediction_beats_prediction_policies_slow(size):
-    # Gittins sees the prediction's cell only, the others the prediction itself
+def test_continuous_prediction_beats_policies_with_its_information(size):
+    # Gittins sees the prediction's cell: it beats the priority classes of the same cells
+    # (preemptive or not), FB and FCFS (less information), and loses to SRPT (more). It
+    # need not beat SPJF, PSPJF or SPRPT, which see y itself: on Weibull(0.5) at load
+    # 0.7 PSPJF is better than 16-cell Gittins (2.3189 against 2.4129)
     q = qt.MG1(0.7 / size.mean, size, qt.ExpNoise())
     g = gittins(q)
-    for p in (qt.SPJF, qt.PSPJF, qt.SPRPT, qt.Trail(0.5)):
+    cells = list(gittins_policy(q).edges[1:-1])
+    for p in (qt.PriorityClasses(cells), qt.PriorityClasses(cells, "resume"), qt.FB, qt.FCFS):
         assert g <= formula(q, p), p
-    assert g <= q.mean_response_time(qt.SPRPTBounce, method="soap").value
+    assert g >= formula(q.with_prediction(None), qt.SRPT)
 
 
 @pytest.mark.slow
-def test_continuous_prediction_beats_prediction_policies():
+def test_continuous_prediction_at_eight_cells():
+    # with 8 cells on Exp(1) sizes Gittins still beats SPRPT and SPRPT-bounce, which see
+    # y itself (an observation for this law, not a theorem), and not SRPT (a theorem)
     q = qt.MG1(0.5, qt.Exponential(1.0), qt.ExpNoise())
     g = gittins(q, cells=8)
     assert g <= formula(q, qt.SPRPT)
     assert g <= q.mean_response_time(qt.SPRPTBounce, method="soap").value
-    # and it cannot beat SRPT, which knows the sizes
     assert g >= formula(q.with_prediction(None), qt.SRPT)
 
 
