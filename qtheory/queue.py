@@ -5,8 +5,7 @@ import math
 import numpy as np
 
 from .distributions import as_size_law
-from .errors import (ConvergenceError, InfiniteMomentError, ParameterError, PolicyError,
-                     UnstableError)
+from .errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
 from .joint import joint_law
 from .params import Param, as_float_copy, floated, is_symbolic, positive
 from .policies import as_policy
@@ -173,30 +172,27 @@ class MG1:
                 raise PolicyError(f"mean_slowdown of {policy.name} with noisy predictions has "
                                   "no closed form here; simulate and divide per job.")
             self._check_descriptor(policy)
+            # the waiting time of y -> 0 is a floor for every job's
+            self._infinite_slowdown(policy, lambda y: formula.waiting(self, policy, y))
             self.joint.max_rel_error = 0.0
-            try:
-                value, error = formula.slowdown(self, policy)
-            except ConvergenceError:  # the waiting time of y -> 0 is the floor of all
-                self._infinite_slowdown(policy, lambda y: formula.waiting(self, policy, y))
-                raise
+            value, error = formula.slowdown(self, policy)
             error += 4 * abs(value) * self.joint.max_rel_error
             return Result(float(value), float(error), "formula", policy.name)
-        try:
-            value, error = self.size.expect(
-                lambda x: self.response_time(policy, x, method=method) / x if x > 0 else math.inf,
-                what=f"the {policy.name} mean slowdown")
-        except ConvergenceError:
-            self._infinite_slowdown(policy, lambda x: float(self.response_time(policy, x,
-                                                                               method=method)))
-            raise
+        self._infinite_slowdown(policy, lambda x: float(self.response_time(policy, x,
+                                                                           method=method)))
+        value, error = self.size.expect(
+            lambda x: self.response_time(policy, x, method=method) / x if x > 0 else math.inf,
+            what=f"the {policy.name} mean slowdown")
         return Result(value, error, "formula", policy.name)
 
     def _infinite_slowdown(self, policy, floor):
-        """Raise InfiniteMomentError if the slowdown diverged because the size law has a
-        density at 0 (E[1/X] infinite) while ``floor(u)``, the response (or waiting) time
-        of the smallest jobs, stays positive as u -> 0 (checked at u = 1e-9 and 1e-12 of
-        the scale); otherwise return and let the ConvergenceError stand."""
+        """Raise InfiniteMomentError if the mean slowdown is infinite: the size law has a
+        density at 0 (so E[1/X] is infinite) while ``floor(u)``, the response (or
+        waiting) time of the smallest jobs, stays positive as u -> 0 (both checked at
+        u = 1e-9 and 1e-12 of the scale)."""
         a, b = 1e-9 * self.size.scale, 1e-12 * self.size.scale
+        if self.size.support[0] > 0:
+            return
         F = self.size.cdf
         dens_a, dens_b = float(F(a)) / a, float(F(b)) / b
         t_a, t_b = floor(a), floor(b)
