@@ -107,27 +107,36 @@ def as_float_copy(obj):
     >>> as_float_copy(Trail(sympy.Rational(1, 2))).c
     0.5
     """
-    changed = {k: nv for k, v in vars(obj).items() if (nv := floated(v)) is not v}
+    return _float_copy(obj, {})
+
+
+def _float_copy(obj, memo):
+    if id(obj) in memo:       # a cycle (a queue caches itself as its numeric view)
+        return memo[id(obj)]
+    memo[id(obj)] = obj
+    changed = {k: nv for k, v in vars(obj).items() if (nv := floated(v, memo)) is not v}
     if not changed:
         return obj
     new = copy.copy(obj)
     new.__dict__.update(changed)
+    memo[id(obj)] = new
     return new
 
 
-def floated(v):
+def floated(v, memo=None):
     """``v`` with sympy numbers as floats (ints for integers), in tuples, object arrays and
     qtheory objects too; anything else, symbols included, unchanged."""
     if is_sympy(v):
         if not getattr(v, "is_number", False):  # symbols, densities, containers
             return v
         return int(v) if v.is_integer else float(v)
+    memo = {} if memo is None else memo
     if isinstance(v, tuple):
-        items = tuple(floated(t) for t in v)
+        items = tuple(floated(t, memo) for t in v)
         return items if any(a is not b for a, b in zip(items, v)) else v
     if isinstance(v, np.ndarray) and v.dtype == object:
-        items = [floated(t) for t in v.ravel()]
+        items = [floated(t, memo) for t in v.ravel()]
         return v if any(is_sympy(t) for t in items) else np.array(items, float).reshape(v.shape)
     if type(v).__module__.startswith("qtheory.") and hasattr(v, "__dict__"):
-        return as_float_copy(v)
+        return _float_copy(v, memo)
     return v

@@ -112,3 +112,16 @@ def test_finer_cells_do_not_hurt():
     # so the optimal policy for 16 cells is at least as good
     q = qt.MG1(0.5, qt.Exponential(1.0), qt.ExpNoise())
     assert gittins(q, cells=16) <= gittins(q, cells=8) * (1 + 1e-9)
+
+
+def test_gittins_policy_object_through_the_queue():
+    # gittins_policy(q) holds its queue, and a numeric queue caches itself as its float
+    # view: passing the policy back to q (exact constants or not) once recursed forever
+    import sympy
+    exact = qt.MG1(sympy.Rational(1, 2), qt.Exponential(1), qt.Threshold(1.0, qt.Perfect()))
+    q = qt.MG1(0.5, qt.Exponential(1.0), qt.Threshold(1.0, qt.Perfect()))
+    q.numeric()
+    direct = gittins(q)
+    assert q.mean_response_time(gittins_policy(q)).value == direct
+    assert exact.mean_response_time(gittins_policy(exact)).value == pytest.approx(direct,
+                                                                                  rel=1e-12)
