@@ -630,8 +630,12 @@ class _Component:
 
 def _distinct(c, v):
     """Distinct rank levels (c, v) (a (2, m) array, sorted) and the index of each input."""
-    z = np.empty(np.size(v), complex)         # (class, value) pairs, sorted fast
-    z.real, z.imag = np.ravel(c), np.ravel(v)
+    c, v = np.ravel(np.asarray(c, float)), np.ravel(np.asarray(v, float))
+    if c.size and np.all(c == c[0]):          # one class: sort the values alone
+        u, inv = np.unique(v, return_inverse=True)
+        return np.stack([np.full(u.size, c[0]), u]), inv.ravel()
+    z = np.empty(v.size, complex)             # (class, value) pairs, sorted fast
+    z.real, z.imag = c, v
     z, inv = np.unique(z, return_inverse=True)
     return np.stack([z.real, z.imag]), inv.ravel()
 
@@ -1189,6 +1193,22 @@ def _legendre_rule(n):
     return (t + 1) / 2, proj, 0.5 * _leg.legint(np.eye(n), lbnd=-1) @ proj
 
 
+@njit(cache=True, nogil=True)
+def _legendre_at(table, piece, t, out):
+    """out[j, k] = sum_n table[j, piece[k], n] P_n(t[k]) (the recurrence of :func:`_legval`,
+    point by point: no (functions x points x degree) temporaries)."""
+    m, n = table.shape[0], table.shape[2]
+    for k in range(t.size):
+        x, p = t[k], piece[k]
+        for j in range(m):
+            p0, p1 = 1.0, x
+            acc = table[j, p, 0] + table[j, p, 1] * x
+            for d in range(1, n - 1):
+                p0, p1 = p1, ((2 * d + 1) * x * p1 - d * p0) / (d + 1)
+                acc += table[j, p, d + 1] * p1
+            out[j, k] = acc
+
+
 class _Interp:
     """Adaptive piecewise-Legendre interpolant of a vector function ``fn(r) -> (m, len(r))``
     on [lo, hi]: a piece is accepted when its last six Legendre coefficients are below
@@ -1264,7 +1284,9 @@ class _Interp:
 
     def _eval(self, table, r):
         i, t = self._locate(np.asarray(r, float).ravel())
-        return _legval(t, table[:, i]), i
+        out = np.empty((table.shape[0], t.size))
+        _legendre_at(np.ascontiguousarray(table), i, t, out)
+        return out, i
 
     def __call__(self, r):
         return self._eval(self.coef, r)[0]
