@@ -11,7 +11,7 @@ Workloads at load 0.8, Exp(1) sizes, one replication of ``--jobs`` jobs each:
   Ciw cannot preempt by a per-job size);
 * SRPT (qtheory only: neither peer can preempt on *remaining* size).
 
-Then every qtheory policy at ``--big`` jobs (after JIT) for the jobs/s table. Times are
+Then every qtheory policy at ``--big`` jobs (after JIT, best of 3) for the jobs/s table. Times are
 CPU seconds of the benchmark process (``time.process_time``), so other load on a shared
 machine does not count against anyone.
 """
@@ -113,7 +113,7 @@ def timed(fn, *args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=200_000, help="jobs per peer run")
-    ap.add_argument("--big", type=int, default=4_000_000, help="jobs for the qtheory table")
+    ap.add_argument("--big", type=int, default=2_000_000, help="jobs for the qtheory table")
     args = ap.parse_args()
     n = args.jobs
     bit = qt.MG1(LAM, qt.Exponential(1.0), qt.Threshold(1.0, qt.Perfect()))
@@ -157,7 +157,9 @@ def main():
     for p, q in table + slow:
         big = args.big if (p, q) in table else 20_000
         ours(p, 5000, q)
-        dt, s = timed(ours, p, big, q)
+        # best of 3: on a shared virtual machine single runs vary by up to 2x
+        dt, s = min((timed(ours, p, big, q) for _ in range(3 if (p, q) in table else 1)),
+                    key=lambda r: r[0])
         info = "" if q is None else f" [{q.prediction!r}]"
         label = (p.__name__ if isinstance(p, type) else repr(p)) + info
         print(f"  {label[:66]:<68}{2 * big / dt:>14,.0f} jobs/s")

@@ -112,7 +112,9 @@ class ExpNoise(PredictionModel):
         return np.where(np.asarray(y) >= 0, np.exp(-np.maximum(y, 0.0) / x) / x, 0.0)
 
     def sample(self, x, rng):
-        return np.asarray(x) * rng.exponential(1.0, np.shape(x))
+        y = rng.standard_exponential(np.shape(x))
+        y *= x
+        return y
 
     def kinks(self, y):
         return (y,)

@@ -131,9 +131,11 @@ class Plan:
         pred = self.q.prediction
         return x.copy() if pred is None else np.asarray(pred.sample(x, rng), float)
 
-    def draw(self, rng, n):
-        """Arrival gaps, work, true size and descriptors (d, d2) of ``n`` new jobs."""
-        gaps = rng.standard_exponential(n)
+    def draw(self, rng, n, buf=None):
+        """Arrival gaps, work, true size and descriptors (d, d2) of ``n`` new jobs (the
+        gaps written into ``buf`` if given: a replication reuses one array)."""
+        gaps = rng.standard_exponential(n) if buf is None else \
+            rng.standard_exponential(n, out=buf[:n])
         gaps *= 1.0 / self.lam
         x = np.asarray(self.q.size.sample(rng, n), float)
         if x.shape != (n,) or not x.min() >= 0:  # also catches NaN
@@ -290,12 +292,13 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
     elif plan.loop != "lindley":
         state = _State(plan.loop)
     lindley = np.zeros(2)
+    gap_buf = np.empty(max(chunk, 64))
     g0 = 0
     count = 0
     while count < measured:
         # draw no more than the run needs, then small chunks until the last measured job left
         n = min(chunk, jobs - g0) if g0 < jobs else max(64, min(chunk // 16, jobs // 4))
-        gaps, work, x, d, d2 = plan.draw(rng, n)
+        gaps, work, x, d, d2 = plan.draw(rng, n, gap_buf)
         if plan.loop == "lindley":
             T = K.lindley_chunk(gaps, work, lindley)
             lo, hi = min(max(warmup - g0, 0), n), min(max(jobs - g0, 0), n)
