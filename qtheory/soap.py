@@ -556,15 +556,18 @@ def _map(a, b, s):
     return np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(jac), jac, 0.0)
 
 
-#: Position weights of :func:`_code` (odd integers below 2^40, so sums stay exact).
-_CODE_WEIGHTS = 2 * np.random.default_rng(20261128).integers(1, 2**39, 4096) + 1
+#: Position weights of :func:`_code`: two independent sets of odd integers below 2^40
+#: (codes below 64 over at most 4096 positions keep every sum below 2^58, exact).
+_CODE_WEIGHTS = 2 * np.random.default_rng(20261128).integers(1, 2**39, (4096, 2)) + 1
 
 
 def _code(codes, real):
-    """One integer per row for small non-negative integer ``codes`` (K, L), only where
-    ``real``: the same for rows whose real columns agree, whatever the padding."""
+    """Two integers per row for small non-negative integer ``codes`` (K, L), only where
+    ``real``: the same for rows whose real columns agree, whatever the padding (rows of
+    different widths compare). Rows that differ get the same pair with probability
+    about 2^-80 (independent random weights), where a missed split would follow."""
     c = np.where(real, codes + 1, 0).astype(np.int64)
-    return (c * _CODE_WEIGHTS[:c.shape[1]]).sum(1, keepdims=True)
+    return c @ _CODE_WEIGHTS[:c.shape[1]]
 
 
 def _split_integrate(a, b, R, both, iters=64):
@@ -1015,7 +1018,8 @@ class Engine:
             for _ in range(64):
                 mid = 0.5 * (lo + hi)
                 prm = self.profile(comp, mid)
-                same = _code(levels(prm, rc[i], rv[i])[4], np.isfinite(prm.S))[:, 0] == ref[:, 0]
+                same = np.all(_code(levels(prm, rc[i], rv[i])[4], np.isfinite(prm.S)) == ref,
+                              axis=1)
                 lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
             si, sj, sa, sb = [], [], [], []
             for (ti, pj) in sorted(set(zip(i.tolist(), j.tolist()))):
