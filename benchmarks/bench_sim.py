@@ -152,8 +152,8 @@ def main():
              (qt.OneBit(True), bit), (qt.OneBit("resume"), bit), (qt.SkipPredict(1.0), pred),
              (qt.SkipPredict(1.0, cheap_cost=0.05, expensive_cost=0.2, server_time=True), pred),
              (qt.DelayPredict(1.0), pred), (qt.DelayPredict(1.0, expensive_cost=0.2, server_time=True), pred)]
-    table += [(qt.SPRPTBounce, pred), (qt.Gittins, None), (qt.Gittins, bit)]
-    slow = [(qt.Gittins, pred), (qt.Rank(lambda y, a: y - a, name="Rank(y - a)"), pred)]
+    table += [(qt.SPRPTBounce, pred), (qt.Gittins, None), (qt.Gittins, bit), (qt.Gittins, pred)]
+    slow = [(qt.Rank(lambda y, a: y - a, name="Rank(y - a)"), pred)]
     for p, q in table + slow:
         big = args.big if (p, q) in table else 20_000
         ours(p, 5000, q)

@@ -106,17 +106,20 @@ class Plan:
         if self.descriptor in (None, "bit"):  # one table (two for a bit) for every job
             rows = np.zeros(1) if self.descriptor is None else np.array([0.0, 1.0])
             self.shared = _profile_arrays(p.pieces(rows, {}))
+            self.rows = lambda d: d
+        elif getattr(p, "edges", None) is not None:  # a prediction seen through its cell
+            self.shared = _profile_arrays(p.pieces(p.edges[:-1], {}))   # one row per cell
+            self.rows = p.cell
         return "pw"
 
     def profiles(self, d):
         """Rank pieces of jobs with descriptors ``d``: (row per job, (S, E, C, V, M))."""
         n = d.size
         if self.shared is not None:
-            return d.astype(np.int64), self.shared
+            return np.asarray(self.rows(d), np.int64), self.shared
         p, rows = self.policy, np.arange(n)
-        if self.gittins is not None:  # a table per prediction (a fresh policy: no cache)
-            from ..gittins import gittins_policy
-            return rows, _profile_arrays(gittins_policy(self.q).pieces(d, {}))
+        if self.gittins is not None:  # a table per job
+            return rows, _profile_arrays(self.gittins.pieces(d, {}))
         if type(p) is P.SPRPTBounce:  # rank y - a, then a - y (ages y .. 2y), then y
             z, inf = np.zeros(n), np.full(n, np.inf)
             pieces = [(z, d, z, d, -1.0), (d, 2 * d, z, z, 1.0), (2 * d, inf, z, d, 0.0)]
