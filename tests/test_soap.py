@@ -205,3 +205,35 @@ def test_no_closed_form_policies_match_simulation(name):
     # the CI is mean +- t_{0.975, 7} se: |z| < 4 fails by chance with probability ~ 0.5 %
     se = (sim.ci[1] - sim.ci[0]) / (2 * stats.t.ppf(0.975, len(sim.replications) - 1))
     assert abs(sim.mean_response_time - s) / se < 4, (s, sim)
+
+
+def test_envelope_against_brute_force_suffix_maximum():
+    """The compiled suffix maximum r_worst(a) = max_{a <= b < w} r(b) of random piecewise
+    linear ranks (slopes of both signs, jumps, one class) against the maximum taken on a
+    dense age grid: r_worst(0) and the mean of r_worst over [0, w), rebuilt from the
+    flat and sloped parts, agree to the grid's resolution; the parts add up to w."""
+    from qtheory.soap import Profile, envelope
+    rng = np.random.default_rng(7)
+    K, P = 40, 5
+    L = rng.exponential(1.0, (K, P))
+    S = np.cumsum(np.concatenate([np.zeros((K, 1)), L[:, :-1]], 1), 1)
+    E = S + L
+    E[:, -1] = np.inf
+    V = rng.normal(size=(K, P))
+    M = rng.choice([-1.0, -0.3, 0.0, 0.5, 2.0], (K, P))
+    w = rng.uniform(0.2, 1.5, K) * S[:, -1]
+    env = envelope(Profile(S, E, np.zeros((K, P)), V, M), w)
+    fl, _, fv = env["flat"]
+    sl, _, a, b, _ = env["slope"]
+    assert np.allclose(fl.sum(1) + sl.sum(1), w, rtol=1e-12)
+    for k in range(K):
+        ages = np.linspace(0, w[k], 200_001)[:-1]
+        p = np.searchsorted(S[k], ages, side="right") - 1
+        r = V[k, p] + M[k, p] * (ages - S[k, p])
+        worst = np.maximum.accumulate(r[::-1])[::-1]
+        step = w[k] / 200_000 * (np.abs(M[k]).max() + 1)
+        assert env["r0"][1][k] == pytest.approx(worst[0], abs=step)
+        # mean of r_worst: flat parts at their level, sloped parts at their midpoint
+        mean = (np.dot(fl[k], np.where(fl[k] > 0, fv[k], 0.0))
+                + np.dot(sl[k], np.where(sl[k] > 0, (a[k] + b[k]) / 2, 0.0))) / w[k]
+        assert mean == pytest.approx(worst.mean(), abs=2 * step)
