@@ -190,9 +190,9 @@ class MG1:
         density at 0 (so E[1/X] is infinite) while ``floor(u)``, the response (or
         waiting) time of the smallest jobs, stays positive as u -> 0 (both checked at
         u = 1e-9 and 1e-12 of the scale)."""
-        a, b = 1e-9 * self.size.scale, 1e-12 * self.size.scale
         if self.size.support[0] > 0:
             return
+        a, b = 1e-9 * self.size.scale, 1e-12 * self.size.scale
         F = self.size.cdf
         dens_a, dens_b = float(F(a)) / a, float(F(b)) / b
         t_a, t_b = floor(a), floor(b)

@@ -661,6 +661,7 @@ class Engine:
         self._y_pieces = y_pieces
         self._fast = {}
         self._interp = {}
+        self._rank_values = {}
 
     # -- population ------------------------------------------------------------------------
     def _components(self):
@@ -877,11 +878,14 @@ class Engine:
             with np.errstate(invalid="ignore"):
                 ends = pr.V + pr.M * (pr.E - pr.S)
             vals = np.concatenate([pr.V.ravel(), ends.ravel()])
-            vals = np.unique(vals[np.isfinite(vals)])
-            self._cache[("rank_values", id(comp))] = vals
-            old = self._cache.get("rank_values", ())
-            self._cache["rank_values"] = tuple(sorted(set(old) | set(vals.tolist())))
+            self._rank_values[id(comp)] = np.unique(vals[np.isfinite(vals)])
         return self._cache[key]
+
+    def rank_values(self):
+        """The values the fixed components' ranks take at piece ends (sorted): where the
+        population functions may have kinks or jumps."""
+        vals = list(self._rank_values.values())
+        return np.unique(np.concatenate(vals)) if vals else np.zeros(0)
 
     def _fixed_table(self, comp):
         key = ("ftab", id(comp))
@@ -1123,7 +1127,7 @@ class Engine:
             f = self.fast(comp)
             for cls, (lo, hi, quantiles, total) in ranges.items():
                 if f is None:
-                    special = self._cache[("rank_values", id(comp))]
+                    special = self._rank_values[id(comp)]
                     cuts = special
                 else:
                     co = f.coef
@@ -1738,8 +1742,8 @@ class _HFunction:
         if not hi > lo:
             return None
         q = np.quantile(pts, np.linspace(0, 1, 17))
-        extra = list(self.eng._cache.get("rank_values", ()))
-        cuts = np.unique(np.concatenate([[lo, hi], q, [p for p in extra if lo < p < hi]]))
+        kinks = self.eng.rank_values()
+        cuts = np.unique(np.concatenate([[lo, hi], q, kinks[(kinks > lo) & (kinks < hi)]]))
         ip = _Interp(lambda r: self.h(np.full(r.size, cls), r)[None], cuts,
                      nodes=32 if cuts.size < 64 else 16)
         self.error += ip.error * (hi - lo)
@@ -1759,7 +1763,7 @@ class _HFunction:
         out = np.empty(v.shape)
         todo = np.ones(v.shape, bool)
         if np.unique(v).size > 256:
-            jumps = np.asarray(self.eng._cache.get("rank_values", ()), float)
+            jumps = self.eng.rank_values()
             for cls, ip in self.interp.items():
                 if ip is not None:
                     sel = (c == cls) & (v > ip.lo) & (v < ip.hi) & ~np.isin(v, jumps)

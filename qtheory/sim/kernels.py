@@ -176,6 +176,29 @@ def shift_origin(F, fs, ta):
     fs[T_] -= ta
 
 
+@njit(**_INLINE)
+def _load(fs, st):
+    """The scalars every loop keeps between chunks: (clock, area, span, sum of response
+    times, heap size, free slots, in system, in window, measured jobs)."""
+    return (fs[T_], fs[AREA], fs[SPAN], fs[SUM], st[HN], st[FN], st[NSYS], st[WIN],
+            st[CNT])
+
+
+@njit(**_INLINE)
+def _save(F, fs, st, ta, t, area, span, tsum, hn, fn, nsys, win, cnt):
+    """Store the scalars of :func:`_load` and move the time origin to ``ta``."""
+    fs[T_] = t
+    shift_origin(F, fs, ta)
+    fs[AREA] = area
+    fs[SPAN] = span
+    fs[SUM] = tsum
+    st[HN] = hn
+    st[FN] = fn
+    st[NSYS] = nsys
+    st[WIN] = win
+    st[CNT] = cnt
+
+
 # -- the SOAP loop (slopes -1 and 0) -----------------------------------------------------------
 @njit(**_INLINE)
 def _segment(code, p, s, d, d2, gidx):
@@ -276,16 +299,8 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
     numbered ``w_lo`` .. ``w_hi - 1`` are measured (sum and count in ``fs``/``st``, and,
     if ``record``, written to ``out_*``).
     """
-    t = fs[T_]
-    area = fs[AREA]
-    span = fs[SPAN]
-    tsum = fs[SUM]
+    t, area, span, tsum, hn, fn, nsys, win, cnt = _load(fs, st)
     r = st[RUN]
-    hn = st[HN]
-    fn = st[FN]
-    nsys = st[NSYS]
-    win = st[WIN]
-    cnt = st[CNT]
     nout = 0
     ta = 0.0
     i = start
@@ -347,17 +362,8 @@ def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, recor
             else:
                 hn = _push_job(HK, HI, hn, F, G, s)
         i += 1
-    fs[T_] = t
-    shift_origin(F, fs, ta)
-    fs[AREA] = area
-    fs[SPAN] = span
-    fs[SUM] = tsum
+    _save(F, fs, st, ta, t, area, span, tsum, hn, fn, nsys, win, cnt)
     st[RUN] = r
-    st[HN] = hn
-    st[FN] = fn
-    st[NSYS] = nsys
-    st[WIN] = win
-    st[CNT] = cnt
     return i, nout
 
 
@@ -411,16 +417,8 @@ def key_chunk(slope, gaps, work, size, d, gidx0, start, w_lo, w_hi, record,
     """Serve one chunk under the rank ``d + slope * age`` (``slope`` -1: SRPT, SPRPT;
     0: PSJF, PSPJF, preemptive priority classes). Arguments as in :func:`soap_chunk`,
     with the heap in ``hkey``, ``hg``, ``hs``."""
-    t = fs[T_]
-    area = fs[AREA]
-    span = fs[SPAN]
-    tsum = fs[SUM]
+    t, area, span, tsum, hn, fn, nsys, win, cnt = _load(fs, st)
     r = st[RUN]
-    hn = st[HN]
-    fn = st[FN]
-    nsys = st[NSYS]
-    win = st[WIN]
-    cnt = st[CNT]
     rem = F[r, WORK] - F[r, AGE] if r >= 0 else 0.0  # the running job's remaining work
     nout = 0
     ta = 0.0
@@ -478,17 +476,8 @@ def key_chunk(slope, gaps, work, size, d, gidx0, start, w_lo, w_hi, record,
         i += 1
     if r >= 0:
         F[r, AGE] = F[r, WORK] - rem
-    fs[T_] = t
-    shift_origin(F, fs, ta)
-    fs[AREA] = area
-    fs[SPAN] = span
-    fs[SUM] = tsum
+    _save(F, fs, st, ta, t, area, span, tsum, hn, fn, nsys, win, cnt)
     st[RUN] = r
-    st[HN] = hn
-    st[FN] = fn
-    st[NSYS] = nsys
-    st[WIN] = win
-    st[CNT] = cnt
     return i, nout
 
 
@@ -500,15 +489,8 @@ def key_chunk(slope, gaps, work, size, d, gidx0, start, w_lo, w_hi, record,
 def ps_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
              F, G, HK, HI, free, fs, st, out_g, out_t, out_x):
     """Serve one chunk under processor sharing (same signature as :func:`soap_chunk`)."""
-    t = fs[T_]
+    t, area, span, tsum, hn, fn, _, win, cnt = _load(fs, st)
     V = fs[V_]
-    area = fs[AREA]
-    span = fs[SPAN]
-    tsum = fs[SUM]
-    hn = st[HN]
-    fn = st[FN]
-    win = st[WIN]
-    cnt = st[CNT]
     nout = 0
     ta = 0.0
     i = start
@@ -551,17 +533,8 @@ def ps_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
             win = 0
         hn = _hpush(HK, HI, hn, 0.0, V + work[i], 0.0, g, s)
         i += 1
-    fs[T_] = t
-    shift_origin(F, fs, ta)
+    _save(F, fs, st, ta, t, area, span, tsum, hn, fn, hn, win, cnt)
     fs[V_] = V
-    fs[AREA] = area
-    fs[SPAN] = span
-    fs[SUM] = tsum
-    st[HN] = hn
-    st[FN] = fn
-    st[NSYS] = hn
-    st[WIN] = win
-    st[CNT] = cnt
     return i, nout
 
 
@@ -658,17 +631,9 @@ def pw_chunk(gaps, work, size, pid, gidx0, start, w_lo, w_hi, record, shared,
     arguments are as in :func:`soap_chunk`, plus ``SEGS`` (per-slot pieces when not
     ``shared``) and ``run`` (the slots being served).
     """
-    t = fs[T_]
-    area = fs[AREA]
-    span = fs[SPAN]
-    tsum = fs[SUM]
+    t, area, span, tsum, hn, fn, nsys, win, cnt = _load(fs, st)
     level = fs[LVL]
     wsum = fs[WSUM]
-    hn = st[HN]
-    fn = st[FN]
-    nsys = st[NSYS]
-    win = st[WIN]
-    cnt = st[CNT]
     nr = st[NR]
     npieces = PS.shape[1]
     nout = 0
@@ -787,18 +752,9 @@ def pw_chunk(gaps, work, size, pid, gidx0, start, w_lo, w_hi, record, shared,
             nr, hn, level, wsum = _pw_select(F, G, HK, HI, hn, run, shared, PS, PE, PC, PV,
                                               PM, SEGS)
         i += 1
-    fs[T_] = t
-    shift_origin(F, fs, ta)
-    fs[AREA] = area
-    fs[SPAN] = span
-    fs[SUM] = tsum
+    _save(F, fs, st, ta, t, area, span, tsum, hn, fn, nsys, win, cnt)
     fs[LVL] = level
     fs[WSUM] = wsum
-    st[HN] = hn
-    st[FN] = fn
-    st[NSYS] = nsys
-    st[WIN] = win
-    st[CNT] = cnt
     st[NR] = nr
     return i, nout
 
@@ -853,15 +809,7 @@ def _delete_min(F, child, sib, scratch, root):
 def fb_chunk(gaps, size, gidx0, start, w_lo, w_hi, record, F, G, free, child, sib, glevel,
              groot, gcnt, scratch, fs, st, out_g, out_t, out_x):
     """Serve one chunk under FB (least attained service first, PS among equals)."""
-    t = fs[T_]
-    area = fs[AREA]
-    span = fs[SPAN]
-    tsum = fs[SUM]
-    ng = st[HN]  # number of groups
-    fn = st[FN]
-    nsys = st[NSYS]
-    win = st[WIN]
-    cnt = st[CNT]
+    t, area, span, tsum, ng, fn, nsys, win, cnt = _load(fs, st)   # ng: number of groups
     nout = 0
     ta = 0.0
     i = start
@@ -928,16 +876,7 @@ def fb_chunk(gaps, size, gidx0, start, w_lo, w_hi, record, F, G, free, child, si
         ng += 1
         nsys += 1
         i += 1
-    fs[T_] = t
-    shift_origin(F, fs, ta)
-    fs[AREA] = area
-    fs[SPAN] = span
-    fs[SUM] = tsum
-    st[HN] = ng
-    st[FN] = fn
-    st[NSYS] = nsys
-    st[WIN] = win
-    st[CNT] = cnt
+    _save(F, fs, st, ta, t, area, span, tsum, ng, fn, nsys, win, cnt)
     return i, nout
 
 
