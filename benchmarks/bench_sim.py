@@ -11,7 +11,8 @@ Workloads at load 0.8, Exp(1) sizes, one replication of ``--jobs`` jobs each:
   Ciw cannot preempt by a per-job size);
 * SRPT (qtheory only: neither peer can preempt on *remaining* size).
 
-Then every qtheory policy at ``--big`` jobs (after JIT, best of 3) for the jobs/s table. Times are
+Each workload's first row is the exact mean response time (qtheory's closed form), so
+every simulator's E[T] can be read against it. Then every qtheory policy at ``--big`` jobs (after JIT, best of 3) for the jobs/s table. Times are
 CPU seconds of the benchmark process (``time.process_time``), so other load on a shared
 machine does not count against anyone.
 """
@@ -38,7 +39,9 @@ def simpy_run(kind, n, seed=1):
     def job(i):
         t0 = env.now
         left = sizes[i]
-        prio = sizes[i] if kind == "PSJF" else int(sizes[i] >= 1.0)
+        # keyed by arrival time within a priority level, so a preempted job keeps its place
+        # (FCFS within a class, as in preemptive-resume priority)
+        prio = (sizes[i] if kind == "PSJF" else int(sizes[i] >= 1.0), t0)
         while left > 0:
             if kind == "FCFS":
                 req = res.request()
@@ -94,8 +97,10 @@ def ciw_run(kind, n, seed=1):
         np.random.seed(seed)
     Q = ciw.Simulation(N)
     Q.simulate_until_max_customers(n, method="Finish")
-    recs = Q.get_all_records()
-    return float(np.mean([r.waiting_time + r.service_time for r in recs]))
+    # a preempted customer leaves one "interrupted service" record per interruption; its
+    # response time is in the final "service" record (arrival_date is the first arrival)
+    recs = [r for r in Q.get_all_records() if r.record_type == "service"]
+    return float(np.mean([r.exit_date - r.arrival_date for r in recs]))
 
 
 def ours(policy, n, q=None, seed=1):
@@ -136,7 +141,9 @@ def main():
     for name, (p, q) in workloads.items():
         dt, s = timed(ours, p, n, q)
         rate = 2 * n / dt
-        print(f"{name:<30}{'qtheory':<10}{rate:>14,.0f}{'':>22}{s.mean_response_time:>10.4f}")
+        theory = float((q or qt.MG1(LAM, qt.Exponential(1.0))).mean_response_time(p))
+        print(f"{name:<30}{'theory':<10}{'':>14}{'':>22}{theory:>10.4f}")
+        print(f"{'':<30}{'qtheory':<10}{rate:>14,.0f}{'':>22}{s.mean_response_time:>10.4f}")
         for peer, fn in peers.items():
             if name not in can[peer]:
                 print(f"{'':<30}{peer:<10}{'cannot express':>14}")
