@@ -391,7 +391,6 @@ class BatchQueue:
         while True:
             pi = self._chain(N)
             if pi[int(0.9 * N):].sum() < tail:
-                self._last_pi = pi
                 return pi
             if N > max_states:
                 raise ConvergenceError("the truncated departure chain (tail mass)",

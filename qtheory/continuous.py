@@ -20,10 +20,9 @@ import math
 import numbers
 
 import numpy as np
-import sympy
 from scipy import stats
 
-from .distributions import Empirical, SizeLaw, as_size_law
+from .distributions import Empirical, as_size_law
 from .errors import ParameterError, UnstableError
 from .params import Param, nonnegative, positive, positive_or_inf
 from .result import Result
@@ -181,7 +180,6 @@ class ContinuousBatching:
             self.mean_prompt, self.mean_output = s1, o1
             self.mean_g = (o1 + 1) * s1 + (o2 + o1) / 2
             self._min_peak = int(self.prompt.values.min() + self.output.values.min())
-            self._mean_g2 = None
         smallest = max(1, self._min_peak)     # s + o: a request's KV at its last iteration
         if self.memory < smallest:
             raise ParameterError(f"memory = {memory!r} tokens is smaller than one request: "

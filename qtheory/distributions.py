@@ -18,7 +18,7 @@ import math
 import numpy as np
 from scipy import special
 
-from .errors import ConvergenceError, ParameterError
+from .errors import ParameterError
 from .numerics import gauss_pieces, integrate
 from .params import Param, finite, is_symbolic, is_sympy, nonnegative, positive
 

@@ -196,7 +196,7 @@ class _OneBit(Formula):
         return sum(pr * t for pr, t in _cobham(q, p, table, p.preemptive)), 0.0
 
     def at(self, q, p, x, y):
-        (ps, m1s, m2s), (pl, m1l, _) = table = self.classes(q, p)
+        (ps, m1s, m2s), (pl, m1l, _) = self.classes(q, p)
         lam = q.arrival_rate
         rho_s = lam * m1s
         if p.preemptive is True:

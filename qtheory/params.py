@@ -51,10 +51,6 @@ positive_or_inf = Domain("a positive number (math.inf allowed)",
                          lambda v: v > 0, lambda s: s.is_positive)
 unit_interval = Domain("a number in [0, 1]", lambda v: 0 <= v <= 1,
                        lambda s: s.is_nonnegative)
-open_unit_interval = Domain("a number strictly between 0 and 1", lambda v: 0 < v < 1,
-                            lambda s: s.is_positive)
-positive_integer = Domain("a positive integer", lambda v: v >= 1 and v == int(v),
-                          lambda s: s.is_positive and s.is_integer)
 
 
 class Param:

@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 
 from .distributions import as_size_law
 from .errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError

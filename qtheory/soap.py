@@ -121,7 +121,7 @@ def rank_pieces(policy, d, ctx):
     own = getattr(policy, "rank_pieces", None)
     if callable(own):
         return _stack(own(d), len(d))
-    n, z, neg = len(d), np.zeros(len(d)), -INF
+    n, neg = len(d), -INF
     t = type(policy)
     if t is P.FCFS:
         return _stack([(0, INF, 0, 0, 0)], n)
@@ -1057,7 +1057,6 @@ class Engine:
     def tagged_nodes(self, comp):
         """Tagged-job nodes of a component: profile rows, works, weights (32- and 16-point
         rules)."""
-        X = self.size
         if comp.kind == "fixed":
             tab = self._fixed_table(comp)
             pr = self._fixed_profile(comp)
@@ -1146,7 +1145,7 @@ class Engine:
                 self.errors.append(ip.error)
 
     def mean(self):
-        flats, slopes, r0s, parts = [], [], [], []
+        parts = []
         for comp in self.components:
             pr, w, wa, wb = self.tagged_nodes(comp)
             env = envelope(pr, w)
@@ -1182,11 +1181,6 @@ class Engine:
         if comps[0].kind == "fixed" and len(comps) == 2:
             return comps[int(y >= 1)]
         return comps[0]
-
-    def _shift_for(self, comp, x):
-        if isinstance(comp, list):  # DelayPredict server time: the shift depends on x
-            return np.where(x > self.policy.L, float(self.policy.expensive_cost), 0.0)
-        return comp.shift
 
 
 # ======================================================================================
@@ -1986,9 +1980,3 @@ def _cond_quantile(pred, x, u):
             hi *= 2
         out.append(brentq(lambda y: float(pred.cdf(y, x)) - p, 0.0, hi, xtol=1e-14))
     return np.array(out)
-
-
-def gittins_rank(q, policy=None):
-    """The Gittins rank function ``fn(d, a)`` for queue ``q`` (used by the simulator)."""
-    from .gittins import gittins_policy
-    return gittins_policy(q).rank

@@ -956,7 +956,6 @@ def _mean_discrete(m, kind, c):
     for v, w in zip(vs, ws):
         cum1.append(cum1[-1] + w * v)
         cum2.append(cum2[-1] + w * v**2)
-    tail = [Add(*ws[i + 1:]) for i in range(len(vs))]  # P(X > v_i)
     out = S.Zero
     for i, (v, w) in enumerate(zip(vs, ws)):
         lo, le = lam * cum1[i], lam * cum1[i + 1]
@@ -1029,7 +1028,7 @@ def _one_bit_table(m):
 
 
 def _mean_one_bit(m, policy):
-    (ps, m1s, m2s), (pl, m1l, _) = table = _one_bit_table(m)
+    (ps, m1s, m2s), (pl, m1l, _) = _one_bit_table(m)
     lam = m.lam
     rho_s = lam * m1s
     R = lam * m.m2 / 2

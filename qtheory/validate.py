@@ -16,7 +16,6 @@ True
 """
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np

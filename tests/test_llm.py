@@ -7,7 +7,6 @@ import pytest
 import scipy.stats as st
 
 import qtheory as qt
-from qtheory.batch import BatchQueue
 from qtheory.continuous import ContinuousBatching, TokenLaw
 from qtheory.errors import ParameterError, UnstableError
 from qtheory.llm import MODELS, kv_bytes_per_token, kv_tokens

@@ -16,7 +16,6 @@ import numpy as np
 
 from .. import policies as P
 from ..errors import ParameterError, PolicyError
-from ..predictions import Threshold
 from . import kernels as K
 from .stats import SimulationResult, SizeCurve, t_interval
 
