@@ -234,7 +234,7 @@ class _Predicted(Formula):
         wait, e1 = integrate(
             lambda y: self.waiting(q, p, y) * float(J.inner(lambda x: h.pdf(y, x) / x,
                                                             J._points(y))),
-            0.0, math.inf, (q.size.scale,), what=f"the {p.name} slowdown (waiting part)")
+            0.0, math.inf, J.y_points(), what=f"the {p.name} slowdown (waiting part)")
         res, e2 = self.residence_slowdown(q, p)
         return wait + res, e1 + e2
 
@@ -290,10 +290,8 @@ class _Trail(_Predicted):
         # E[int_{Y - min(X, cY)}^{Y} dz / (1 - rho'_z)]
         #   = int_0^inf [P(Y > z) - P(Y - min(X, cY) >= z)] / (1 - rho'_z) dz
         J, c = q.joint, self.c(p)
-        X = q.size
-        pts = [*X.breakpoints, X.scale]
         v, e = integrate(lambda z: (J.above(z) - J.exceed(z, c)) * self.residence(q, z),
-                         0.0, math.inf, pts, what=f"the {p.name} residence")
+                         0.0, math.inf, J.y_points(), what=f"the {p.name} residence")
         return v + J.overshoot(c), e
 
     def residence_slowdown(self, q, p):
@@ -308,7 +306,7 @@ class _Trail(_Predicted):
             return float(J.inner(lambda x: (h.cdf(np.minimum(stop, x + z), x) - h.cdf(z, x)) / x,
                                  (*J._points(z), *(J._points(stop) if c < 1 else ()))))
         v, e = integrate(lambda z: band(z) * self.residence(q, z), 0.0, math.inf,
-                         (q.size.scale,), what=f"the {p.name} residence slowdown")
+                         J.y_points(), what=f"the {p.name} residence slowdown")
         over = float(J.inner(lambda x: (lambda m: m[0] - c * m[1] / x)(
             h.partial_moments(x, 0.0, x / c))))
         return v + over, e
@@ -358,9 +356,10 @@ class _SkipPredict(Formula):
         wait, e1 = L.expect_y(lambda y: self.long_waiting(q, s, L, y),
                               what="the SkipPredict long-job waiting time")
         res, e2 = integrate(lambda z: (L.above(z) - L.exceed(z)) / (1 - rho_s - lam * L.below(1, z)),
-                            0.0, math.inf, [*q.size.breakpoints, q.size.scale],
-                            what="the SkipPredict residence")
-        return short + wait + res + L.overshoot() / (1 - rho_s), e1 + e2
+                            0.0, math.inf, L.y_points(), what="the SkipPredict residence")
+        value = short + wait + res + L.overshoot() / (1 - rho_s)
+        # the long class's inner integrals propagate a few times their relative error
+        return value, e1 + e2 + 4 * abs(value) * L.max_rel_error
 
     def long_waiting(self, q, s, L, y):
         lam, rho_s = q.arrival_rate, s["rho"]

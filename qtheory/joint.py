@@ -202,6 +202,16 @@ class JointLaw:
         return float(self.inner(rows))
 
     # -- integrating over y ------------------------------------------------------------------
+    def y_points(self):
+        """Where functions of y (loads, moments and probabilities below or above y) may
+        have kinks: the predictions of the sizes at which the size density jumps or
+        ends, and of the weight's jumps; plus the size scale. Quadrature in y splits
+        there (QUADPACK's error estimate is not to be trusted across a kink)."""
+        X = self.size
+        xs = [x for x in (*X.support, *X.breakpoints, *self._weight_points)
+              if 0 < x < math.inf]
+        return sorted({X.scale, *(float(y) for y in self.prediction.y_kinks(xs))})
+
     def expect_y(self, fn, k=0, what="an expectation over predictions"):
         """E[X^k fn(Y)] as ``(value, error)``."""
         if self.perfect:
@@ -209,4 +219,4 @@ class JointLaw:
             return self.size.expect(lambda x: x**k * fn(x) * w(x), points=self._weight_points,
                                     what=what)
         return integrate(lambda y: fn(y) * self.density(k, y), 0.0, math.inf,
-                         (self.size.scale,), what=what)
+                         self.y_points(), what=what)

@@ -36,6 +36,12 @@ class PredictionModel:
         """Sizes x at which, for this y, the integrands in x have kinks."""
         return ()
 
+    def y_kinks(self, xs):
+        """Predictions y at which functions of y (loads and moments below y) may have
+        kinks, given the sizes ``xs`` where the size density jumps or ends. A density
+        h(y | x) smooth in y mixes them away: none."""
+        return ()
+
     def partial_moments(self, x, lo, hi):
         """(M0, M1, M2) with Mk = E[Y^k 1{lo < Y <= hi} | X = x]; by quadrature here."""
         x, lo, hi = float(x), float(lo), float(hi)
@@ -89,6 +95,9 @@ class Perfect(PredictionModel):
 
     def sample(self, x, rng):
         return np.array(x, float, copy=True)
+
+    def y_kinks(self, xs):
+        return tuple(xs)
 
     def partial_moments(self, x, lo, hi):
         inside = (lo < x) & (x <= hi)
@@ -179,6 +188,9 @@ class UniformNoise(PredictionModel):
     def kinks(self, y):
         a = self.alpha
         return tuple(k for k in (y / (1 + a), y / a, y / (1 - a) if a < 1 else None) if k)
+
+    def y_kinks(self, xs):
+        return tuple(e for x in xs for e in self._edges(x))
 
     def partial_moments(self, x, lo, hi):
         e0, e1 = self._edges(x)

@@ -59,6 +59,9 @@ _S32, _S16 = (_T32 + 1) / 2, (_T16 + 1) / 2
 
 #: Relative tolerance of the rank-space interpolants of 1 / (1 - rho^new[r]).
 INTERP_RTOL = 1e-11
+#: Where an interpolant's pieces are probed for kinks its nodes cannot see (fraction of
+#: the piece from each end).
+_EDGE = 1e-6
 
 
 def _legval(t, c):
@@ -92,6 +95,14 @@ class Profile:
         """Finite piece boundaries, per descriptor (n, 2P)."""
         b = np.concatenate([self.S, self.E], axis=1)
         return np.where(np.isfinite(b), b, np.nan)
+
+
+def _piece_values(pr):
+    """The finite values a profile's rank takes at its piece ends (sorted, distinct)."""
+    with np.errstate(invalid="ignore"):
+        ends = pr.V + pr.M * (pr.E - pr.S)
+    vals = np.concatenate([pr.V.ravel(), ends.ravel()])
+    return np.unique(vals[np.isfinite(vals)])
 
 
 def _stack(pieces, n):
@@ -806,6 +817,9 @@ class Engine:
             for s in (X.support[0], X.support[1], *X.breakpoints):
                 if 0 < s < INF:
                     pts.update({(1 - alpha) * s, (1 + alpha) * s})
+        # the rank jumps in y at the policy's class thresholds, and so does the tagged
+        # job's response time: a Gauss piece across a jump is off by ~1e-4
+        pts.update(float(t) for t in getattr(self.policy, "thresholds", ()) if t > 0)
         gone = np.flatnonzero(S <= 0)
         top = ys[gone[0]] if gone.size else INF
         pts = sorted(p for p in pts if 0 <= p < top)
@@ -875,10 +889,7 @@ class Engine:
             pr = self.profile(comp, [comp.fixed])
             self._cache[key] = pr
             # N(r) has kinks at the values the rank takes at piece ends: interpolant cuts
-            with np.errstate(invalid="ignore"):
-                ends = pr.V + pr.M * (pr.E - pr.S)
-            vals = np.concatenate([pr.V.ravel(), ends.ravel()])
-            self._rank_values[id(comp)] = np.unique(vals[np.isfinite(vals)])
+            self._rank_values[id(comp)] = _piece_values(pr)
         return self._cache[key]
 
     def rank_values(self):
@@ -886,6 +897,26 @@ class Engine:
         population functions may have kinks or jumps."""
         vals = list(self._rank_values.values())
         return np.unique(np.concatenate(vals)) if vals else np.zeros(0)
+
+    def kink_values(self):
+        """:meth:`rank_values` and, for components with a size or prediction descriptor,
+        the values their ranks take at its lower end (0) and at the policy's thresholds:
+        N(r) has a kink where r crosses the rank of the smallest descriptor (SPRPT: no
+        new work below rank 0, linear growth above). A rank-space interpolant must be cut
+        there: a kink closer to a piece's end than its outermost node is invisible to
+        the piece's error estimate."""
+        if "kinks" not in self._cache:
+            d = np.array([0.0, *sorted({float(t) for t in getattr(self.policy, "thresholds",
+                                                                      ())})])
+            vals = [np.zeros(0)]
+            for comp in self.components:
+                if comp.kind != "fixed":
+                    try:
+                        vals.append(_piece_values(self.profile(comp, d)))
+                    except (ArithmeticError, ValueError, PolicyError):
+                        pass  # a user's rank undefined at descriptor 0: no known kinks
+            self._cache["kinks"] = np.unique(np.concatenate(vals))
+        return np.union1d(self.rank_values(), self._cache["kinks"])
 
     def _fixed_table(self, comp):
         key = ("ftab", id(comp))
@@ -1069,11 +1100,9 @@ class Engine:
             if nodes[0] == "discrete":
                 xs, w = nodes[1], nodes[2]
                 return self.profile(comp, xs), xs + comp.shift, w, w
-            cuts = nodes[1]
             # one table for the size law (fixed-descriptor style) gives the Gauss nodes
             tab = self._table(_Component("fixed", comp.weight, 0.0, jumps=comp.jumps), None)
             w32, g32, w16, g16 = (z[0].ravel() for z in tab.nodes)
-            del cuts
             xs = np.concatenate([w32, w16])
             return (self.profile(comp, xs), xs + comp.shift,
                     np.concatenate([g32, 0 * g16]), np.concatenate([0 * g32, g16]))
@@ -1213,15 +1242,21 @@ def _legendre_at(table, piece, t, out):
 
 class _Interp:
     """Adaptive piecewise-Legendre interpolant of a vector function ``fn(r) -> (m, len(r))``
-    on [lo, hi]: a piece is accepted when its last six Legendre coefficients are below
-    ``rtol`` times the function's scale over the whole range, or ``scale`` if larger (a
-    part of a sum interpolated on its own: its error counts against the sum), or when
-    it is narrower than 1e-12 of the range. Pieces away from 0 that span a factor 2 or more are
-    interpolated in log |r|. Gives values and exact antiderivatives; ``error`` is the
-    largest accepted relative tail."""
+    on [lo, hi]: a piece is accepted when its last fifth of Legendre coefficients sums
+    below ``rtol`` times the function's scale over the whole range, or ``scale`` if larger
+    (a part of a sum interpolated on its own: its error counts against the sum), and the
+    function at two probes a millionth of the piece inside its ends is within 10 ``rtol``
+    of the interpolant there; or when it is narrower than 1e-12 of the range. Pieces
+    away from 0 that span a factor 2 or more are interpolated in log |r|. Gives values
+    and exact antiderivatives; ``error`` is the largest accepted relative error."""
 
     def __init__(self, fn, cuts, rtol=INTERP_RTOL, nodes=32, scale=None):
         s_n, proj, anti = _legendre_rule(nodes)
+        # two probes just inside each piece's ends: a kink between the outermost node and
+        # the end leaves the node values, and so the coefficients, smooth, but not the
+        # probes; a kink within EDGE of an end stays hidden and costs O(EDGE^2)
+        probes = np.array([_EDGE, 1 - _EDGE])
+        at_probes = _leg.legvander(2 * probes - 1, nodes - 1)            # (2, nodes)
         cuts = np.unique(np.asarray(cuts, float))
         lo, hi = cuts[0], cuts[-1]
         tiny = 1e-12 * max(hi - lo, abs(lo), abs(hi), 1.0)
@@ -1231,16 +1266,19 @@ class _Interp:
                 break
             a = np.array([p[0] for p in pieces])
             b = np.array([p[1] for p in pieces])
-            r, jac = self._nodes(a, b, s_n)
-            vals = np.asarray(fn(r.ravel()), float)
-            vals = vals.reshape(vals.shape[0], len(a), nodes)          # (m, pieces, nodes)
-            step = np.max(np.abs(vals), axis=(1, 2))
+            r, jac = self._nodes(a, b, np.concatenate([s_n, probes]))
+            every = np.asarray(fn(r.ravel()), float)
+            every = every.reshape(every.shape[0], len(a), nodes + 2)      # (m, pieces, nodes+2)
+            vals, jac = every[..., :nodes], jac[:, :nodes]
+            step = np.max(np.abs(every), axis=(1, 2))
             scale = step if scale is None else np.maximum(scale, step)
             coef = vals @ proj.T
-            tail = (np.abs(coef[..., -nodes // 5:]).sum(-1)
-                    / np.maximum(scale, 1e-300)[:, None]).max(0)
-            ok = (tail <= rtol) | (b - a <= tiny)
-            done += [(a[i], b[i], coef[:, i], (vals[:, i] * jac[i]) @ anti.T, tail[i])
+            norm = np.maximum(scale, 1e-300)[:, None]
+            tail = (np.abs(coef[..., -nodes // 5:]).sum(-1) / norm).max(0)
+            edge = (np.abs(coef @ at_probes.T - every[..., nodes:]).max(-1) / norm).max(0)
+            err = np.maximum(tail, edge / 10)
+            ok = (err <= rtol) | (b - a <= tiny)
+            done += [(a[i], b[i], coef[:, i], (vals[:, i] * jac[i]) @ anti.T, err[i])
                      for i in np.flatnonzero(ok)]
             pieces = []
             for i in np.flatnonzero(~ok):
@@ -1736,7 +1774,7 @@ class _HFunction:
         if not hi > lo:
             return None
         q = np.quantile(pts, np.linspace(0, 1, 17))
-        kinks = self.eng.rank_values()
+        kinks = self.eng.kink_values()
         cuts = np.unique(np.concatenate([[lo, hi], q, kinks[(kinks > lo) & (kinks < hi)]]))
         ip = _Interp(lambda r: self.h(np.full(r.size, cls), r)[None], cuts,
                      nodes=32 if cuts.size < 64 else 16)
@@ -1757,7 +1795,7 @@ class _HFunction:
         out = np.empty(v.shape)
         todo = np.ones(v.shape, bool)
         if np.unique(v).size > 256:
-            jumps = self.eng.rank_values()
+            jumps = self.eng.kink_values()
             for cls, ip in self.interp.items():
                 if ip is not None:
                     sel = (c == cls) & (v > ip.lo) & (v < ip.hi) & ~np.isin(v, jumps)

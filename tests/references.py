@@ -156,6 +156,79 @@ def trail_perfect(lam, c):
 
 
 # -- any law given by mpmath sf and partial moments (heavy tails, rho near 1) -------------------
+def _long(T, g):
+    """int_T^inf g(x) e^{-x} dx: Exp(1) sizes above the cheap threshold T."""
+    T = mp.mpf(T)
+    return mp.quad(lambda x: g(x) * mp.exp(-x), [T, T + 1, T + 4, T + 16, T + 64, mp.inf])
+
+
+@tabulated
+def skippredict(lam, T):
+    """SkipPredict with external costs (MATH.md §6): Exp(1) sizes, a perfect cheap bit
+    (short iff X < T), ExpNoise expensive predictions. ExpNoise is memoryless, so every
+    long-class quantity at a level y is one integral over x > T:
+    E[((X - Y + y)^+)^2; L, Y > y] = (1 - 2/e) E[X^2 e^{-y/X}; L], the residence sum
+    E[int_0^min(X,Y) da / D(Y - a); L] = (1 - 1/e) int_0^inf P(L, Y > z) / D(z) dz with
+    D(z) = 1 - rho_S - lam E[X (1 - e^{-z/X}); L], and E[(X - Y)^+; L] = E[X; L] / e."""
+    lam, T = mp.mpf(lam), mp.mpf(T)
+    p_s = 1 - mp.exp(-T)
+    m1_s = mp.quad(lambda x: x * mp.exp(-x), [0, T])
+    m2_s = mp.quad(lambda x: x * x * mp.exp(-x), [0, T])
+    rho_s = lam * m1_s
+    D = lambda z: 1 - rho_s - lam * _long(T, lambda x: x * (1 - mp.exp(-z / x)))
+
+    def wait(y):
+        below = _long(T, lambda x: x * x * (1 - mp.exp(-y / x)))
+        above = (1 - 2 / mp.e) * _long(T, lambda x: x * x * mp.exp(-y / x))
+        return lam * (m2_s + below + above) / (2 * D(y) ** 2)
+
+    f_y = lambda y: _long(T, lambda x: mp.exp(-y / x) / x)      # density of Y on L
+    tail = lambda z: _long(T, lambda x: mp.exp(-z / x))         # P(L, Y > z)
+    ys = [0, mp.mpf(1) / 16, mp.mpf(1) / 4, 1, 4, 16, 64, 256, mp.inf]
+    short = m1_s + p_s * lam * m2_s / (2 * (1 - rho_s))
+    return (short + mp.quad(lambda y: wait(y) * f_y(y), ys)
+            + (1 - 1 / mp.e) * mp.quad(lambda z: tail(z) / D(z), ys)
+            + _long(T, lambda x: x) / mp.e / (1 - rho_s))
+
+
+def skippredict_perfect_uniform(lam, lo, hi, T):
+    """SkipPredict with external costs, perfect expensive predictions and a perfect cheap
+    bit, on Uniform(lo, hi) sizes with lo < T < hi: the short class (X < T) is FCFS at
+    top priority, the long one SRPT among itself behind it (MATH.md §6 with Y = X)."""
+    lam, lo, hi, T = (mp.mpf(v) for v in (lam, lo, hi, T))
+    f = 1 / (hi - lo)
+    p_s, m1_s, m2_s = f * (T - lo), f * (T**2 - lo**2) / 2, f * (T**3 - lo**3) / 3
+    rho_s = lam * m1_s
+    D = lambda z: 1 - rho_s - lam * f * (min(max(z, T), hi) ** 2 - T**2) / 2
+
+    def long(x):   # E[T_L(x)] for a long job of size x
+        old = m2_s + f * (x**3 - T**3) / 3 + x * x * f * (hi - x)
+        return lam * old / (2 * D(x) ** 2) + mp.quad(lambda z: 1 / D(z), [0, T, x])
+    return m1_s + p_s * lam * m2_s / (2 * (1 - rho_s)) + f * mp.quad(long, [T, hi])
+
+
+def priority_classes_discrete(values, weights, lam, thresholds, cdf, preemptive):
+    """Mean response time of priority classes by predicted size (class k: the
+    prediction in [t_{k-1}, t_k)) on a discrete size law, from Cobham's formulas with
+    the class moments summed over the atoms; ``cdf(t, x)`` is P(Y <= t | X = x)."""
+    xs, ws, lam = [mp.mpf(v) for v in values], [mp.mpf(w) for w in weights], mp.mpf(lam)
+    ts = [mp.mpf(0), *[mp.mpf(t) for t in thresholds], mp.inf]
+    P, M1, M2 = [], [], []
+    for lo, hi in zip(ts[:-1], ts[1:]):
+        pk = [(1 if hi == mp.inf else cdf(hi, x)) - cdf(lo, x) for x in xs]
+        P.append(sum(w * p for w, p in zip(ws, pk)))
+        M1.append(sum(w * p * x for w, p, x in zip(ws, pk, xs)))
+        M2.append(sum(w * p * x * x for w, p, x in zip(ws, pk, xs)))
+    out = 0
+    for k in range(len(P)):
+        s0, s1 = lam * sum(M1[:k]), lam * sum(M1[:k + 1])
+        if preemptive:   # preemptive resume: only classes 0..k delay class k
+            out += M1[k] / (1 - s0) + P[k] * lam * sum(M2[:k + 1]) / (2 * (1 - s0) * (1 - s1))
+        else:
+            out += M1[k] + P[k] * lam * sum(M2) / (2 * (1 - s0) * (1 - s1))
+    return out
+
+
 def srpt_general(lam, sf, partial, pdf, cuts):
     """SRPT (Schrage-Miller, MATH.md §1) for a law given by its survival function, partial
     moments partial(n, x) = E[X^n 1{X <= x}] and density, integrated over ``cuts``:
@@ -191,7 +264,8 @@ def bounded_pareto(alpha, lo, hi):
 #: The entries of the reference table: (function, arguments).
 TABULATED = [(f, (lam,)) for f in (spjf, pspjf, sprpt, srpt, sjf, psjf)
              for lam in (0.5, 0.7, 0.9, 0.99)] + [
-    (trail_perfect, (lam, c)) for lam in (0.5, 0.9, 0.99) for c in (0.25, 0.5, 0.8)]
+    (trail_perfect, (lam, c)) for lam in (0.5, 0.9, 0.99) for c in (0.25, 0.5, 0.8)] + [
+    (skippredict, (0.7, 1.0)), (skippredict, (0.9, 0.5))]
 
 
 def table_key(f, args):

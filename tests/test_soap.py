@@ -5,6 +5,7 @@ with prediction costs in server time). Gittins has its own module, test_gittins.
 
 import warnings
 
+import mpmath as mp
 import numpy as np
 from scipy import integrate, stats
 import pytest
@@ -12,6 +13,8 @@ import pytest
 import qtheory as qt
 from qtheory.soap import (discover_pieces, soap_mean_response_time, soap_response_curve,
                           soap_response_time)
+
+from . import references as ref
 
 warnings.filterwarnings("ignore", category=RuntimeWarning)
 
@@ -162,7 +165,54 @@ def test_trail_limits(c, twin):
 def test_skippredict_lexicographic_matches_formula():
     # ranks (0, 0) for predicted-short, (1, y - a) for predicted-long (MATH.md section 6)
     q = qt.MG1(0.7, qt.Exponential(1.0), qt.ExpNoise())
-    _agree(q, qt.SkipPredict(1.0, qt.ExpNoise(), cheap_cost=0.05, expensive_cost=0.2))
+    _agree(q, qt.SkipPredict(1.0, qt.ExpNoise(), cheap_cost=0.05, expensive_cost=0.2),
+           rel=1e-10)
+
+
+@pytest.mark.parametrize("lam, T", [(0.7, 1.0), (0.9, 0.5)])
+def test_skippredict_within_its_error_of_the_reference(lam, T):
+    """The long class's population functions have a kink at its rank 0 (no new long work
+    below it); the h(r) interpolant was not cut there and, with no Gauss node between
+    the kink and its piece's end, was off by 1.2e-7 while claiming 1.2e-9. The closed
+    form is checked too. Reference: 30-digit mpmath from MATH.md section 6
+    (tests/references.py)."""
+    want = float(ref.skippredict(lam, T))
+    q = qt.MG1(lam, qt.Exponential(1.0), qt.ExpNoise())
+    for method in ("soap", "formula"):
+        r = q.mean_response_time(qt.SkipPredict(T), method=method)
+        assert abs(r.value - want) <= max(r.error, 1e-13 * want), (r, want)
+
+
+def test_skippredict_perfect_within_its_error_of_the_reference():
+    """Perfect predictions on Uniform(0.5, 1.5): the long class's loads kink at the cheap
+    threshold and at the support's end, inside the pieces of the h(r) interpolant (off
+    by 1e-8 while claiming 1e-14). Reference: mpmath (tests/references.py)."""
+    want = float(ref.skippredict_perfect_uniform(0.3, 0.5, 1.5, 1.0))
+    q = qt.MG1(0.3, qt.Uniform(0.5, 1.5), qt.Perfect())
+    for method in ("soap", "formula"):
+        r = q.mean_response_time(qt.SkipPredict(1.0), method=method)
+        assert abs(r.value - want) <= max(r.error, 1e-13 * want), (r, want)
+
+
+_CDF = {"exp": lambda t, x: 1 - mp.exp(-t / x),
+        "uniform": lambda t, x: min(max((t - x / 2) / x, 0), 1)}
+
+
+@pytest.mark.parametrize("noise", ["exp", "uniform"])
+@pytest.mark.parametrize("preemptive", [False, "resume"])
+def test_priority_classes_on_a_discrete_law_match_cobham(noise, preemptive):
+    """Discrete sizes with continuous predictions take the engine's general y path: its
+    rule over the tagged job's prediction must be cut at the class thresholds, where the
+    response time jumps; across them it was off by up to 0.4% at rho = 0.95. Reference:
+    Cobham's formulas summed over the atoms in mpmath (tests/references.py)."""
+    values, weights = [0.5, 1.0, 3.0], [0.5, 0.3, 0.2]
+    lam, th = 0.95 / 1.15, [0.575, 2.3]          # mean 1.15; thresholds 0.5 and 2 means
+    pred = qt.ExpNoise() if noise == "exp" else qt.UniformNoise(0.5)
+    q = qt.MG1(lam, qt.Empirical(values, weights), pred)
+    want = float(ref.priority_classes_discrete(values, weights, lam, th, _CDF[noise],
+                                               preemptive == "resume"))
+    s = soap_mean_response_time(q, qt.PriorityClasses(th, preemptive=preemptive))
+    assert abs(s.value - want) <= max(s.error, 1e-13 * want), (s, want)
 
 
 def test_user_rank_end_to_end():
@@ -205,6 +255,17 @@ def test_no_closed_form_policies_match_simulation(name):
     # the CI is mean +- t_{0.975, 7} se: |z| < 4 fails by chance with probability ~ 0.5 %
     se = (sim.ci[1] - sim.ci[0]) / (2 * stats.t.ppf(0.975, len(sim.replications) - 1))
     assert abs(sim.mean_response_time - s) / se < 4, (s, sim)
+
+
+@pytest.mark.parametrize("nodes", [16, 32])
+def test_interpolant_sees_a_kink_beyond_its_outermost_node(nodes):
+    """max(r, 0) on [-4.16, 0.0024]: every Gauss node lies below 0, so the node values
+    (and the Legendre coefficients) are those of a constant; the probes just inside the
+    piece's ends see the kink, and the piece is refined until the integral is right."""
+    from qtheory.soap import _Interp
+    ip = _Interp(lambda r: np.maximum(r, 0.0)[None], [-4.16, 0.0024], nodes=nodes)
+    got = float(ip.integral(np.array([0.0024]))[0, 0])
+    assert got == pytest.approx(0.0024**2 / 2, rel=1e-9, abs=1e-15)
 
 
 def test_envelope_against_brute_force_suffix_maximum():
