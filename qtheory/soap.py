@@ -27,7 +27,9 @@ How it is evaluated
   flat or following a linear piece. Flat parts cost one value of
   h(r) = 1 / (1 - rho^new[r]); sloped parts need the integral of h over a range of
   ranks, taken from an adaptive piecewise-Legendre interpolant of h with its exact
-  antiderivative.
+  antiderivative. The interpolant is cut where N(r) kinks (the ranks of the smallest
+  descriptor and of class thresholds), and each piece is probed just inside its ends,
+  where a kink beyond the outermost node would leave the node values smooth.
 
 Nothing here calls :mod:`qtheory.formulas` (independent witness, DESIGN.md section 1).
 """
@@ -994,6 +996,8 @@ class Engine:
         if key in self._cache:
             return self._cache[key]
         ycuts = self.y_cuts(comp)
+        if self.size.discrete:
+            ycuts = np.union1d(ycuts, self._atom_breaks(comp, ycuts))
         a, b = ycuts[:-1], ycuts[1:]
         y32, j32 = _map(a, b, _S32)
         y16, j16 = _map(a, b, _S16)
@@ -1007,6 +1011,36 @@ class Engine:
                  y32=y32, y16=y16)
         self._cache[key] = g
         return g
+
+    def _atom_breaks(self, comp, ycuts):
+        """Discrete sizes: the predictions y at which the rank profile changes its
+        structure relative to an atom's work (a piece end or a critical age crosses it).
+        The tagged job's response time has a kink or jump there, which the y rule must
+        not straddle (Trail(0.5) on three atoms was off by 7e-7 while claiming 1e-7).
+        Found between consecutive Gauss nodes of each y piece and bisected."""
+        works = np.asarray(self.size.values, float) + comp.shift
+        a, b = ycuts[:-1], ycuts[1:]
+        ys, _ = _map(a, b, _S32)
+        ends = np.where(np.isfinite(b), b, ys[:, -1])
+        ys = np.concatenate([a[:, None], ys, ends[:, None]], 1)             # (npc, 34)
+
+        def signature(y):
+            pr = self.profile(comp, y)
+            ages = np.concatenate([pr.S, pr.E, self._critical(pr)], 1)
+            with np.errstate(invalid="ignore"):
+                below = ages[:, :, None] < works                            # (n, F, A)
+            return np.where(np.isnan(ages)[:, :, None], False, below).reshape(len(y), -1)
+
+        sig = signature(ys.ravel()).reshape(ys.shape + (-1,))
+        i, j = np.nonzero(np.any(sig[:, 1:] != sig[:, :-1], axis=2))
+        if not i.size:
+            return np.zeros(0)
+        lo, hi, ref = ys[i, j], ys[i, j + 1], sig[i, j]
+        for _ in range(64):
+            mid = 0.5 * (lo + hi)
+            same = np.all(signature(mid) == ref, axis=1)
+            lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+        return np.unique(hi)
 
     def _exact_cond(self, comp, rc, rv):
         g = self._cond_grid(comp)

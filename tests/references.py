@@ -207,6 +207,41 @@ def skippredict_perfect_uniform(lam, lo, hi, T):
     return m1_s + p_s * lam * m2_s / (2 * (1 - rho_s)) + f * mp.quad(long, [T, hi])
 
 
+@tabulated
+def sprpt_uniform_noise(lam):
+    """SPRPT on Uniform(0.5, 1.5) sizes with UniformNoise(0.5) predictions,
+    Y | X = x ~ U[x/2, 3x/2], from MATH.md §2 by nested quadrature: every inner integral
+    over x is cut where the window [x/2, 3x/2] meets y, every outer one at the
+    predictions of the support's ends."""
+    lam, lo, hi = mp.mpf(lam), mp.mpf("0.5"), mp.mpf("1.5")
+    f = 1 / (hi - lo)
+    cdf = lambda t, x: min(max((t - x / 2) / x, 0), 1)
+
+    def over_x(g, y):
+        return mp.quad(lambda x: f * g(x), sorted({lo, hi, *[p for p in (2 * y / 3, 2 * y)
+                                                             if lo < p < hi]}))
+
+    rho = lambda y: lam * over_x(lambda x: x * cdf(y, x), y)
+
+    def old_above(y):   # E[((X - Y + y)^+)^2; Y > y]: (x + y - y')^2 over y' in [l, top]
+        def g(x):
+            l, top = max(y, x / 2), min(3 * x / 2, x + y)
+            return ((x + y - l) ** 3 - (x + y - top) ** 3) / (3 * x) if top > l else 0
+        return over_x(g, y)
+
+    def wait(y):
+        return lam * (over_x(lambda x: x * x * cdf(y, x), y) + old_above(y)) / (
+            2 * (1 - rho(y)) ** 2)
+
+    f_y = lambda y: over_x(lambda x: 1 / x if x / 2 <= y <= 3 * x / 2 else 0, y)
+    # residence: int_0^inf [P(Y > z) - P(Y - X >= z)] / (1 - rho'_z) dz
+    gap = lambda z: over_x(lambda x: cdf(x + z, x) - cdf(z, x), z)
+    ys = [0, mp.mpf(1) / 4, mp.mpf(1) / 2, mp.mpf(3) / 4, 1, mp.mpf(3) / 2, mp.mpf(9) / 4]
+    over = over_x(lambda x: x / 8, 1)    # E[(X - Y)^+ | x] = x / 8
+    return mp.quad(lambda y: f_y(y) * wait(y), ys) + mp.quad(
+        lambda z: gap(z) / (1 - rho(z)), ys) + over
+
+
 def priority_classes_discrete(values, weights, lam, thresholds, cdf, preemptive):
     """Mean response time of priority classes by predicted size (class k: the
     prediction in [t_{k-1}, t_k)) on a discrete size law, from Cobham's formulas with
@@ -265,7 +300,7 @@ def bounded_pareto(alpha, lo, hi):
 TABULATED = [(f, (lam,)) for f in (spjf, pspjf, sprpt, srpt, sjf, psjf)
              for lam in (0.5, 0.7, 0.9, 0.99)] + [
     (trail_perfect, (lam, c)) for lam in (0.5, 0.9, 0.99) for c in (0.25, 0.5, 0.8)] + [
-    (skippredict, (0.7, 1.0)), (skippredict, (0.9, 0.5))]
+    (skippredict, (0.7, 1.0)), (skippredict, (0.9, 0.5)), (sprpt_uniform_noise, (0.9,))]
 
 
 def table_key(f, args):

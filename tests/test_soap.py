@@ -194,6 +194,18 @@ def test_skippredict_perfect_within_its_error_of_the_reference():
         assert abs(r.value - want) <= max(r.error, 1e-13 * want), (r, want)
 
 
+def test_trail_on_a_discrete_law_within_its_error():
+    """Discrete sizes with continuous predictions: where a piece end of the rank (age
+    c y, or y) crosses an atom, the tagged job's response time kinks or jumps in y, and
+    the y rule must be cut there (it was off by 7e-7 while claiming 1.2e-7). Witness:
+    the closed form, whose inner integrals are exact sums over the atoms."""
+    q = qt.MG1(0.95 / 1.15, qt.Empirical([0.5, 1.0, 3.0], [0.5, 0.3, 0.2]),
+               qt.LognormalNoise(0.5))
+    s = soap_mean_response_time(q, qt.Trail(0.5))
+    f = q.mean_response_time(qt.Trail(0.5), method="formula")
+    assert abs(s.value - f.value) <= s.error + f.error, (s, f)
+
+
 _CDF = {"exp": lambda t, x: 1 - mp.exp(-t / x),
         "uniform": lambda t, x: min(max((t - x / 2) / x, 0), 1)}
 
