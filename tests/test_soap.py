@@ -206,6 +206,18 @@ def test_trail_on_a_discrete_law_within_its_error():
     assert abs(s.value - f.value) <= s.error + f.error, (s, f)
 
 
+def test_sprpt_uniform_noise_within_its_error_of_the_reference():
+    """UniformNoise on Uniform(0.5, 1.5): the loads below y kink at the predictions of
+    the support's ends (0.25, 0.75, 2.25); the closed form's y quadrature did not split
+    there and was off by 1.6e-8 while claiming 2.2e-10. Reference: 30-digit nested mpmath
+    quadrature (tests/references.py)."""
+    want = float(ref.sprpt_uniform_noise(0.9))
+    q = qt.MG1(0.9, qt.Uniform(0.5, 1.5), qt.UniformNoise(0.5))
+    for method in ("formula", "soap"):
+        r = q.mean_response_time(qt.SPRPT, method=method)
+        assert abs(r.value - want) <= max(r.error, 1e-13 * want), (r, want)
+
+
 _CDF = {"exp": lambda t, x: 1 - mp.exp(-t / x),
         "uniform": lambda t, x: min(max((t - x / 2) / x, 0), 1)}
 
