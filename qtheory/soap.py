@@ -968,7 +968,10 @@ class Engine:
 
         def both(x, i):
             v, sg = self._size_pairs(comp, x, rc[i], rv[i])
-            return v * np.asarray(wfn(x), float), sg
+            # nodes of empty pieces sit at x = 0, where a density may be infinite
+            # (Gamma(1/2)); they carry nothing
+            with np.errstate(invalid="ignore"):
+                return np.where(v == 0, 0.0, v * np.asarray(wfn(x), float)), sg
         return _split_integrate(cuts[:-1], cuts[1:], rc.size, both)
 
     def _size_pairs(self, comp, xs, rc, rv):
@@ -1672,6 +1675,9 @@ class _AffineCond:
                 extra.append(((k0 - sh) / (1 - k1 * z)).ravel())
             for j in self.edges[1:-1]:
                 extra.append((k0 + k1 * j - sh).ravel())
+                # where the support of Y | x (x zlo, x zhi) crosses a segment edge, the
+                # inner integral over y kinks in x
+                extra.append(j / sm.zedges)
         extra = np.concatenate(extra)
         extra = extra[np.isfinite(extra) & (extra > xl) & (extra < xh)]
         xcuts = np.unique(np.concatenate([self.xcuts, extra]))
