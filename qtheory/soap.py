@@ -1025,7 +1025,7 @@ class Engine:
         a, b = ycuts[:-1], ycuts[1:]
         ys, _ = _map(a, b, _S32)
         ends = np.where(np.isfinite(b), b, ys[:, -1])
-        ys = np.concatenate([a[:, None], ys, ends[:, None]], 1)             # (npc, 34)
+        ys = np.sort(np.concatenate([a[:, None], ys, ends[:, None]], 1), 1)  # (npc, 34)
 
         def signature(y):
             pr = self.profile(comp, y)
