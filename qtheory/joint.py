@@ -208,10 +208,9 @@ class JointLaw:
         sizes at which the size density jumps or ends and of the weight's jumps; and,
         when the size law reaches beyond 100 times its scale, a point every factor of 100
         up to its top (its last split point), as a prediction is of the order of the
-        size.
-        QUADPACK's error estimate is not to be trusted across a kink nor over a piece
-        spanning many decades: on a bounded Pareto law the SPRPT residence was off by
-        1e-10 while estimating 1e-12."""
+        size. QUADPACK's error estimate is not to be trusted across a kink nor over a
+        piece spanning many decades: on a bounded Pareto law the SPRPT residence was off
+        by 1e-10 while estimating 1e-12."""
         X = self.size
         xs = [x for x in (*X.support, *X.breakpoints, *self._weight_points)
               if 0 < x < math.inf]
