@@ -33,6 +33,7 @@ import numpy as np
 
 from . import policies as P
 from .errors import PolicyError
+from .numerics import _gauss
 from .predictions import Perfect, Threshold
 from .soap import INF, Profile, _GittinsRank, _size_cuts
 
@@ -42,9 +43,10 @@ AGES = 160
 CELLS = 16
 
 
-def _conditional_grid(size, weight, n_ages):
+def _conditional_grid(size, weight, n_ages, exact=False):
     """Ages, and the conditional F and C(b) = int_0^b P(X > t) dt on them, for the law
-    with density proportional to f(x) weight(x) (or atoms for a discrete law)."""
+    with density proportional to f(x) weight(x) (or atoms for a discrete law); with
+    ``exact`` (weight 1) F and C come from the law's closed forms."""
     if size.discrete:
         xs = size.values
         w = size.weights * np.asarray(weight(xs), float)
@@ -74,6 +76,15 @@ def _conditional_grid(size, weight, n_ages):
     C = np.concatenate([[0.0], np.cumsum(0.5 * (S[1:] + S[:-1]) * np.diff(fine))])
     u = 1 - np.geomspace(1.0, 1e-9, n_ages)
     ages = np.unique(np.concatenate([[0.0, lo], np.interp(u, F, fine)]))
+    if exact:
+        # the law itself, from its tail: F = -P(X > a) and C = -E[(X - a)^+] (only their
+        # differences matter), each piece of the tail integrated on its own, so that a
+        # constant hazard gives a constant index to rounding even far out (the trapezoid
+        # grid left Exp(1) a rank rising by 1e-4, which the SOAP engine had to treat like
+        # FB: 150 s and 2.6 GB)
+        sf = lambda t: np.asarray(size.sf(t), float)
+        piece = _gauss(sf, ages, np.concatenate([ages[1:], [math.inf]]))[0]
+        return ages, -sf(ages), -np.cumsum(piece[::-1])[::-1]
     return ages, np.interp(ages, fine, F), np.interp(ages, fine, C)
 
 
@@ -144,11 +155,14 @@ class GittinsPolicy(P.Policy, _GittinsRank):
                 (lambda x: 1.0 - pred.short_prob(x))
         else:
             weight = lambda x: self.cell_prob(int(key), x)
-        grid = _conditional_grid(size, weight, AGES)
+        grid = _conditional_grid(size, weight, AGES, exact=self.descriptor is None)
         if grid is None:
             raise PolicyError(f"the descriptor {d!r} has probability 0: no Gittins index.")
         ages, F, C = grid
-        tab = (ages, index_table(ages, F, C))
+        r = index_table(ages, F, C)
+        # indices equal to 11 digits are equal (rounding, not the law, tells them apart)
+        top = float(np.max(np.abs(r))) or 1.0
+        tab = (ages, np.round(r / top, 11) * top)
         self._tables[key] = tab
         del q
         return tab

@@ -1015,6 +1015,21 @@ class Engine:
         self._cache[key] = g
         return g
 
+    def _add_pieces(self, comp, rc, rv, si, sj, sa, sb, res32, res16):
+        """Add to the y piece sums of :meth:`_exact_cond` the integrals over sub-pieces
+        [sa, sb] of piece ``sj`` at thresholds ``si`` (32- and 16-point rules)."""
+        y3, j3 = _map(sa, sb, _S32)
+        y1, j1 = _map(sa, sb, _S16)
+        yf = np.concatenate([y3, y1], 1).ravel()
+        thr = np.repeat(si, 48)
+        prf = self.profile(comp, yf)
+        nf, cf, Bf, Crf, _ = levels(prf, rc[thr], rv[thr])
+        ends = np.concatenate([nf[:, None], cf[:, None], Bf, Crf], 1)
+        tabf = self._table(comp, yf, extra=ends, anti=False)
+        vf = np.array(_moments(tabf, np.arange(yf.size), nf, cf, Bf, Crf)).reshape(3, sa.size, 48)
+        np.add.at(res32, (slice(None), si, sj), (vf[:, :, :32] * (j3 * _W32 / 2)).sum(-1))
+        np.add.at(res16, (slice(None), si, sj), (vf[:, :, 32:] * (j1 * _W16 / 2)).sum(-1))
+
     def _atom_breaks(self, comp, ycuts):
         """Discrete sizes: the predictions y at which the rank profile changes its
         structure relative to an atom's work (a piece end or a critical age crosses it).
@@ -1102,20 +1117,12 @@ class Engine:
                         si.append(ti); sj.append(pj); sa.append(u); sb.append(v)
                 res32[:, ti, pj] = 0.0
                 res16[:, ti, pj] = 0.0
-            si, sj = np.array(si), np.array(sj)
-            y3, j3 = _map(np.array(sa), np.array(sb), _S32)
-            y1, j1 = _map(np.array(sa), np.array(sb), _S16)
-            yf = np.concatenate([y3, y1], 1).ravel()
-            thr = np.repeat(si, 48)
-            prf = self.profile(comp, yf)
-            nf, cf, Bf, Crf, _ = levels(prf, rc[thr], rv[thr])
-            ends = np.concatenate([nf[:, None], cf[:, None], Bf, Crf], 1)
-            tabf = self._table(comp, yf, extra=ends, anti=False)
-            vf = np.array(_moments(tabf, np.arange(yf.size), nf, cf, Bf, Crf)).reshape(3, len(sa), 48)
-            c32 = (vf[:, :, :32] * (j3 * _W32 / 2)).sum(-1)
-            c16 = (vf[:, :, 32:] * (j1 * _W16 / 2)).sum(-1)
-            np.add.at(res32, (slice(None), si, sj), c32)
-            np.add.at(res16, (slice(None), si, sj), c16)
+            si, sj, sa, sb = (np.array(z) for z in (si, sj, sa, sb))
+            # in batches: each piece needs a table of 48 y nodes x its cuts x 32 nodes
+            # (one batch of a user's rank on Exp(1) took 1 GB, the whole validate_all 22)
+            for k in range(0, si.size, 128):
+                self._add_pieces(comp, rc, rv, si[k:k + 128], sj[k:k + 128], sa[k:k + 128],
+                                 sb[k:k + 128], res32, res16)
         out, out16 = res32.sum(-1), res16.sum(-1)
         self.pop_error = max(getattr(self, "pop_error", 0.0), float(np.max(np.abs(out - out16)
                                                                           / np.maximum(out, 1e-300))))
