@@ -15,7 +15,9 @@ size it is exactly x - a (Gittins = SRPT).
 The index is tabulated on ages at quantiles of the conditional law, the supremum over
 D taken on the same grid, and the rank is the linear interpolant of the table — a
 piecewise-linear rank that the SOAP engine evaluates exactly. The table is an
-approximation of the true index; the policy it defines is evaluated exactly.
+approximation of the true index; the policy it defines is evaluated exactly. Without a
+prediction the table comes from the size law's own tail, exact to rounding (a constant
+hazard gives a constant index, so Gittins on Exp(1) is seen as FCFS, as it should be).
 
 A continuous prediction y is used through its cell among ``cells`` cells of equal
 probability of the marginal law of Y (default :data:`CELLS`): the policy is the Gittins
