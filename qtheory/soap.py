@@ -569,6 +569,23 @@ def _map(a, b, s):
     return np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(jac), jac, 0.0)
 
 
+def _thresholds(policy):
+    """The policy's positive class thresholds in the descriptor, sorted (where its rank
+    jumps in the size or prediction)."""
+    return sorted({float(t) for t in getattr(policy, "thresholds", ()) if t > 0})
+
+
+def _bisect_change(lo, hi, ref, signature, iters=64):
+    """Where ``signature(y)`` (rows) first differs from ``ref`` between ``lo`` and ``hi``,
+    with ``signature(lo) == ref`` and ``signature(hi) != ref``: ``iters`` bisections (64:
+    the returned upper ends are the change points to rounding)."""
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        same = np.all(signature(mid) == ref, axis=1)
+        lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+    return hi
+
+
 #: Position weights of :func:`_code`: two independent sets of odd integers below 2^40
 #: (codes below 64 over at most 4096 positions keep every sum below 2^58, exact).
 _CODE_WEIGHTS = 2 * np.random.default_rng(20261128).integers(1, 2**39, (4096, 2)) + 1
@@ -611,12 +628,7 @@ def _split_integrate(a, b, R, both, iters=64):
     if br.size == 0:
         return res.sum(-1)
     i, j, g = br[:, 0], br[:, 1], br[:, 2]
-    lo, hi = pos[j, g].copy(), pos[j, g + 1].copy()
-    ref = sg[i, j, g]
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        same = np.all(both(mid, i)[1] == ref, axis=1)
-        lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+    hi = _bisect_change(pos[j, g], pos[j, g + 1], sg[i, j, g], lambda y: both(y, i)[1], iters)
     # sub-pieces of every broken (threshold, piece)
     subs_i, subs_j, sa, sb = [], [], [], []
     for (ti, pj) in sorted(set(zip(i.tolist(), j.tolist()))):
@@ -710,7 +722,7 @@ class Engine:
                     _Component("fixed", lambda x: 1.0 - bit.short_prob(x), fixed=1.0, jumps=jumps)]
         if desc == "size" or (desc == "prediction" and (pred is None or isinstance(pred, Perfect))):
             # class thresholds are jumps of the rank in the size
-            return [_Component("size", jumps=getattr(p, "thresholds", ()))]
+            return [_Component("size", jumps=_thresholds(p))]
         if desc == "prediction":
             return [_Component("cond")]
         return [_Component("fixed", fixed=0.0)]
@@ -821,7 +833,7 @@ class Engine:
                     pts.update({(1 - alpha) * s, (1 + alpha) * s})
         # the rank jumps in y at the policy's class thresholds, and so does the tagged
         # job's response time: a Gauss piece across a jump is off by ~1e-4
-        pts.update(float(t) for t in getattr(self.policy, "thresholds", ()) if t > 0)
+        pts.update(_thresholds(self.policy))
         gone = np.flatnonzero(S <= 0)
         top = ys[gone[0]] if gone.size else INF
         pts = sorted(p for p in pts if 0 <= p < top)
@@ -908,8 +920,7 @@ class Engine:
         there: a kink closer to a piece's end than its outermost node is invisible to
         the piece's error estimate."""
         if "kinks" not in self._cache:
-            d = np.array([0.0, *sorted({float(t) for t in getattr(self.policy, "thresholds",
-                                                                      ())})])
+            d = np.array([0.0, *_thresholds(self.policy)])
             vals = [np.zeros(0)]
             for comp in self.components:
                 if comp.kind != "fixed":
@@ -1053,12 +1064,7 @@ class Engine:
         i, j = np.nonzero(np.any(sig[:, 1:] != sig[:, :-1], axis=2))
         if not i.size:
             return np.zeros(0)
-        lo, hi, ref = ys[i, j], ys[i, j + 1], sig[i, j]
-        for _ in range(64):
-            mid = 0.5 * (lo + hi)
-            same = np.all(signature(mid) == ref, axis=1)
-            lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
-        return np.unique(hi)
+        return np.unique(_bisect_change(ys[i, j], ys[i, j + 1], sig[i, j], signature))
 
     def _exact_cond(self, comp, rc, rv):
         g = self._cond_grid(comp)
@@ -1100,14 +1106,11 @@ class Engine:
         br = np.argwhere(change)
         if br.size:
             i, j, k = br[:, 0], br[:, 1], br[:, 2]
-            lo, hi = pos[j, k].copy(), pos[j, k + 1].copy()
-            ref = sg[i, j, k]
-            for _ in range(64):
-                mid = 0.5 * (lo + hi)
-                prm = self.profile(comp, mid)
-                same = np.all(_code(levels(prm, rc[i], rv[i])[4], np.isfinite(prm.S)) == ref,
-                              axis=1)
-                lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+
+            def code(y):
+                prm = self.profile(comp, y)
+                return _code(levels(prm, rc[i], rv[i])[4], np.isfinite(prm.S))
+            hi = _bisect_change(pos[j, k], pos[j, k + 1], sg[i, j, k], code)
             si, sj, sa, sb = [], [], [], []
             for (ti, pj) in sorted(set(zip(i.tolist(), j.tolist()))):
                 sel = (i == ti) & (j == pj)
@@ -1535,8 +1538,7 @@ class _AffineCond:
     def __init__(self, eng, comp, sm):
         self.eng, self.comp, self.sm = eng, comp, sm
         self.shift = comp.shift
-        jumps = sorted({float(t) for t in getattr(eng.policy, "thresholds", ()) if t > 0})
-        self.edges = np.array([0.0, *jumps, INF])
+        self.edges = np.array([0.0, *_thresholds(eng.policy), INF])
         self.coef = self._coefficients()
         X = eng.size
         lo, hi = X.support
