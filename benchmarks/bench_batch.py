@@ -17,8 +17,8 @@ import time
 
 import scipy.stats as st
 
-from qtheory.batch import BatchQueue
-from qtheory.continuous import ContinuousBatching
+from qtheory.queues.batch import BatchQueue
+from qtheory.queues.continuous import ContinuousBatching
 
 ALPHA, TAU0 = 0.1438, 1.8874   # Inoue 2021, V100 ResNet-50
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests import references as ref  # noqa: E402
 
 import qtheory as qt  # noqa: E402
-from qtheory.cli import default_table  # noqa: E402
+from qtheory.tools.cli import default_table  # noqa: E402
 
 
 def timed(fn, repeat):

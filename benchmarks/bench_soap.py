@@ -40,7 +40,7 @@ def main(full="--full" in sys.argv):
     print(f"{'SRPT as a user Rank, Uniform(0.5, 1.5)':38s} soap {tu:8.2f} s  catalogue {tc:6.3f} s"
           f"  ratio {tu / tc:8.1f}  rel. diff {abs(u.value - c.value) / c.value:.1e}")
     if full:
-        from qtheory.gittins import gittins_policy
+        from qtheory.policies.gittins import gittins_policy
         previous = None
         for cells in (8, 16, 32):
             g, tg = timed(lambda: noisy.mean_response_time(gittins_policy(noisy, cells),

@@ -8,9 +8,9 @@ import scipy.stats as st
 import sympy
 
 import qtheory as qt
-from qtheory.batch import (BatchQueue, inoue_bound, inoue_phi0, inoue_phi1,
+from qtheory.queues.batch import (BatchQueue, inoue_bound, inoue_phi0, inoue_phi1,
                            mg1_clipped_mean_response_time, mm_ab1_mean_response_time)
-from qtheory.errors import ParameterError, PolicyError, UnstableError
+from qtheory.core.errors import ParameterError, PolicyError, UnstableError
 
 V100 = (0.1438, 1.8874)   # Inoue 2021: ResNet-50 on V100, batch time α b + τ0 (ms)
 P4 = (0.5833, 1.4284)     # Inoue 2021: P4 INT8

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import qtheory as qt
-from qtheory.bounds import (FACTORS, bounce_bound, error_range, pspjf_bound, uniform_bound,
+from qtheory.analysis.bounds import (FACTORS, bounce_bound, error_range, pspjf_bound, uniform_bound,
                             uniform_bounds)
-from qtheory.predictions import PredictionModel
+from qtheory.laws.predictions import PredictionModel
 
 
 class BoxNoise(PredictionModel):

@@ -1,4 +1,4 @@
-"""The ``qtheory`` command end to end: every subcommand through ``qtheory.cli.main`` with
+"""The ``qtheory`` command end to end: every subcommand through ``qtheory.tools.cli.main`` with
 its output parsed and checked, the installed script once, and errors that name the flag.
 
 Reference values: M/M/1 (1 / (1 - rho)), Mitzenmacher 2020 Table 1 (SRPT, 4 decimals),
@@ -16,8 +16,8 @@ import pytest
 from scipy.special import lambertw
 
 import qtheory as qt
-from qtheory import cli
-from qtheory.validate import t_limit
+from qtheory.tools import cli
+from qtheory.analysis.validate import t_limit
 
 SRPT_PUBLISHED = {0.5: 1.4254, 0.8: 2.3528}     # Mitzenmacher 2020, Table 1
 
@@ -207,7 +207,7 @@ def test_help_has_examples(capsys):
 def test_installed_script_default_table():
     exe = shutil.which("qtheory")
     if exe is None:       # not on PATH (e.g. a bare checkout): run the module instead
-        cmd = [sys.executable, "-m", "qtheory.cli"]
+        cmd = [sys.executable, "-m", "qtheory.tools.cli"]
     else:
         cmd = [exe]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)

@@ -7,7 +7,7 @@ import pytest
 import scipy.stats as st
 
 import qtheory as qt
-from qtheory.numerics import integrate
+from qtheory.core.numerics import integrate
 
 EXP = qt.Exponential(1.0)
 

@@ -223,12 +223,12 @@ def test_mean_slowdown_infinite_when_small_jobs_wait():
     the waiting time (FCFS: W = lambda E[X^2] / (2 (1 - rho)) = 1 here; SPJF: lambda E[X^2]
     / 2 = 0.5), finite for sizes bounded away from 0 (FCFS: 1 + W E[1/X], by hand)."""
     q = qt.MG1(0.5, qt.Exponential(1.0))
-    with pytest.raises(qt.errors.InfiniteMomentError, match=r"infinite.*about 1\b"):
+    with pytest.raises(qt.InfiniteMomentError, match=r"infinite.*about 1\b"):
         q.mean_slowdown(qt.FCFS)
     noisy = qt.MG1(0.5, qt.Exponential(1.0), qt.ExpNoise())
-    with pytest.raises(qt.errors.InfiniteMomentError, match=r"SPJF is infinite.*about 0\.5\b"):
+    with pytest.raises(qt.InfiniteMomentError, match=r"SPJF is infinite.*about 0\.5\b"):
         noisy.mean_slowdown(qt.SPJF)
-    with pytest.raises(qt.errors.InfiniteMomentError, match="SPRPT is infinite"):
+    with pytest.raises(qt.InfiniteMomentError, match="SPRPT is infinite"):
         noisy.mean_slowdown(qt.SPRPT)
     assert q.mean_slowdown(qt.SRPT).value < 2          # small jobs do not wait under SRPT
     u = qt.MG1(0.5, qt.Uniform(0.5, 1.5))                # E[X^2] = 13/12, E[1/X] = ln 3

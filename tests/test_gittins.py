@@ -2,7 +2,7 @@
 Harchol-Balter, Scheller-Wolf 2018, section 7; Aalto, Ayesta, Righter 2009):
 
 * with a decreasing hazard rate the Gittins index decreases with age, so Gittins serves
-  the least-attained job: it is FB (closed form of qtheory.formulas);
+  the least-attained job: it is FB (closed form of qtheory.methods.formula);
 * with an increasing hazard rate the index increases with age, a started job is never
   preempted and jobs are served in arrival order: it is FCFS (Pollaczek-Khinchine);
 * with known sizes the index of a job is 1 / (x - a): it is SRPT (Schrage-Miller);
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import qtheory as qt
-from qtheory.gittins import gittins_policy, index_table
-from qtheory.soap import soap_mean_response_time
+from qtheory.policies.gittins import gittins_policy, index_table
+from qtheory.methods.soap import soap_mean_response_time
 
 
 def gittins(q, **kw):

@@ -7,9 +7,9 @@ import pytest
 import scipy.stats as st
 
 import qtheory as qt
-from qtheory.continuous import ContinuousBatching, TokenLaw
-from qtheory.errors import ParameterError, UnstableError
-from qtheory.llm import MODELS, kv_bytes_per_token, kv_tokens
+from qtheory.queues.continuous import ContinuousBatching, TokenLaw
+from qtheory.core.errors import ParameterError, UnstableError
+from qtheory.queues.llm import MODELS, kv_bytes_per_token, kv_tokens
 
 
 # -- presets ---------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def test_spf_backlog_equals_heap():
     """Policy "spf" keeps the requests present at time 0 in a sorted array instead of its
     heap. Shifting every arrival to 1e-300 (absorbed by the first iteration's time) sends
     them through the heap instead; the two runs must be identical request by request."""
-    from qtheory.batchsim import POLICIES, _llm_kernel
+    from qtheory.methods.sim.batch import POLICIES, _llm_kernel
     rng = np.random.default_rng(11)
     n = 3000
     s = rng.integers(20, 200, n)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from scipy.special import lambertw
 
-from qtheory.validate import t_limit
+from qtheory.analysis.validate import t_limit
 
 from . import references as ref
 

@@ -1,4 +1,4 @@
-"""qtheory.plot: the house style, the three plots (their data against independent values),
+"""qtheory.tools.plot: the house style, the three plots (their data against independent values),
 export, and booktabs tables. Matplotlib runs on the Agg backend."""
 
 import math
@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from scipy.special import lambertw  # noqa: E402
 
 import qtheory as qt  # noqa: E402
-from qtheory import plot  # noqa: E402
+from qtheory.tools import plot  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

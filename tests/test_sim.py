@@ -15,9 +15,10 @@ import pytest
 from scipy import stats
 
 import qtheory as qt
-from qtheory.errors import ParameterError, PolicyError
-from qtheory.sim import Plan, engine, run_replication, simulate
-from qtheory.validate import _label, catalogue
+from qtheory.core.errors import ParameterError, PolicyError
+from qtheory.policies.catalogue import as_policy
+from qtheory.methods.sim import Plan, engine, run_replication, simulate
+from qtheory.analysis.validate import _label, catalogue
 
 P4 = 2 * stats.norm.sf(4.0)          # two-sided tail of a 4-sigma event
 
@@ -141,7 +142,7 @@ def test_gittins_with_predictions():
     rank table per cell. Its mean agrees with the SOAP engine's (an independent
     evaluation of the same tables), and sits between SRPT (true sizes) and blind
     scheduling (1 / (1 - rho) for Exp sizes)."""
-    from qtheory.gittins import gittins_policy
+    from qtheory.policies.gittins import gittins_policy
     q = qt.MG1(0.7, qt.Exponential(1.0), qt.ExpNoise())
     g = gittins_policy(q, cells=8)
     assert Plan(q, g).shared is not None
@@ -291,8 +292,8 @@ def test_one_segment_loop_matches_the_soap_loop(monkeypatch):
              (exp, qt.PriorityClasses([0.5, 2.0], "resume"))]
     monkeypatch.setattr(engine._State.__init__, "__defaults__", (4,))  # 4 slots: grow often
     for q, p in cases:
-        fast = Plan(q, qt.policies.as_policy(p))
-        slow = Plan(q, qt.policies.as_policy(p))
+        fast = Plan(q, as_policy(p))
+        slow = Plan(q, as_policy(p))
         assert fast.loop == "key"
         slow.loop = "soap"
         a = run_replication(fast, 4, 6000, 500, per_job=True, chunk=700)

@@ -1,4 +1,4 @@
-"""The SOAP engine against independent witnesses: the closed forms of qtheory.formulas
+"""The SOAP engine against independent witnesses: the closed forms of qtheory.methods.formula
 (MATH.md sections 1, 2, 4, 6), the hand-derived worked example of MATH.md section 3, and
 the simulator (policies without a closed form: SPRPT-bounce, DelayPredict, SkipPredict
 with prediction costs in server time). Gittins has its own module, test_gittins.py."""
@@ -11,7 +11,7 @@ from scipy import integrate, stats
 import pytest
 
 import qtheory as qt
-from qtheory.soap import (discover_pieces, soap_mean_response_time, soap_response_curve,
+from qtheory.methods.soap import (discover_pieces, soap_mean_response_time, soap_response_curve,
                           soap_response_time)
 
 from . import references as ref
@@ -235,9 +235,9 @@ def test_formula_and_soap_within_their_errors_across_laws(law, pred):
     and 0.95: the two differ by no more than the sum of their stated errors. This grid
     found the kinks and jumps that quadrature or interpolation had straddled (see the
     reference tests above)."""
-    from qtheory.distributions import as_size_law
-    from qtheory.formulas import formula_for
-    from qtheory.validate import catalogue
+    from qtheory.laws.sizes import as_size_law
+    from qtheory.methods.formula import formula_for
+    from qtheory.analysis.validate import catalogue
     size = as_size_law(_GRID_LAWS[law])
     bad = []
     for rho in (0.3, 0.95):
@@ -250,7 +250,7 @@ def test_formula_and_soap_within_their_errors_across_laws(law, pred):
             try:
                 formula_for(policy)
                 s = soap_mean_response_time(q, policy)
-            except qt.errors.PolicyError:
+            except qt.PolicyError:
                 continue          # no closed form, or not a SOAP policy (PS, LCFS, ...)
             f = q.mean_response_time(policy, method="formula")
             if not abs(s.value - f.value) <= s.error + f.error + 1e-13 * abs(f.value):
@@ -326,7 +326,7 @@ def test_interpolant_sees_a_kink_beyond_its_outermost_node(nodes):
     """max(r, 0) on [-4.16, 0.0024]: every Gauss node lies below 0, so the node values
     (and the Legendre coefficients) are those of a constant; the probes just inside the
     piece's ends see the kink, and the piece is refined until the integral is right."""
-    from qtheory.soap import _Interp
+    from qtheory.methods.soap import _Interp
     ip = _Interp(lambda r: np.maximum(r, 0.0)[None], [-4.16, 0.0024], nodes=nodes)
     got = float(ip.integral(np.array([0.0024]))[0, 0])
     assert got == pytest.approx(0.0024**2 / 2, rel=1e-9, abs=1e-15)
@@ -337,7 +337,7 @@ def test_envelope_against_brute_force_suffix_maximum():
     linear ranks (slopes of both signs, jumps, one class) against the maximum taken on a
     dense age grid: r_worst(0) and the mean of r_worst over [0, w), rebuilt from the
     flat and sloped parts, agree to the grid's resolution; the parts add up to w."""
-    from qtheory.soap import Profile, envelope
+    from qtheory.methods.soap import Profile, envelope
     rng = np.random.default_rng(7)
     K, P = 40, 5
     L = rng.exponential(1.0, (K, P))

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 import qtheory as qt
-from qtheory.errors import ParameterError
+from qtheory.core.errors import ParameterError
 
 distributed = pytest.importorskip("distributed")
-sweep_module = importlib.import_module("qtheory.sweep")  # the module, not qt.sweep
+sweep_module = importlib.import_module("qtheory.tools.sweep")  # the module, not qt.sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = "QTHEORY_TEST_SWEEP_CALLS"

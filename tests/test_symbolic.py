@@ -15,9 +15,9 @@ import sympy
 import sympy.stats as ss
 
 import qtheory as qt
-from qtheory import symbolic as S
-from qtheory.errors import ParameterError, PolicyError, UnstableError
-from qtheory.symbolic import (evaluate, heavy_traffic, latex, light_traffic,
+from qtheory.methods import symbolic as S
+from qtheory.core.errors import ParameterError, PolicyError, UnstableError
+from qtheory.methods.symbolic import (evaluate, heavy_traffic, latex, light_traffic,
                               reference_mean_response_time, symbolic_mean_response_time,
                               symbolic_optimal_threshold, symbolic_response_time)
 

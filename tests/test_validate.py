@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import qtheory as qt
-from qtheory import formulas
-from qtheory.errors import ParameterError
-from qtheory.validate import Report, _label, catalogue, check_samples, validate, validate_all
+from qtheory.methods import formula as formulas
+from qtheory.core.errors import ParameterError
+from qtheory.analysis.validate import Report, _label, catalogue, check_samples, validate, validate_all
 
 
 class _WrongPS(formulas.Formula):

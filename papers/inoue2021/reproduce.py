@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from qtheory import plot
-from qtheory.batch import BatchQueue, inoue_phi0, inoue_phi1
-from qtheory.reproduction import run_reproduction
-from qtheory.validate import t_limit
+from qtheory.queues.batch import BatchQueue, inoue_phi0, inoue_phi1
+from qtheory.tools.reproduction import run_reproduction
+from qtheory.analysis.validate import t_limit
 
 HERE = Path(__file__).resolve().parent
 # Published fitted batch-time parameters (ms): batch time α k + τ0.

@@ -23,8 +23,8 @@ from scipy.special import kv
 
 import qtheory as qt
 from qtheory import plot
-from qtheory.reproduction import run_reproduction
-from qtheory.validate import t_limit
+from qtheory.tools.reproduction import run_reproduction
+from qtheory.analysis.validate import t_limit
 
 HERE = Path(__file__).resolve().parent
 POLICIES = {"FIFO": qt.FCFS, "SJF": qt.SJF, "SPJF": qt.SPJF, "PSJF": qt.PSJF,

@@ -20,8 +20,8 @@ import numpy as np
 
 import qtheory as qt
 from qtheory import plot
-from qtheory.reproduction import run_reproduction
-from qtheory.validate import t_limit
+from qtheory.tools.reproduction import run_reproduction
+from qtheory.analysis.validate import t_limit
 
 HERE = Path(__file__).resolve().parent
 LAWS = {"exponential": qt.Exponential(1.0), "weibull": qt.Weibull(0.5, 0.5)}

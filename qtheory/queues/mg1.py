@@ -3,13 +3,13 @@
 import math
 
 
-from .distributions import as_size_law
-from .errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
-from .joint import joint_law
-from .params import Param, as_float_copy, floated, is_symbolic, positive
-from .policies import as_policy
-from .predictions import as_prediction
-from .result import Result
+from ..laws.sizes import as_size_law
+from ..core.errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
+from ..laws.joint import joint_law
+from ..core.params import Param, as_float_copy, floated, is_symbolic, positive
+from ..policies.catalogue import as_policy
+from ..laws.predictions import as_prediction
+from ..core.result import Result
 
 METHODS = ("auto", "formula", "soap", "symbolic", "simulation")
 
@@ -53,7 +53,7 @@ class MG1:
         return self.arrival_rate * self.size.mean
 
     def check_stable(self):
-        """Raise :class:`~qtheory.errors.UnstableError` unless rho < 1."""
+        """Raise :class:`~qtheory.core.errors.UnstableError` unless rho < 1."""
         if not math.isfinite(self.size.mean):
             raise InfiniteMomentError(f"size = {self.size!r} has an infinite mean, so every "
                                       "M/G/1 queue with it is unstable; use a law with a finite "
@@ -67,7 +67,7 @@ class MG1:
     def joint(self):
         """The joint law of (size, prediction) the prediction formulas integrate over."""
         if self._joint is None:
-            from .predictions import Threshold
+            from ..laws.predictions import Threshold
             pred = self.prediction
             self._joint = joint_law(self.size, pred.noise if isinstance(pred, Threshold) else pred)
         return self._joint
@@ -90,14 +90,14 @@ class MG1:
     # -- answers ---------------------------------------------------------------------------
     def mean_response_time(self, policy, method="auto", **options):
         """E[T] under ``policy`` by ``method`` ("auto", "formula", "soap", "symbolic",
-        "simulation"). Returns a :class:`~qtheory.result.Result` (a sympy expression for
+        "simulation"). Returns a :class:`~qtheory.core.result.Result` (a sympy expression for
         "symbolic", a simulation summary for "simulation")."""
         policy = as_policy(policy)
         if method not in METHODS:
             raise ParameterError(f"method = {method!r} is invalid: use one of {METHODS}.")
         self._check_descriptor(policy)
         if method == "symbolic" or (method == "auto" and (self.symbolic or _has_symbols(policy))):
-            from .symbolic import symbolic_mean_response_time
+            from ..methods.symbolic import symbolic_mean_response_time
             return symbolic_mean_response_time(self, policy, **options)
         policy, num = as_float_copy(policy), self.numeric()
         if num is not self:
@@ -105,9 +105,9 @@ class MG1:
         if method == "simulation":
             return self.simulate(policy, **options)
         if method == "soap" or (method == "auto" and not _has_formula(policy)):
-            from .soap import soap_mean_response_time
+            from ..methods.soap import soap_mean_response_time
             return soap_mean_response_time(self, policy, **options)
-        from .formulas import formula_for
+        from ..methods.formula import formula_for
         formula = formula_for(policy)
         self.joint.max_rel_error = 0.0
         value, error = formula.mean(self, policy)
@@ -140,9 +140,9 @@ class MG1:
         if policy.descriptor == "size" or prediction is None:
             prediction = x
         if method in ("soap",) or (method == "auto" and not _has_formula(policy)):
-            from .soap import soap_response_time
+            from ..methods.soap import soap_response_time
             return soap_response_time(self, policy, x, float(prediction))
-        from .formulas import formula_for
+        from ..methods.formula import formula_for
         return float(formula_for(policy).at(self, policy, x, float(prediction)))
 
     def mean_slowdown(self, policy, method="auto"):
@@ -165,7 +165,7 @@ class MG1:
         if num is not self:
             return num.mean_slowdown(policy, method)
         if self.prediction is not None and policy.descriptor == "prediction" and not _perfect(self):
-            from .formulas import formula_for
+            from ..methods.formula import formula_for
             formula = formula_for(policy) if _has_formula(policy) else None
             if not hasattr(formula, "slowdown") or method not in ("auto", "formula"):
                 raise PolicyError(f"mean_slowdown of {policy.name} with noisy predictions has "
@@ -204,12 +204,12 @@ class MG1:
 
     def simulate(self, policy, jobs=10**6, replications=10, seed=1, **options):
         """Simulate ``policy``: independent replications with a 95% confidence interval."""
-        from .sim import simulate
+        from ..methods.sim import simulate
         return simulate(self.numeric(), as_float_copy(as_policy(policy)), jobs=jobs,
                         replications=replications, seed=seed, **options)
 
     def _check_descriptor(self, policy):
-        from .predictions import Threshold
+        from ..laws.predictions import Threshold
         if policy.descriptor == "bit" and not isinstance(self.prediction, Threshold):
             raise PolicyError(f"{policy.name} needs one-bit predictions: build the queue with "
                               "prediction=qt.Threshold(T, noise), or call qt.optimal_threshold.")
@@ -226,10 +226,10 @@ def _has_symbols(*objects):
 
 
 def _perfect(q):
-    from .predictions import Perfect
+    from ..laws.predictions import Perfect
     return q.prediction is None or isinstance(q.prediction, Perfect)
 
 
 def _has_formula(policy):
-    from .formulas import FORMULAS
+    from ..methods.formula import FORMULAS
     return type(policy) in FORMULAS

@@ -8,14 +8,14 @@ tuples, compared lexicographically (multi-class policies). PS and LCFS are not S
 policies (``rank`` is ``None``); they have closed forms and simulator loops of their own.
 
 Policies are classes; parameterless ones may be passed as classes (``qt.SRPT``) or
-instances (``qt.SRPT()``). Closed forms live in :mod:`qtheory.formulas`, the generic
-engine in :mod:`qtheory.soap`; neither calls the other.
+instances (``qt.SRPT()``). Closed forms live in :mod:`qtheory.methods.formula`, the generic
+engine in :mod:`qtheory.methods.soap`; neither calls the other.
 """
 
 import math
 
-from .errors import ParameterError
-from .params import Param, is_symbolic, nonnegative, unit_interval
+from ..core.errors import ParameterError
+from ..core.params import Param, is_symbolic, nonnegative, unit_interval
 
 NEG_INF = -math.inf
 
@@ -231,7 +231,7 @@ class SkipPredict(Policy):
     expensive_cost = Param(nonnegative)
 
     def __init__(self, T, bit_noise=None, cheap_cost=0.0, expensive_cost=0.0, server_time=False):
-        from .predictions import Threshold
+        from ..laws.predictions import Threshold
         self.T, self.cheap_cost, self.expensive_cost = T, cheap_cost, expensive_cost
         self.bit = Threshold(T, bit_noise)
         self.server_time = bool(server_time)

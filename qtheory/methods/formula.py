@@ -1,7 +1,7 @@
 """Closed-form and specialised results (``method="formula"``), MATH.md sections 1, 2, 4, 6.
 
 Each entry gives the per-job response time E[T(x, y)] and the mean E[T] of one policy on
-an :class:`~qtheory.queue.MG1` queue, straight from its published formula. Means are
+an :class:`~qtheory.queues.mg1.MG1` queue, straight from its published formula. Means are
 computed with the integration order swapped where that turns a double integral into a
 single one, e.g. E[integral_0^X dt / (1 - rho_t)] = integral_0^inf P(X > t) / (1 - rho_t) dt.
 Nothing here calls the SOAP engine or the simulator: they are independent witnesses.
@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from .errors import InfiniteMomentError, PolicyError
-from .numerics import integrate
-from . import policies as P
-from .predictions import Threshold
+from ..core.errors import InfiniteMomentError, PolicyError
+from ..core.numerics import integrate
+from ..policies import catalogue as P
+from ..laws.predictions import Threshold
 
 
 def _second_moment(q, policy):
@@ -336,8 +336,8 @@ class _SkipPredict(Formula):
         if q.prediction is None:
             raise PolicyError("SkipPredict needs the queue's expensive prediction model, "
                               "e.g. qt.MG1(lam, size, prediction=qt.ExpNoise()).")
-        from .joint import JointLaw
-        from .predictions import Perfect
+        from ..laws.joint import JointLaw
+        from ..laws.predictions import Perfect
         bit = p.bit
         jump = (bit.T,) if isinstance(bit.noise, Perfect) else ()
         short = JointLaw(q.size, None, weight=bit.short_prob, weight_points=jump)

@@ -15,9 +15,9 @@ import math
 import numpy as np
 from scipy import special
 
-from .errors import ParameterError
-from .numerics import integrate
-from .params import Param, nonnegative, positive, unit_interval
+from ..core.errors import ParameterError
+from ..core.numerics import integrate
+from ..core.params import Param, nonnegative, positive, unit_interval
 
 
 class PredictionModel:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .errors import ParameterError
+from ..core.errors import ParameterError
 
 try:
     from tqdm import tqdm

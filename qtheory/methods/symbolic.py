@@ -41,11 +41,11 @@ import sympy
 from sympy import (Add, Integral, Mul, Rational, S, besselk, exp, expand_func, gamma, log,
                    lowergamma, oo, sqrt, uppergamma)
 
-from . import distributions as D
-from . import policies as P
-from . import predictions as PR
-from .errors import ParameterError, PolicyError
-from .policies import as_policy
+from ..laws import sizes as D
+from ..policies import catalogue as P
+from ..laws import predictions as PR
+from ..core.errors import ParameterError, PolicyError
+from ..policies.catalogue import as_policy
 
 __all__ = ["symbolic_mean_response_time", "symbolic_response_time", "size_law_from_sympy",
            "SympyLaw", "evaluate", "latex", "light_traffic", "heavy_traffic",
@@ -75,7 +75,7 @@ def exact(value, name="value"):
     >>> exact(float("nan"), "rate")
     Traceback (most recent call last):
     ...
-    qtheory.errors.ParameterError: rate = nan is invalid: a symbolic result needs a finite number or a sympy expression.
+    qtheory.core.errors.ParameterError: rate = nan is invalid: a symbolic result needs a finite number or a sympy expression.
     """
     if isinstance(value, sympy.Basic):
         return value
@@ -891,7 +891,7 @@ class _Model:
         self.m1, self.m2 = self.law.moment(1), self.law.moment(2)
         self.rho = self.lam * self.m1
         if self.m2.is_finite is False or self.m2 == oo:
-            from .errors import InfiniteMomentError
+            from ..core.errors import InfiniteMomentError
             raise InfiniteMomentError(f"E[X^2] is infinite for {q.size!r}.")
 
     def size_joint(self):
@@ -1537,7 +1537,7 @@ def latex(expr, mathtext=False, **settings):
 
 
 def _symbolic_rate_queue(q, lam):
-    from .queue import MG1
+    from ..queues.mg1 import MG1
     if isinstance(q.arrival_rate, sympy.Symbol):
         return q, q.arrival_rate
     lam = lam if lam is not None else sympy.Symbol("lambda", positive=True)
@@ -1665,7 +1665,7 @@ def reference_mean_response_time(policy="SRPT", arrival_rate="0.5", digits=50):
     >>> print(reference_mean_response_time("SRPT", "0.5", 30))
     1.42537266387778573995525215137
     """
-    from .queue import MG1
+    from ..queues.mg1 import MG1
     lam = Rational(str(arrival_rate)) if isinstance(arrival_rate, str) else exact(arrival_rate)
     pol = {"SRPT": P.SRPT(), "SPRPT": P.SPRPT()}.get(str(policy).upper())
     if pol is None:

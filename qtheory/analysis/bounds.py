@@ -11,8 +11,8 @@ law and load:
 
 import math
 
-from .errors import ParameterError
-from .predictions import Perfect, UniformNoise
+from ..core.errors import ParameterError
+from ..laws.predictions import Perfect, UniformNoise
 
 #: The constants of the two theorems, by policy name.
 FACTORS = {"SPRPTBounce": 3.5, "PSPJF": 1.5}
@@ -33,7 +33,7 @@ def error_range(prediction):
 
     Examples
     --------
-    >>> from qtheory.predictions import UniformNoise
+    >>> from qtheory.laws.predictions import UniformNoise
     >>> error_range(UniformNoise(0.5))
     (0.5, 1.5)
     """
@@ -116,7 +116,7 @@ def uniform_bounds(q):
     >>> round(b["PSPJF"] / b["SRPT"], 12)
     4.5
     """
-    from .policies import SRPT
+    from ..policies.catalogue import SRPT
     beta, alpha = error_range(q.prediction)
     srpt = float(q.with_prediction(None).mean_response_time(SRPT, method="soap"))
     out = {name: uniform_bound(name, srpt, beta, alpha) for name in FACTORS}

@@ -24,12 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import distributions as D
-from . import policies as P
-from . import predictions as PR
-from .errors import ParameterError, QTheoryError
+from ..laws import sizes as D
+from ..policies import catalogue as P
+from ..laws import predictions as PR
+from ..core.errors import ParameterError, QTheoryError
 from .plot import label, resolve
-from .queue import MG1
+from ..queues.mg1 import MG1
 
 LAWS = {"exponential": D.Exponential, "erlang": D.Erlang, "uniform": D.Uniform,
         "deterministic": D.Deterministic, "weibull": D.Weibull, "lognormal": D.Lognormal,
@@ -39,7 +39,7 @@ POLICIES = {"fcfs": P.FCFS, "lcfs": P.LCFS, "ps": P.PS, "sjf": P.SJF, "psjf": P.
             "srpt": P.SRPT, "fb": P.FB, "spjf": P.SPJF, "pspjf": P.PSPJF, "sprpt": P.SPRPT,
             "bounce": P.SPRPTBounce, "gittins": P.Gittins}
 
-PAPERS = Path(__file__).resolve().parent.parent / "papers"
+PAPERS = Path(__file__).resolve().parents[2] / "papers"
 
 LAW_HELP = ("laws: exponential(rate), erlang(k, rate), uniform(lo, hi), deterministic(v), "
             "weibull(shape, scale), lognormal(mu, sigma), boundedpareto(alpha, lo, hi) or any "
@@ -229,7 +229,7 @@ def cmd_mean(args):
                    method=getattr(r, "method", args.method), ci_lo=ci[0], ci_hi=ci[1],
                    threshold=math.nan if T is None else T)
         if args.method == "symbolic":      # the exact expression, evaluated to 17 digits
-            from .symbolic import evaluate
+            from ..methods.symbolic import evaluate
             expr = getattr(r, "value", r)
             rec.update(mean_response_time=float(evaluate(expr, 17)), expression=str(expr))
         else:
@@ -247,7 +247,7 @@ def cmd_mean(args):
 
 
 def cmd_validate(args):
-    from .validate import ValidationSuite, validate
+    from ..analysis.validate import ValidationSuite, validate
     s = Setup(args)
     methods = None if args.methods is None else [m.strip() for m in args.methods.split(",")]
     cells = list(s.cells())

@@ -14,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from .. import policies as P
-from ..errors import ParameterError, PolicyError
+from ...policies import catalogue as P
+from ...core.errors import ParameterError, PolicyError
 from . import kernels as K
 from .stats import SimulationResult, SizeCurve, t_interval
 
@@ -96,7 +96,7 @@ class Plan:
         """Gittins as the queue's information defines it (:func:`qtheory.gittins_policy`):
         its descriptor and its rank table."""
         if isinstance(p, P.Gittins):
-            from ..gittins import gittins_policy
+            from ...policies.gittins import gittins_policy
             p = gittins_policy(self.q)
         self.gittins, self.descriptor = p, p.descriptor
         if self.descriptor == "size":  # a known size: the Gittins rank is x - a (SRPT)
@@ -178,7 +178,7 @@ class Plan:
 
 
 def _profile_arrays(profile):
-    """(S, E, C, V, M) of a :class:`qtheory.soap.Profile`, contiguous float arrays."""
+    """(S, E, C, V, M) of a :class:`qtheory.methods.soap.Profile`, contiguous float arrays."""
     return tuple(np.ascontiguousarray(getattr(profile, k), float) for k in "SECVM")
 
 
@@ -390,7 +390,7 @@ def simulate(q, policy, jobs=10**6, replications=10, seed=1, warmup=None, execut
     ----------
     q : qtheory.MG1
         The queue (numeric parameters).
-    policy : qtheory.policies.Policy or class
+    policy : qtheory.policies.catalogue.Policy or class
         Any catalogue policy or ``qt.Rank(fn)``.
     jobs : int
         Jobs per replication, warm-up included (>= 2 more than ``warmup``).
@@ -408,7 +408,7 @@ def simulate(q, policy, jobs=10**6, replications=10, seed=1, warmup=None, execut
         ``ThreadPoolExecutor`` also runs them in parallel.
     per_job : bool
         Keep every measured job's response time and size (first replication; O(jobs)
-        memory), e.g. for :func:`qtheory.validate.check_samples`.
+        memory), e.g. for :func:`qtheory.analysis.validate.check_samples`.
     by_size : int or array_like, optional
         Estimate E[T | size] on this many size-quantile bins (or these bin edges).
     precision : float, optional
@@ -432,7 +432,7 @@ def simulate(q, policy, jobs=10**6, replications=10, seed=1, warmup=None, execut
     >>> float(simulate(q, qt.PS, jobs=20_000, replications=4, seed=3)) == float(s)
     True
     """
-    from ..policies import as_policy
+    from ...policies.catalogue import as_policy
     policy = as_policy(policy)
     jobs = _check_int("jobs", jobs, 1, "simulate at least a few thousand jobs, e.g. jobs=10**5")
     replications = _check_int("replications", replications, 2,

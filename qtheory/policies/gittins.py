@@ -33,11 +33,11 @@ import math
 
 import numpy as np
 
-from . import policies as P
-from .errors import PolicyError
-from .numerics import _gauss
-from .predictions import Perfect, Threshold
-from .soap import INF, Profile, _GittinsRank, _size_cuts
+from . import catalogue as P
+from ..core.errors import PolicyError
+from ..core.numerics import _gauss
+from ..laws.predictions import Perfect, Threshold
+from ..methods.soap import INF, Profile, _GittinsRank, _size_cuts
 
 #: Ages per descriptor in the index table.
 AGES = 160
@@ -209,7 +209,7 @@ class GittinsPolicy(P.Policy, _GittinsRank):
 def _marginal_quantiles(size, pred, k):
     """Edges 0 = y_0 < ... < y_k = inf with P(Y < y_i) = i / k under the marginal law of
     the prediction (bisection in log y on a Gauss-Legendre integral over sizes)."""
-    from .numerics import gauss_pieces
+    from ..core.numerics import gauss_pieces
     cuts = np.array(_size_cuts(size))
 
     def F(y):

@@ -31,7 +31,7 @@ How it is evaluated
   descriptor and of class thresholds), and each piece is probed just inside its ends,
   where a kink beyond the outermost node would leave the node values smooth.
 
-Nothing here calls :mod:`qtheory.formulas` (independent witness, DESIGN.md section 1).
+Nothing here calls :mod:`qtheory.methods.formula` (independent witness, DESIGN.md section 1).
 """
 
 import math
@@ -41,10 +41,10 @@ import numpy as np
 from numba import njit
 from numpy.polynomial import legendre as _leg
 
-from . import policies as P
-from .errors import ConvergenceError, ParameterError, PolicyError
-from .predictions import Perfect, Threshold
-from .result import Result
+from ..policies import catalogue as P
+from ..core.errors import ConvergenceError, ParameterError, PolicyError
+from ..laws.predictions import Perfect, Threshold
+from ..core.result import Result
 
 INF = math.inf
 
@@ -537,7 +537,7 @@ def _moments(tab, rows, n, c0, B, Cr):
 # the job population
 # ======================================================================================
 def _size_cuts(size):
-    from .joint import quantile_grid
+    from ..laws.joint import quantile_grid
     lo, hi = size.support
     pts = sorted({lo, hi, *quantile_grid(size), *size.breakpoints})
     return [p for p in pts if lo <= p <= hi]
@@ -1400,7 +1400,7 @@ class _ScaleModel:
 
     @staticmethod
     def of(pred):
-        from .predictions import PredictionModel
+        from ..laws.predictions import PredictionModel
         if pred is None or type(pred).partial_moments is PredictionModel.partial_moments:
             return None
         z, x = np.array([0.3, 1.0, 3.0]), np.array([0.5, 2.0])
@@ -1878,7 +1878,7 @@ class _HFunction:
 # Gittins
 # ======================================================================================
 class _GittinsRank:
-    """Marker base for rank tables built from the queue's law (see :mod:`qtheory.gittins`)."""
+    """Marker base for rank tables built from the queue's law (see :mod:`qtheory.policies.gittins`)."""
 
 
 # ======================================================================================
@@ -1892,7 +1892,7 @@ def _check(q, policy):
 
 def _resolve(q, policy):
     if isinstance(policy, P.Gittins):
-        from .gittins import gittins_policy
+        from ..policies.gittins import gittins_policy
         return gittins_policy(q)
     return policy
 

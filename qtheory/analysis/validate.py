@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as _st
 
-from .errors import ParameterError, PolicyError
-from .policies import as_policy
-from .sim.stats import batch_means, lag1_autocorrelation
+from ..core.errors import ParameterError, PolicyError
+from ..policies.catalogue import as_policy
+from ..methods.sim.stats import batch_means, lag1_autocorrelation
 
 ANALYTIC = ("formula", "soap", "symbolic")
 #: |z| above this is a disagreement (a 4-sigma event has probability 6e-5 by chance).
@@ -118,7 +118,7 @@ def _analytic(q, policy, method):
         if not isinstance(expr, sympy.Basic):
             return float(expr), 0.0, "exact"
         try:
-            from .symbolic import evaluate
+            from ..methods.symbolic import evaluate
         except ImportError:
             return float(sympy.N(expr, 17)), 0.0, "exact"
         return float(evaluate(expr, 17)), 0.0, "exact, evaluated to 17 digits"
@@ -134,7 +134,7 @@ def validate(q, policy, jobs=10**6, replications=10, seed=1, methods=None, refer
     q : qtheory.MG1
     policy : policy class or instance
     jobs, replications, seed
-        Simulation size (see :func:`qtheory.sim.simulate`); ``jobs=0`` skips simulation.
+        Simulation size (see :func:`qtheory.methods.sim.simulate`); ``jobs=0`` skips simulation.
     methods : iterable of str, optional
         Subset of ("formula", "soap", "symbolic", "simulation"); default all.
     reference : dict, optional
@@ -274,7 +274,7 @@ def catalogue(size=None):
     >>> len(catalogue()), catalogue()[0]
     (21, (FCFS(), None))
     """
-    from . import policies as P
+    from ..policies import catalogue as P
     m = 1.0 if size is None else float(size.mean)
     return [(P.FCFS(), None), (P.LCFS(), None), (P.PS(), None), (P.SJF(), None),
             (P.PSJF(), None), (P.SRPT(), None), (P.FB(), None),
@@ -327,10 +327,10 @@ def validate_all(policies=None, laws=None, loads=(0.5, 0.9), prediction=None, jo
     >>> suite.passed, len(suite.reports)
     (True, 2)
     """
-    from .distributions import Exponential, Weibull, as_size_law
-    from .predictions import ExpNoise, Threshold
-    from .queue import MG1
-    from .sim.engine import Plan
+    from ..laws.sizes import Exponential, Weibull, as_size_law
+    from ..laws.predictions import ExpNoise, Threshold
+    from ..queues.mg1 import MG1
+    from ..methods.sim.engine import Plan
     laws = (Exponential(1.0), Weibull(0.5, 0.5)) if laws is None else tuple(laws)
     prediction = ExpNoise() if prediction is None else prediction
     reports = []

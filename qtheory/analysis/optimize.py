@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .errors import ParameterError, PolicyError
-from .policies import OneBit, PriorityClasses, SkipPredict, as_policy
-from .predictions import Threshold
-from .result import Result
+from ..core.errors import ParameterError, PolicyError
+from ..policies.catalogue import OneBit, PriorityClasses, SkipPredict, as_policy
+from ..laws.predictions import Threshold
+from ..core.result import Result
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Optimum:
 
 def _objective(q, policy):
     """A function of the thresholds returning (objective, result)."""
-    from .queue import MG1
+    from ..queues.mg1 import MG1
     if isinstance(policy, OneBit):
         noise = q.prediction.noise if isinstance(q.prediction, Threshold) else q.prediction
 

@@ -22,10 +22,10 @@ import numbers
 import numpy as np
 from scipy import stats
 
-from .distributions import Empirical, as_size_law
-from .errors import ParameterError, UnstableError
-from .params import Param, nonnegative, positive, positive_or_inf
-from .result import Result
+from ..laws.sizes import Empirical, as_size_law
+from ..core.errors import ParameterError, UnstableError
+from ..core.params import Param, nonnegative, positive, positive_or_inf
+from ..core.result import Result
 
 __all__ = ["ContinuousBatching", "TokenLaw"]
 
@@ -117,7 +117,7 @@ class ContinuousBatching:
     d0, d1 : float
         Iteration time d0 + d1 · (KV tokens in the batch).
     memory : int
-        KV-cache capacity M in tokens (see :mod:`qtheory.llm` to get it from a model
+        KV-cache capacity M in tokens (see :mod:`qtheory.queues.llm` to get it from a model
         and a GPU).
     d_tok : float
         Optional compute time per processed token (prefill tokens + one per decode).
@@ -386,7 +386,7 @@ class ContinuousBatching:
         >>> report.passed, [r.status for r in report.rows]
         (True, ['ok', 'ok', 'ok', 'ok', 'n/a'])
         """
-        from .validate import Report, Row
+        from ..analysis.validate import Report, Row
         report = Report(repr(self), f"continuous batching, {policy}")
         cap = self.capacity_bound()
         sat = self.simulate(jobs=jobs, replications=replications, seed=seed, policy=policy,
@@ -410,8 +410,8 @@ class ContinuousBatching:
 
     # -- simulation -------------------------------------------------------------------------
     def simulate(self, jobs=100_000, seed=1, replications=10, policy="fcfs", **options):
-        """Iteration-level simulation (see :func:`qtheory.batchsim.simulate_llm`)."""
-        from .batchsim import simulate_llm
+        """Iteration-level simulation (see :func:`qtheory.methods.sim.batch.simulate_llm`)."""
+        from ..methods.sim.batch import simulate_llm
         if not options.get("saturated", False):
             self._check_stable()
         return simulate_llm(self, jobs=jobs, seed=seed, replications=replications,

@@ -2,7 +2,7 @@
 
 Every integral in qtheory goes through :func:`integrate`, a thin layer over QUADPACK
 (``scipy.integrate.quad``) that splits the range at known kinks, returns the value with
-QUADPACK's absolute error estimate, and raises :class:`~qtheory.errors.ConvergenceError`
+QUADPACK's absolute error estimate, and raises :class:`~qtheory.core.errors.ConvergenceError`
 instead of returning a number it cannot vouch for.
 """
 

@@ -1,6 +1,6 @@
 """Simulators for batch service (numba kernels, ``cache=True``).
 
-* :func:`simulate_batch` — the M/G_k^(a,b)/1 queue of :class:`~qtheory.batch.BatchQueue`
+* :func:`simulate_batch` — the M/G_k^(a,b)/1 queue of :class:`~qtheory.queues.batch.BatchQueue`
   exactly as modelled: FCFS, the server takes min(queue, b) jobs when at least a wait,
   otherwise it waits for the a-th; a batch of k takes a fresh draw of S_k.
 * :func:`simulate_llm` — iteration-level LLM serving (continuous batching) with KV-cache
@@ -15,7 +15,7 @@
                  overflows, evict the latest-arrived running request, which is re-admitted
                  first and recomputes its s + j tokens (prefill) — its progress j is kept;
   ``"spf"``      shortest predicted remaining output first (rank y − j, y a prediction of
-                 o from a :mod:`qtheory.predictions` model) with Trail-style limited
+                 o from a :mod:`qtheory.laws.predictions` model) with Trail-style limited
                  preemption: a running request with j ≤ c·y may be evicted to admit a
                  request of strictly better rank (Shahout et al., ICLR 2025); when the
                  growing batch overflows, the worst-ranked preemptable request is
@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 from scipy import stats
 
-from .errors import ParameterError, QTheoryError
+from ...core.errors import ParameterError, QTheoryError
 
 __all__ = ["SimSummary", "simulate_batch", "simulate_llm", "POLICIES"]
 
@@ -184,14 +184,14 @@ def _batch_kernel(arr, a, b, kind, svc, rowof, pool, pidx, ist, fst, acc, lo, hi
 
 def simulate_batch(queue, jobs=200_000, seed=1, replications=10, warmup=0.1, cooldown=0.05,
                    pool_size=4096):
-    """Simulate a :class:`~qtheory.batch.BatchQueue`.
+    """Simulate a :class:`~qtheory.queues.batch.BatchQueue`.
 
     Returns a :class:`SimSummary` with metrics ``T`` (response time), ``W`` (wait until
     the batch starts), ``batch_size`` (mean jobs per batch) and ``utilisation``.
 
     Examples
     --------
-    >>> from qtheory.batch import BatchQueue
+    >>> from qtheory.queues.batch import BatchQueue
     >>> q = BatchQueue(2.37, lambda k: 0.1438 * k + 1.8874, max_batch=8)
     >>> s = q.simulate(jobs=20_000, replications=4, seed=3)
     >>> abs(s.z(5.52148)) < 4
@@ -587,7 +587,7 @@ def _llm_kernel(arr, s, o, y, policy, M, d0, d1, dtok, kmax, btok, omax, trail_c
 def simulate_llm(cb, jobs=100_000, seed=1, replications=10, policy="fcfs", prediction=None,
                  trail_c=1.0, warmup=0.1, cooldown=0.1, saturated=False, max_output=None,
                  trace_points=4096):
-    """Simulate continuous batching for a :class:`~qtheory.continuous.ContinuousBatching`.
+    """Simulate continuous batching for a :class:`~qtheory.queues.continuous.ContinuousBatching`.
 
     Parameters
     ----------
@@ -612,7 +612,7 @@ def simulate_llm(cb, jobs=100_000, seed=1, replications=10, policy="fcfs", predi
         ``iteration_time`` (mean), ``evictions`` (per request); ``details`` holds the
         memory trace of the first replication and the simulated iterations per second.
     """
-    from .predictions import Perfect, as_prediction
+    from ...laws.predictions import Perfect, as_prediction
     if policy not in POLICIES:
         raise ParameterError(f"policy = {policy!r} is invalid: use one of {tuple(POLICIES)}.")
     if not 0 <= trail_c <= 1:

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .numerics import adaptive_gauss, integrate
+from ..core.numerics import adaptive_gauss, integrate
 from .predictions import Perfect
 
 #: Relative accuracy the vectorised inner integrals must reach before falling back.

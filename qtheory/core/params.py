@@ -1,7 +1,7 @@
 """Parameter domains, declared once next to the parameter they guard.
 
 A :class:`Param` is a descriptor: ``rate = Param(positive)`` on a class validates the
-value the constructor assigns and raises :class:`~qtheory.errors.ParameterError` naming
+value the constructor assigns and raises :class:`~qtheory.core.errors.ParameterError` naming
 the parameter and the fix. Symbolic (sympy) values pass whenever their assumptions do
 not contradict the domain, so ``Exponential(sympy.Symbol("mu", positive=True))`` works.
 """
@@ -67,7 +67,7 @@ class Param:
     >>> Server(0)
     Traceback (most recent call last):
     ...
-    qtheory.errors.ParameterError: speed = 0 is invalid: it must be a positive finite number. Pass a value in that range.
+    qtheory.core.errors.ParameterError: speed = 0 is invalid: it must be a positive finite number. Pass a value in that range.
     """
 
     def __init__(self, domain):
@@ -99,7 +99,7 @@ def as_float_copy(obj):
     Examples
     --------
     >>> import sympy
-    >>> from qtheory.policies import Trail
+    >>> from qtheory.policies.catalogue import Trail
     >>> as_float_copy(Trail(sympy.Rational(1, 2))).c
     0.5
     """

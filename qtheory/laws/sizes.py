@@ -18,9 +18,9 @@ import math
 import numpy as np
 from scipy import special
 
-from .errors import ParameterError
-from .numerics import gauss_pieces, integrate
-from .params import Param, finite, is_symbolic, is_sympy, nonnegative, positive
+from ..core.errors import ParameterError
+from ..core.numerics import gauss_pieces, integrate
+from ..core.params import Param, finite, is_symbolic, is_sympy, nonnegative, positive
 
 
 class SizeLaw:
@@ -581,7 +581,7 @@ def as_size_law(obj):
     if hasattr(obj, "dist") and hasattr(obj, "support") and hasattr(obj, "rvs"):
         return ScipyLaw(obj)
     if is_sympy(obj):
-        from .symbolic import size_law_from_sympy
+        from ..methods.symbolic import size_law_from_sympy
         return size_law_from_sympy(obj)
     raise ParameterError(f"size = {obj!r} is not a size law: pass a qtheory law such as "
                          "qt.Exponential(1.0) or a frozen scipy.stats distribution.")

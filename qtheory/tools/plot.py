@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ParameterError, PolicyError
-from .optimize import optimal_threshold
-from .policies import OneBit, SkipPredict, as_policy
-from .predictions import Threshold
+from ..core.errors import ParameterError, PolicyError
+from ..analysis.optimize import optimal_threshold
+from ..policies.catalogue import OneBit, SkipPredict, as_policy
+from ..laws.predictions import Threshold
 
 #: Okabe & Ito (2008) colours, distinguishable with every common colour-vision deficiency.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
@@ -135,8 +135,8 @@ def mean_at(q, policy, method="auto", **options):
 
 def _queue_at(queue, prediction):
     """A function load -> MG1 from a queue factory or a size law."""
-    from .distributions import as_size_law
-    from .queue import MG1
+    from ..laws.sizes import as_size_law
+    from ..queues.mg1 import MG1
     if callable(queue) and not hasattr(queue, "cdf"):
         return queue
     law = as_size_law(queue)

@@ -71,11 +71,11 @@ class SizeCurve:
 
 @dataclass
 class SimulationResult:
-    """The outcome of :func:`qtheory.sim.simulate`: an estimate with its 95% confidence
+    """The outcome of :func:`qtheory.methods.sim.simulate`: an estimate with its 95% confidence
     interval from independent replications.
 
     ``float(result)`` is the point estimate. ``value`` and ``error`` (the standard error)
-    make it interchangeable with :class:`qtheory.result.Result` in reports.
+    make it interchangeable with :class:`qtheory.core.result.Result` in reports.
 
     Attributes
     ----------

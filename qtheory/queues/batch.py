@@ -40,12 +40,12 @@ import sympy
 from scipy import sparse, special, stats
 from scipy.sparse.linalg import splu
 
-from .distributions import (Deterministic, Empirical, Erlang, Exponential, Hyperexponential,
+from ..laws.sizes import (Deterministic, Empirical, Erlang, Exponential, Hyperexponential,
                             SizeLaw, as_size_law)
-from .errors import ConvergenceError, ParameterError, PolicyError, UnstableError
-from .numerics import gauss_pieces
-from .params import Param, is_symbolic, positive
-from .result import Result
+from ..core.errors import ConvergenceError, ParameterError, PolicyError, UnstableError
+from ..core.numerics import gauss_pieces
+from ..core.params import Param, is_symbolic, positive
+from ..core.result import Result
 
 __all__ = ["BatchQueue", "inoue_phi0", "inoue_phi1", "inoue_bound",
            "mm_ab1_mean_response_time", "mg1_clipped_mean_response_time"]
@@ -194,7 +194,7 @@ class BatchQueue:
         Poisson arrival rate λ > 0.
     batch_time : callable, number or size law
         ``batch_time(k)`` gives the service time of a batch of k jobs: a number
-        (deterministic), a :class:`~qtheory.distributions.SizeLaw` or a frozen
+        (deterministic), a :class:`~qtheory.laws.sizes.SizeLaw` or a frozen
         ``scipy.stats`` law. A number or a law (not callable) means S_k does not depend
         on k.
     max_batch : int or None
@@ -250,7 +250,7 @@ class BatchQueue:
         >>> BatchQueue.from_memory(1.0, 5.0, 8.0, 1.0)
         Traceback (most recent call last):
         ...
-        qtheory.errors.ParameterError: memory = 5.0 is smaller than one request's job_memory = 8.0: no batch fits; raise memory or lower job_memory.
+        qtheory.core.errors.ParameterError: memory = 5.0 is smaller than one request's job_memory = 8.0: no batch fits; raise memory or lower job_memory.
         """
         for name, v in (("memory", memory), ("job_memory", job_memory)):
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (0 < v < math.inf):
@@ -598,11 +598,11 @@ class BatchQueue:
                  roots_max_batch=96):
         """E[T] by every method that applies, side by side: the exact ones (chain, roots,
         closed form) must agree to their errors plus ``rtol``, the simulation within
-        ``z_max`` (Student t, see :func:`qtheory.validate.t_limit`), and Inoue's bound,
+        ``z_max`` (Student t, see :func:`qtheory.analysis.validate.t_limit`), and Inoue's bound,
         where it applies, must not be below them. The roots method is skipped above
         ``roots_max_batch`` (its cost grows like b⁵).
 
-        Returns a :class:`qtheory.validate.Report`: ``print(report)``, ``report.passed``.
+        Returns a :class:`qtheory.analysis.validate.Report`: ``print(report)``, ``report.passed``.
 
         Examples
         --------
@@ -611,7 +611,7 @@ class BatchQueue:
         >>> report.passed, [(r.method, r.status) for r in report.rows]
         (True, [('chain', 'ok'), ('roots', 'ok'), ('formula', 'n/a'), ('simulation', 'ok')])
         """
-        from .validate import Report, Row, t_limit
+        from ..analysis.validate import Report, Row, t_limit
         report = Report(repr(self), "FCFS batches", z_max=z_max, rtol=rtol)
         for m in ("chain", "roots", "formula"):
             if m == "roots" and roots_max_batch < self.max_batch < math.inf:
@@ -648,8 +648,8 @@ class BatchQueue:
         return report
 
     def simulate(self, jobs=200_000, seed=1, replications=10, warmup=0.1, **options):
-        """Simulate the queue exactly as modelled (see :func:`qtheory.batchsim.simulate_batch`)."""
-        from .batchsim import simulate_batch
+        """Simulate the queue exactly as modelled (see :func:`qtheory.methods.sim.batch.simulate_batch`)."""
+        from ..methods.sim.batch import simulate_batch
         return simulate_batch(self, jobs=jobs, seed=seed, replications=replications,
                               warmup=warmup, **options)
 
@@ -954,7 +954,7 @@ def mg1_clipped_mean_response_time(arrival_rate, t_pre, t_tok, output, max_outpu
 
     Examples
     --------
-    >>> from qtheory.distributions import Empirical
+    >>> from qtheory.laws.sizes import Empirical
     >>> round(mg1_clipped_mean_response_time(0.01, 1.0, 0.1, Empirical([10, 100, 400]), 200), 6)
     12.397243
     >>> import sympy

@@ -42,7 +42,7 @@ Examples
 import math
 from dataclasses import dataclass
 
-from .errors import ParameterError
+from ..core.errors import ParameterError
 
 __all__ = ["ModelShape", "GPU", "MODELS", "GPUS", "kv_tokens", "kv_bytes_per_token"]
 
@@ -118,7 +118,7 @@ def kv_tokens(model, gpu, num_gpus=1, utilization=0.9, kv_dtype_bytes=2, weight_
     >>> kv_tokens("Llama-2-70B", "A100-80GB")
     Traceback (most recent call last):
     ...
-    qtheory.errors.ParameterError: Llama-2-70B needs 138 GB for its weights but 1 x A100-80GB offers 77.3 GB at utilization 0.9: add GPUs or quantise the weights (weight_bytes).
+    qtheory.core.errors.ParameterError: Llama-2-70B needs 138 GB for its weights but 1 x A100-80GB offers 77.3 GB at utilization 0.9: add GPUs or quantise the weights (weight_bytes).
     """
     m = _lookup(MODELS, model, "model")
     g = _lookup(GPUS, gpu, "gpu")
