@@ -159,7 +159,7 @@ class _PiecewiseFB(qt.Policy):
     def rank(self, d, a):
         return a
 
-    def rank_pieces(self, d):
+    def pieces(self, d, part=None):
         return [(0.0, math.inf, 0.0, 0.0, 1.0)]
 
 
@@ -174,7 +174,7 @@ def test_rising_ranks_compiled_loop_is_exact():
     np.testing.assert_allclose(a.per_job["response_time"], b.per_job["response_time"],
                                rtol=1e-9)
     q = qt.MG1(0.8, qt.Exponential(1.0), qt.ExpNoise())
-    bounce = qt.Rank(lambda y, a: min(abs(y - a), y))
+    bounce = qt.Rank(lambda y, a: min(abs(y - a), y), compiled=False)   # the Python loop
     a = q.simulate(qt.SPRPTBounce, jobs=300, replications=2, seed=9, per_job=True,
                    executor=False)
     b = q.simulate(bounce, jobs=300, replications=2, seed=9, per_job=True, executor=False)
@@ -280,9 +280,10 @@ def test_small_chunks_and_growth_are_exact():
 
 def test_one_segment_loop_matches_the_soap_loop(monkeypatch):
     """SRPT, PSJF, SPRPT, PSPJF and preemptive classes run through a dedicated loop (one
-    rank key per waiting job); the general SOAP loop (rank segments, class and flag keys)
-    is an independent implementation of the same policies and must give the same jobs the
-    same response times, including ties (discrete sizes, class ranks) and state growth."""
+    rank key per waiting job); the general piecewise loop (rank pieces per job, class and
+    flag keys) is an independent implementation of the same policies and must give the
+    same jobs the same response times, including ties (discrete sizes, class ranks) and
+    state growth."""
     exp = qt.MG1(0.9, qt.Exponential(1.0), qt.ExpNoise())
     lumpy = qt.MG1(0.3, qt.Empirical([1.0, 2.0, 4.0], [0.5, 0.3, 0.2]))
     classes = qt.MG1(0.85, qt.Exponential(1.0), qt.Threshold(1.0, qt.Perfect()))
@@ -295,7 +296,7 @@ def test_one_segment_loop_matches_the_soap_loop(monkeypatch):
         fast = Plan(q, as_policy(p))
         slow = Plan(q, as_policy(p))
         assert fast.loop == "key"
-        slow.loop = "soap"
+        slow.loop = "pw"
         a = run_replication(fast, 4, 6000, 500, per_job=True, chunk=700)
         b = run_replication(slow, 4, 6000, 500, per_job=True, chunk=700)
         assert a["count"] == b["count"] == 5500

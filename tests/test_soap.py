@@ -11,8 +11,8 @@ from scipy import integrate, stats
 import pytest
 
 import qtheory as qt
-from qtheory.methods.soap import (discover_pieces, soap_mean_response_time, soap_response_curve,
-                          soap_response_time)
+from qtheory.methods.soap import soap_mean_response_time, soap_response_curve, soap_response_time
+from qtheory.policies.pieces import Profile, discover_pieces
 
 from . import references as ref
 
@@ -337,7 +337,7 @@ def test_envelope_against_brute_force_suffix_maximum():
     linear ranks (slopes of both signs, jumps, one class) against the maximum taken on a
     dense age grid: r_worst(0) and the mean of r_worst over [0, w), rebuilt from the
     flat and sloped parts, agree to the grid's resolution; the parts add up to w."""
-    from qtheory.methods.soap import Profile, envelope
+    from qtheory.methods.soap import envelope
     rng = np.random.default_rng(7)
     K, P = 40, 5
     L = rng.exponential(1.0, (K, P))

@@ -43,3 +43,8 @@ class ConvergenceError(QTheoryError, ArithmeticError):
 
 class PolicyError(QTheoryError, ValueError):
     """A policy cannot be evaluated by the requested method or on this queue."""
+
+
+class PerformanceWarning(UserWarning):
+    """A computation takes a slow path (e.g. a rank function the compiled simulator loops
+    cannot serve); the result is right, only slower."""

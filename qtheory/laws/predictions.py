@@ -291,6 +291,11 @@ class Threshold(PredictionModel):
             raise ParameterError(f"noise = {noise!r} is invalid: pass a continuous prediction "
                                  "model such as qt.ExpNoise() or qt.Perfect().")
 
+    @property
+    def size_jumps(self):
+        """Sizes where P(short | X = x) jumps: T under perfect predictions, none otherwise."""
+        return (self.T,) if isinstance(self.noise, Perfect) else ()
+
     def short_prob(self, x):
         """P(short | X = x) = P(Y < T | x)."""
         if isinstance(self.noise, Perfect):

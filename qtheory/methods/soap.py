@@ -41,10 +41,12 @@ import numpy as np
 from numba import njit
 from numpy.polynomial import legendre as _leg
 
-from ..policies import catalogue as P
+from ..policies.base import as_policy
 from ..core.errors import ConvergenceError, ParameterError, PolicyError
-from ..laws.predictions import Perfect, Threshold
+from ..laws.predictions import Perfect
 from ..core.result import Result
+from ..laws.grid import size_cuts
+from ..policies.pieces import INF, Profile, as_key, discover_pieces, stack_rows
 
 INF = math.inf
 
@@ -79,26 +81,6 @@ def _legval(t, c):
 # ======================================================================================
 # rank profiles
 # ======================================================================================
-class Profile:
-    """Linear rank pieces of n descriptors: arrays (n, P) of start ``S``, end ``E``
-    (``S == E``: a single age), class ``C``, start value ``V`` and slope ``M``."""
-
-    def __init__(self, S, E, C, V, M):
-        self.S, self.E, self.C, self.V, self.M = (np.asarray(z, float) for z in (S, E, C, V, M))
-
-    @property
-    def n(self):
-        return self.S.shape[0]
-
-    def take(self, idx):
-        return Profile(*(z[idx] for z in (self.S, self.E, self.C, self.V, self.M)))
-
-    def breakpoints(self):
-        """Finite piece boundaries, per descriptor (n, 2P)."""
-        b = np.concatenate([self.S, self.E], axis=1)
-        return np.where(np.isfinite(b), b, np.nan)
-
-
 def _piece_values(pr):
     """The finite values a profile's rank takes at its piece ends (sorted, distinct)."""
     with np.errstate(invalid="ignore"):
@@ -106,237 +88,6 @@ def _piece_values(pr):
     vals = np.concatenate([pr.V.ravel(), ends.ravel()])
     return np.unique(vals[np.isfinite(vals)])
 
-
-def _stack(pieces, n):
-    cols = [[np.broadcast_to(np.asarray(c, float), (n,)) for c in piece] for piece in pieces]
-    return Profile(*(np.stack([col[k] for col in cols], axis=1) for k in range(5)))
-
-
-def _as_key(value):
-    """A rank as (class, value): scalars are class 0, +-inf scalars class +-inf, pairs
-    (class, value). Longer tuples are not supported."""
-    if isinstance(value, tuple):
-        if len(value) == 1:
-            return _as_key(value[0])
-        if len(value) != 2:
-            raise PolicyError(f"rank {value!r}: the SOAP engine compares ranks that are numbers "
-                              "or pairs (class, value); fold extra components into the class.")
-        return float(value[0]), float(value[1])
-    v = float(value)
-    if math.isnan(v):
-        raise PolicyError("the rank function returned NaN; ranks must be numbers, +-inf or pairs.")
-    return (v if math.isinf(v) else 0.0), v
-
-
-def rank_pieces(policy, d, ctx):
-    """Exact linear pieces of a catalogue policy's rank for descriptors ``d`` (array), or
-    None when the policy is not known here. ``ctx`` holds the component's bit."""
-    own = getattr(policy, "rank_pieces", None)
-    if callable(own):
-        return _stack(own(d), len(d))
-    n, neg = len(d), -INF
-    t = type(policy)
-    if t is P.FCFS:
-        return _stack([(0, INF, 0, 0, 0)], n)
-    if t in (P.SJF, P.SPJF):
-        return _stack([(0, 0, 0, d, 0), (0, INF, neg, neg, 0)], n)
-    if t in (P.PSJF, P.PSPJF):
-        return _stack([(0, INF, 0, d, 0)], n)
-    if t in (P.SRPT, P.SPRPT):
-        return _stack([(0, INF, 0, d, -1)], n)
-    if t is P.FB:
-        return _stack([(0, INF, 0, 0, 1)], n)
-    if t is P.Trail:
-        return _stack([(0, policy.c * d, 0, d, -1), (policy.c * d, INF, neg, neg, 0)], n)
-    if t is P.SPRPTBounce:
-        return _stack([(0, d, 0, d, -1), (d, 2 * d, 0, 0, 1), (2 * d, INF, 0, d, 0)], n)
-    if t is P.PriorityClasses:
-        k = np.searchsorted(np.asarray(policy.thresholds), d, side="right").astype(float)
-        if policy.preemptive is False:
-            return _stack([(0, 0, 0, k, 0), (0, INF, neg, neg, 0)], n)
-        return _stack([(0, INF, 0, k, 0)], n)
-    if t is P.OneBit:
-        if policy.preemptive is True:
-            raise PolicyError("OneBit(preemptive=True) serves short jobs LCFS, which is not a "
-                              "SOAP policy; use method='formula' or method='simulation'.")
-        if policy.preemptive is False:
-            return _stack([(0, 0, 0, d, 0), (0, INF, neg, neg, 0)], n)
-        return _stack([(0, INF, 0, d, 0)], n)
-    if t is P.SkipPredict:
-        return _skip_pieces(policy, d, ctx["bit"])
-    if t is P.DelayPredict:
-        L = float(policy.L)
-        c2 = float(policy.expensive_cost) if policy.server_time else 0.0
-        return _stack([(0, L + c2, 0, 0, -1), (L + c2, INF, 1, d - L, -1)], n)
-    if isinstance(policy, _GittinsRank):
-        return policy.pieces(d, ctx)
-    return None
-
-
-def _skip_pieces(policy, y, bit):
-    """SkipPredict ranks. External costs: (0, 0) for predicted-short jobs, (1, y - a) for
-    predicted-long ones (MATH.md section 6).
-
-    Server-time model (``server_time=True``; the rank order the simulator serves): the
-    job's work is x + c1 + c2 [bit = long], its age counts that work too, and
-
-    * ages [0, c1): the cheap prediction, class 0, rank -a (top priority, never preempted
-      by a new arrival, oldest first);
-    * predicted short, ages >= c1: class 1, rank 0 (FCFS);
-    * predicted long, ages [c1, c1 + c2): the expensive prediction, class 2, rank 0 (an
-      FCFS stage behind every short job);
-    * predicted long, ages >= c1 + c2: class 3, rank y + c1 + c2 - a (SPRPT on the job's
-      own age).
-    """
-    n = len(y)
-    if not policy.server_time:
-        if bit == 0:
-            return _stack([(0, INF, 0, 0, 0)], n)
-        return _stack([(0, INF, 1, y, -1)], n)
-    c1, c2 = float(policy.cheap_cost), float(policy.expensive_cost)
-    if bit == 0:
-        return _stack([(0, c1, 0, 0, -1), (c1, INF, 1, 0, 0)], n)
-    return _stack([(0, c1, 0, 0, -1), (c1, c1 + c2, 2, 0, 0), (c1 + c2, INF, 3, y, -1)], n)
-
-
-def _array_keys(fn, d, a):
-    """Ranks fn(d_i, a_i) as (class, value) arrays from one call on whole arrays, or None
-    when ``fn`` is not numpy-style (it fails, or disagrees with its point calls on three
-    probes). ``d`` is None or an array like ``a``."""
-    try:
-        with np.errstate(all="ignore"):
-            out = fn(d, a)
-        if isinstance(out, tuple) and len(out) == 2:
-            c, v = (np.broadcast_to(np.asarray(z, float), a.shape) for z in out)
-        elif not isinstance(out, tuple) and np.shape(out) == a.shape:
-            v = np.asarray(out, float)
-            c = np.where(np.isinf(v), v, 0.0)
-        else:
-            return None
-    except Exception:  # not a numpy-style function
-        return None
-    probe = np.unique(np.linspace(0, a.size - 1, 3).astype(int))
-    pc, pv = _point_keys(fn, None if d is None else d[probe], a[probe])
-    if not (np.array_equal(pc, c[probe]) and np.allclose(pv, v[probe], rtol=1e-14, atol=0)):
-        return None
-    if np.isnan(v).any():
-        raise PolicyError("the rank function returned NaN; ranks must be numbers, +-inf or pairs.")
-    return c, v
-
-
-def _point_keys(fn, d, a):
-    """Ranks fn(d_i, a_i) as (class, value) arrays, one call per point."""
-    ds = [None] * a.size if d is None else d.tolist()
-    keys = [_as_key(fn(di, ai)) for di, ai in zip(ds, a.tolist())]
-    return tuple(np.array(keys, float).reshape(-1, 2).T)
-
-
-def _stack_rows(n, row, S, E, C, V, M):
-    """A Profile of ``n`` descriptors from pieces listed row by row (``row`` sorted),
-    padded with empty pieces at age inf of class inf, which never change a level set
-    below infinite age."""
-    count = np.bincount(row, minlength=n)
-    col = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
-    out = [np.full((n, count.max()), INF) for _ in range(4)] + [np.zeros((n, count.max()))]
-    for z, g in zip(out, (S, E, C, V, M)):
-        z[row, col] = g
-    return Profile(*out)
-
-
-def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
-    """Linear pieces of a general rank function ``fn(d, a)`` on [0, a_max], extended
-    linearly beyond, for one descriptor ``d`` or an array of them (one profile row each).
-
-    The age axis is cut on the dyadic grid unit * 2^k; a cell is accepted as linear when
-    the rank has one class and three interior points lie on the chord through its ends
-    (to ``rtol``), and is halved otherwise. A cell that stays non-linear down to width
-    ~1e-13 holds a jump: it is closed there, so jumps are located to machine precision.
-    A rank at age 0 different from its right limit becomes a one-point piece (SJF-like).
-    All cells of all descriptors are probed together, round by round: a numpy-style
-    ``fn`` is called once per round.
-
-    Examples
-    --------
-    The SERPT rank of the MATH.md worked example (X in {2, 14}) has a jump at age 2:
-
-    >>> pr = discover_pieces(lambda d, a: 8 - a if a < 2 else 14 - a, None, 14.0, 8.0)
-    >>> pr.S.tolist(), pr.V.tolist(), pr.M.tolist()
-    ([[0.0, 2.0]], [[8.0, 12.0]], [[-1.0, -1.0]])
-    """
-    desc = None if d is None else np.atleast_1d(d)
-    n = 1 if desc is None else desc.size
-    a_max = float(a_max)
-    top = unit * 2.0 ** math.ceil(math.log2(max(a_max, unit) / unit))
-    grid = [0.0] + [unit * 2.0 ** k for k in range(-40, 1) if unit * 2.0 ** k <= top]
-    grid += [top * (1 + i / 8) for i in range(1, 9)]  # beyond the grid: a few linear cells
-    grid = np.array(sorted(set(grid)))
-    tiny = 1e-13 * max(unit, 1.0)
-    row = np.repeat(np.arange(n), grid.size - 1)
-    a, b = np.tile(grid[:-1], n), np.tile(grid[1:], n)
-    vector = True  # until fn shows it is not numpy-style
-
-    def keys(ds, ages):
-        nonlocal vector
-        out = _array_keys(fn, ds, ages) if vector else None
-        vector = out is not None
-        return out if vector else _point_keys(fn, ds, ages)
-
-    found = []  # per round: (row, s, e, c, v, m) of the accepted cells
-    while row.size:
-        w = b - a
-        ages = np.stack([a, b - w * 1e-9, a + 0.25 * w, a + 0.5 * w, a + 0.75 * w])
-        ds = None if desc is None else np.tile(desc[row], 5)
-        c, v = keys(ds, ages.ravel())
-        c, v = c.reshape(5, -1), v.reshape(5, -1)
-        one_class = np.all(c == c[0], axis=0)
-        with np.errstate(all="ignore"):
-            finite = np.all(np.isfinite(v) | (v == v[0]), axis=0)
-            m = (v[4] - v[2]) / (0.5 * w)
-            scale = np.maximum(np.maximum(np.abs(v[0]), np.abs(m) * w), 1e-300)
-            on_chord = np.all(np.abs(v[0] + m * (ages - a) - v) <= rtol * 10 * scale, axis=0)
-        inf_start = ~np.isfinite(v[0])
-        lin = one_class & finite & np.where(inf_start, np.all(v == v[0], axis=0), on_chord)
-        m = np.where(inf_start, 0.0, m)
-        jump = ~lin & (w <= tiny)  # closed at the jump: the rank of its left end
-        done = lin | jump
-        found.append((row[done], a[done], b[done], c[0][done], v[0][done],
-                      np.where(lin, m, 0.0)[done]))
-        mid = 0.5 * (a + b)
-        split = ~done
-        row = np.repeat(row[split], 2)
-        a = np.column_stack([a[split], mid[split]]).ravel()
-        b = np.column_stack([mid[split], b[split]]).ravel()
-    R, S, E, C, V, M = (np.concatenate(z) for z in zip(*found))
-    order = np.lexsort((S, R))
-    R, S, E, C, V, M = (z[order] for z in (R, S, E, C, V, M))
-    # merge cells that continue one another (same class, value and slope)
-    with np.errstate(all="ignore"):
-        end_v = np.where(M != 0, V + M * (E - S), V)
-        cont = (R[1:] == R[:-1]) & (C[1:] == C[:-1]) & (
-            (V[1:] == end_v[:-1]) | (np.abs(V[1:] - end_v[:-1]) <= rtol * 10 * np.maximum(
-                np.abs(V[1:]), 1e-300))) & (
-            (M[1:] == M[:-1]) | (np.abs(M[1:] - M[:-1]) <= 1e-9 * np.maximum(
-                np.abs(M[1:]), np.abs(M[:-1]))))
-    first = np.concatenate([[True], ~cont])
-    last = np.concatenate([~cont, [True]])
-    gs, ge = np.flatnonzero(first), np.flatnonzero(last)
-    gR, gS, gE, gC, gV = R[gs], S[gs], E[ge], C[gs], V[gs]
-    # slope of a merged piece: its chord, not the slope of its first (possibly tiny) cell
-    with np.errstate(all="ignore"):
-        gM = np.where(gE > gS, (end_v[ge] - gV) / (gE - gS), M[gs])
-    gM = np.where(np.isfinite(gV) & np.isfinite(gM), gM, 0.0)
-    row_last = np.concatenate([gR[1:] != gR[:-1], [True]])
-    gE = np.where(row_last, INF, gE)
-    # a rank of its own at age 0 (non-preemptive): a one-point piece before the others
-    c0, v0 = keys(desc, np.zeros(n))
-    row_first = np.concatenate([[True], gR[1:] != gR[:-1]])
-    extra = np.flatnonzero(row_first)[(c0 != gC[row_first]) | (v0 != gV[row_first])]
-    if extra.size:
-        ins = (gR[extra], np.zeros(extra.size), np.zeros(extra.size), c0[gR[extra]],
-               v0[gR[extra]], np.zeros(extra.size))
-        pieces = [np.insert(z, extra, zi) for z, zi in zip((gR, gS, gE, gC, gV, gM), ins)]
-        gR, gS, gE, gC, gV, gM = pieces
-    return _stack_rows(n, gR, gS, gE, gC, gV, gM)
 
 
 # ======================================================================================
@@ -536,13 +287,6 @@ def _moments(tab, rows, n, c0, B, Cr):
 # ======================================================================================
 # the job population
 # ======================================================================================
-def _size_cuts(size):
-    from ..laws.joint import quantile_grid
-    lo, hi = size.support
-    pts = sorted({lo, hi, *quantile_grid(size), *size.breakpoints})
-    return [p for p in pts if lo <= p <= hi]
-
-
 def _piece_kind(a, b):
     """How pieces [a, b] are mapped from s in (0, 1): 0 linear; 1 x = a (b/a)^s (wide
     pieces, b >= 2a > 0: exact for powers of x); 2 x = b s^2 (pieces from 0: absorbs
@@ -567,12 +311,6 @@ def _map(a, b, s):
         jac = np.select([kind == 0, kind == 1, kind == 2],
                         [b - a + 0 * s, lg * np.log(b / a), 2 * b * s], a / (s * s))
     return np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(jac), jac, 0.0)
-
-
-def _thresholds(policy):
-    """The policy's positive class thresholds in the descriptor, sorted (where its rank
-    jumps in the size or prediction)."""
-    return sorted({float(t) for t in getattr(policy, "thresholds", ()) if t > 0})
 
 
 def _bisect_change(lo, hi, ref, signature, iters=64):
@@ -651,9 +389,9 @@ class _Component:
     descriptor that is fixed (``kind="fixed"``), the size (``"size"``) or a continuous
     prediction y with density h(y | x) (``"cond"``)."""
 
-    def __init__(self, kind, weight=None, shift=0.0, fixed=0.0, ctx=None, jumps=()):
+    def __init__(self, kind, weight=None, shift=0.0, fixed=0.0, part=0, jumps=()):
         self.kind, self.weight, self.shift, self.fixed = kind, weight, float(shift), fixed
-        self.ctx, self.jumps = ctx or {}, tuple(jumps)
+        self.part, self.jumps = part, tuple(jumps)
 
 
 def _distinct(c, v):
@@ -690,56 +428,35 @@ class Engine:
 
     # -- population ------------------------------------------------------------------------
     def _components(self):
+        """The policy's parts of the job population, each with the kind of descriptor its
+        jobs have: fixed (a bit, a cell, or none), the size itself, or a continuous y."""
         p, pred = self.policy, self.pred
         desc = p.descriptor
-        if isinstance(p, P.SkipPredict):
-            if pred is None or isinstance(pred, Threshold):
-                raise PolicyError("SkipPredict needs the queue's expensive prediction model, "
-                                  "e.g. qt.MG1(lam, size, prediction=qt.ExpNoise()).")
-            bit = p.bit
-            jumps = (bit.T,) if isinstance(bit.noise, Perfect) else ()
-            out = []
-            for b in (0, 1):
-                w = (lambda x, b=b: bit.short_prob(x) if b == 0 else 1.0 - bit.short_prob(x))
-                shift = (p.cheap_cost + p.expensive_cost * b) if p.server_time else 0.0
-                kind = "size" if isinstance(pred, Perfect) else "cond"
-                out.append(_Component(kind, w, shift, ctx={"bit": b}, jumps=jumps))
-            return out
-        if isinstance(p, P.DelayPredict) and p.server_time and p.expensive_cost > 0:
-            L = float(p.L)
-            kind = "size" if pred is None or isinstance(pred, Perfect) else "cond"
-            return [_Component(kind, lambda x: (np.asarray(x) <= L) * 1.0, 0.0, jumps=(L,)),
-                    _Component(kind, lambda x: (np.asarray(x) > L) * 1.0,
-                               float(p.expensive_cost), jumps=(L,))]
-        if isinstance(p, _GittinsRank) and p.edges is not None:
-            # Gittins of a continuous prediction: one fixed component per cell of y
-            return [_Component("fixed", (lambda x, k=k: p.cell_prob(k, x)), fixed=float(k),
-                               ctx={"cell": k}) for k in range(len(p.edges) - 1)]
-        if desc == "bit":
-            bit = pred
-            jumps = (bit.T,) if isinstance(bit.noise, Perfect) else ()
-            return [_Component("fixed", lambda x: bit.short_prob(x), fixed=0.0, jumps=jumps),
-                    _Component("fixed", lambda x: 1.0 - bit.short_prob(x), fixed=1.0, jumps=jumps)]
-        if desc == "size" or (desc == "prediction" and (pred is None or isinstance(pred, Perfect))):
-            # class thresholds are jumps of the rank in the size
-            return [_Component("size", jumps=_thresholds(p))]
-        if desc == "prediction":
-            return [_Component("cond")]
-        return [_Component("fixed", fixed=0.0)]
+        sees_size = desc == "size" or (desc == "prediction" and (pred is None
+                                                                  or isinstance(pred, Perfect)))
+        out = []
+        for k, part in enumerate(p.parts(pred)):
+            if part.fixed is not None or desc not in ("size", "prediction"):
+                kind = "fixed"
+            else:
+                kind = "size" if sees_size else "cond"
+            out.append(_Component(kind, part.weight, part.shift, fixed=part.fixed or 0.0,
+                                  part=k, jumps=part.jumps))
+        return out
 
     def _a_max(self):
         lo, hi = self.size.support
         if math.isfinite(hi):
             top = hi
         else:
-            cuts = [c for c in _size_cuts(self.size) if math.isfinite(c)]
+            cuts = [c for c in size_cuts(self.size) if math.isfinite(c)]
             top = 4 * cuts[-1] if cuts else 100 * self.size.scale
         return top + max((c.shift for c in self.components), default=0.0)
 
     def profile(self, comp, d):
         """Rank pieces of descriptors ``d`` (array) in component ``comp``."""
         d = np.atleast_1d(np.asarray(d, float))
-        pr = rank_pieces(self.policy, d, comp.ctx)
+        pr = self.policy.profile(d, comp.part)
         if pr is not None:
             return pr
         fn = self.policy.rank
@@ -758,7 +475,7 @@ class Engine:
                 cache[key] = [z[r][real] for z in (found.S, found.E, found.C, found.V, found.M)]
         pieces = [cache[v] for v in map(float, d)]
         row = np.repeat(np.arange(d.size), [p[0].size for p in pieces])
-        return _stack_rows(d.size, row, *(np.concatenate(z) for z in zip(*pieces)))
+        return stack_rows(d.size, row, *(np.concatenate(z) for z in zip(*pieces)))
 
     def _weight(self, comp):
         f = self.size.pdf
@@ -778,7 +495,7 @@ class Engine:
             else:
                 w = w[None, :]
             return _DiscreteTable(xs, w, comp.shift)
-        base = _size_cuts(X) + list(comp.jumps)
+        base = size_cuts(X) + list(comp.jumps)
         lo, hi = X.support
         T = 1 if ys is None else len(ys)
         rows = []
@@ -833,7 +550,7 @@ class Engine:
                     pts.update({(1 - alpha) * s, (1 + alpha) * s})
         # the rank jumps in y at the policy's class thresholds, and so does the tagged
         # job's response time: a Gauss piece across a jump is off by ~1e-4
-        pts.update(_thresholds(self.policy))
+        pts.update(self.policy.jumps())
         gone = np.flatnonzero(S <= 0)
         top = ys[gone[0]] if gone.size else INF
         pts = sorted(p for p in pts if 0 <= p < top)
@@ -920,7 +637,7 @@ class Engine:
         there: a kink closer to a piece's end than its outermost node is invisible to
         the piece's error estimate."""
         if "kinks" not in self._cache:
-            d = np.array([0.0, *_thresholds(self.policy)])
+            d = np.array([0.0, *self.policy.jumps()])
             vals = [np.zeros(0)]
             for comp in self.components:
                 if comp.kind != "fixed":
@@ -963,7 +680,7 @@ class Engine:
                 w = X.weights * (1.0 if comp.weight is None else np.asarray(comp.weight(xs), float))
                 self._cache[key] = ("discrete", xs, w)
             else:
-                cuts = np.array(sorted(set(_size_cuts(X)) | set(comp.jumps)))
+                cuts = np.array(sorted(set(size_cuts(X)) | set(comp.jumps)))
                 self._cache[key] = ("continuous", cuts)
         return self._cache[key]
 
@@ -1177,7 +894,7 @@ class Engine:
         an integral over sizes (continuous predictions on the closed-form path, Gittins
         tables). Each component gets its own: its kinks are its own rank values only,
         while their sum has the kinks of all components (Gittins: one per cell)."""
-        tables = isinstance(self.policy, _GittinsRank) and self.policy.descriptor != "size"
+        tables = self.policy.tabulated
         comps = [c for c in self.components
                  if self.fast(c) is not None or (tables and c.kind == "fixed")]
         if not comps:
@@ -1244,20 +961,6 @@ class Engine:
             total_b += float(np.dot(wb, tagged))
         err = abs(total_a - total_b) + h.error * max(total_a, 1.0) + sum(self.errors) * 10
         return total_a, err
-
-    def _component_for(self, y):
-        comps = self.components
-        if isinstance(self.policy, P.SkipPredict):
-            raise PolicyError("per-size response times of SkipPredict need the bit: use "
-                              "soap_response_time(q, policy, x, y, bit=...).")
-        if isinstance(self.policy, P.DelayPredict) and len(comps) == 2:
-            return comps
-        if isinstance(self.policy, _GittinsRank) and self.policy.edges is not None:
-            return comps[int(self.policy.cell(y))]
-        if comps[0].kind == "fixed" and len(comps) == 2:
-            return comps[int(y >= 1)]
-        return comps[0]
-
 
 # ======================================================================================
 # adaptive piecewise-Legendre interpolation in rank space
@@ -1526,8 +1229,7 @@ class _AffineCond:
 
     @staticmethod
     def of(eng, comp):
-        if eng.size.discrete or getattr(eng.policy, "rank_pieces", None) is None and \
-                rank_pieces(eng.policy, np.ones(1), comp.ctx) is None:
+        if eng.size.discrete or eng.policy.profile(np.ones(1), comp.part) is None:
             return None
         sm = _ScaleModel.of(eng.pred)
         if sm is None:
@@ -1538,13 +1240,13 @@ class _AffineCond:
     def __init__(self, eng, comp, sm):
         self.eng, self.comp, self.sm = eng, comp, sm
         self.shift = comp.shift
-        self.edges = np.array([0.0, *_thresholds(eng.policy), INF])
+        self.edges = np.array([0.0, *eng.policy.jumps(), INF])
         self.coef = self._coefficients()
         X = eng.size
         lo, hi = X.support
         # the size law's quantile grid without its outermost pieces (probability < 1e-9
         # below, < 1e-12 above: merged into the end pieces, whose maps absorb them)
-        cuts = np.array(sorted({lo, hi, *_size_cuts(X), *comp.jumps}))
+        cuts = np.array(sorted({lo, hi, *size_cuts(X), *comp.jumps}))
         cuts = cuts[(cuts >= lo) & (cuts <= hi)]
         F, S = np.asarray(X.cdf(cuts), float), np.asarray(X.sf(cuts), float)
         self.xcuts = cuts[(cuts == lo) | (cuts == hi) | ((F >= 1e-9) & (S >= 1e-12))
@@ -1875,26 +1577,15 @@ class _HFunction:
 
 
 # ======================================================================================
-# Gittins
-# ======================================================================================
-class _GittinsRank:
-    """Marker base for rank tables built from the queue's law (see :mod:`qtheory.policies.gittins`)."""
-
-
-# ======================================================================================
 # public entry points
 # ======================================================================================
-def _check(q, policy):
-    if getattr(policy, "rank", None) is None and not isinstance(policy, (P.Gittins, _GittinsRank)):
-        raise PolicyError(f"{policy.name} is not a SOAP policy (it has no rank function); "
+def _bound(q, policy):
+    """The policy as the queue defines it, checked to be a SOAP policy."""
+    pol = as_policy(policy).bind(q)
+    if pol.rank is None:
+        raise PolicyError(f"{pol.name} is not a SOAP policy (it has no rank function); "
                           "use method='formula' or method='simulation'.")
-
-
-def _resolve(q, policy):
-    if isinstance(policy, P.Gittins):
-        from ..policies.gittins import gittins_policy
-        return gittins_policy(q)
-    return policy
+    return pol
 
 
 def soap_mean_response_time(q, policy, y_pieces=None):
@@ -1923,22 +1614,12 @@ def soap_mean_response_time(q, policy, y_pieces=None):
     >>> round(r.value, 10), r.method
     (2.0, 'soap')
     """
-    policy = P.as_policy(policy)
-    _check(q, policy)
-    pol = _resolve(q, policy)
-    eng = Engine(q, pol, y_pieces=y_pieces)
+    policy = as_policy(policy)
+    eng = Engine(q, _bound(q, policy), y_pieces=y_pieces)
     value, error = eng.mean()
-    details = {}
-    if isinstance(policy, P.SkipPredict) and not policy.server_time:
-        pl = _long_prob(q, policy)
-        details["cost"] = value + policy.cheap_cost + pl * policy.expensive_cost
-    if isinstance(policy, P.DelayPredict) and not policy.server_time:
-        details["cost"] = value + policy.expensive_cost * float(q.size.sf(policy.L))
+    cost = policy.prediction_cost(q)
+    details = {} if cost is None else {"cost": value + cost}
     return Result(float(value), float(error), "soap", policy.name, details)
-
-
-def _long_prob(q, policy):
-    return 1.0 - q.size.expect(lambda x: float(policy.bit.short_prob(x)))[0]
 
 
 def soap_response_time(q, policy, x, y=None, bit=None):
@@ -1968,43 +1649,23 @@ def soap_response_time(q, policy, x, y=None, bit=None):
     >>> float(soap_response_time(q, qt.PSJF(), 0.0))   # a size-0 job waits for nothing
     0.0
     """
-    policy = P.as_policy(policy)
-    _check(q, policy)
-    pol = _resolve(q, policy)
+    pol = _bound(q, policy)
     eng = Engine(q, pol)
     xa = np.asarray(x, float)
     if np.any(~np.isfinite(xa)) or np.any(xa < 0):
         raise ParameterError(f"size = {x!r} is invalid: sizes must be finite numbers >= 0.")
-    if isinstance(pol, P.SkipPredict):
-        if bit not in (0, 1):
-            raise ParameterError("bit must be 0 (predicted short) or 1 (predicted long) for "
-                                 "SkipPredict.")
-        comp = eng.components[bit]
-        d = np.full(xa.size, float(y if y is not None else 0.0)) if comp.kind == "cond" else xa.ravel()
-        pr = eng.profile(comp, d)
-        env = envelope(pr, xa.ravel() + comp.shift)
-        out = _tagged(eng, env)
-    else:
-        yy = float(xa.ravel()[0]) if y is None else float(y)
-        if isinstance(pol, P.DelayPredict) and len(eng.components) == 2:
-            out = np.empty(xa.size)
-            for k, comp in enumerate(eng.components):
-                sel = (xa.ravel() > pol.L) == bool(k)
-                if sel.any():
-                    d = xa.ravel()[sel] if comp.kind == "size" else np.full(sel.sum(), yy)
-                    env = envelope(eng.profile(comp, d), xa.ravel()[sel] + comp.shift)
-                    out[sel] = _tagged(eng, env)
-        else:
-            comp = eng._component_for(yy)
-            if comp.kind == "size":
-                d = xa.ravel()
-            elif comp.kind == "fixed":
-                d = np.full(xa.size, comp.fixed)
-            else:
-                d = np.full(xa.size, yy)
-            env = envelope(eng.profile(comp, d), xa.ravel() + comp.shift)
-            out = _tagged(eng, env)
-    out = np.where(xa.ravel() > 0, out, 0.0) if not isinstance(pol, P.SkipPredict) or not pol.server_time else out
+    xs = xa.ravel()
+    yy = float(xs[0]) if y is None else float(y)
+    parts = np.asarray(pol.part_at(xs, yy, bit), int)
+    out, work = np.empty(xs.size), np.empty(xs.size)
+    for k in np.unique(parts):
+        sel = parts == k
+        comp = eng.components[k]
+        d = {"size": xs[sel], "fixed": np.full(sel.sum(), comp.fixed),
+             "cond": np.full(sel.sum(), yy)}[comp.kind]
+        work[sel] = xs[sel] + comp.shift
+        out[sel] = _tagged(eng, envelope(eng.profile(comp, d), work[sel]))
+    out = np.where(work > 0, out, 0.0)   # no work: done on arrival
     return float(out[0]) if np.ndim(x) == 0 else out.reshape(xa.shape)
 
 
@@ -2028,17 +1689,17 @@ def soap_response_curve(q, policy, x):
     >>> [round(float(v), 10) for v in soap_response_curve(q, qt.FCFS(), [1.0, 2.0])]
     [2.0, 3.0]
     """
-    policy = P.as_policy(policy)
+    policy = as_policy(policy)
     xa = np.atleast_1d(np.asarray(x, float))
     pred = q.prediction
     if policy.descriptor != "prediction" or pred is None or isinstance(pred, Perfect) \
-            or isinstance(policy, P.SkipPredict):
+            or len(policy.parts(pred)) > 1:
         if policy.descriptor == "bit":
             p = np.asarray(pred.short_prob(xa), float)
             return (p * soap_response_time(q, policy, xa, 0.0)
                     + (1 - p) * soap_response_time(q, policy, xa, 1.0))
         return np.atleast_1d(soap_response_time(q, policy, xa))
-    eng = Engine(q, _resolve(q, policy))
+    eng = Engine(q, _bound(q, policy))
     fast = eng.fast(eng.components[0]) if len(eng.components) == 1 else None
     if fast is not None:   # every (x, y) node in one pass, y | x on the engine's pieces
         xi, ys, w16, _ = fast.y_nodes(xa)

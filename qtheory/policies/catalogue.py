@@ -1,70 +1,16 @@
-"""The policy catalogue. Each policy is declared by its SOAP rank function.
+"""The policy catalogue: each policy is one class declaring its rank, its exact linear
+rank pieces, its descriptor and what the simulator needs (see :mod:`.base`).
 
-A SOAP policy (Scully, Harchol-Balter, Scheller-Wolf 2018) always serves the job of
-lowest rank ``rank(d, a)``, where ``d`` is the job's descriptor (what the scheduler
-knows: its size, its prediction or its bit) and ``a`` its age; ties go to the earlier
-arrival. A rank of ``-inf`` means "never preempted" (non-preemptive phases); ranks may be
-tuples, compared lexicographically (multi-class policies). PS and LCFS are not SOAP
-policies (``rank`` is ``None``); they have closed forms and simulator loops of their own.
-
-Policies are classes; parameterless ones may be passed as classes (``qt.SRPT``) or
-instances (``qt.SRPT()``). Closed forms live in :mod:`qtheory.methods.formula`, the generic
-engine in :mod:`qtheory.methods.soap`; neither calls the other.
+Pieces are ``(s, e, c, v, m)``: ages [s, e) (s == e: the single age s), class c
+(-inf: never preempted), value v + m (a - s). PS and LCFS are not SOAP policies
+(``rank`` is None); they declare a simulator loop of their own.
 """
 
-import math
+import numpy as np
 
-from ..core.errors import ParameterError
+from ..core.errors import ParameterError, PolicyError
 from ..core.params import Param, is_symbolic, nonnegative, unit_interval
-
-NEG_INF = -math.inf
-
-
-class Policy:
-    """Base class. ``descriptor`` names what the rank reads: "size" (the true size x),
-    "prediction" (the predicted size y), "bit" (a one-bit prediction) or None."""
-
-    descriptor = None
-    preemptive = True
-
-    def rank(self, d, a):
-        """Rank of a job with descriptor ``d`` at age ``a`` (lower is served first)."""
-        raise NotImplementedError
-
-    @property
-    def name(self):
-        return type(self).__name__
-
-    def _key(self):
-        return tuple(sorted((k, repr(v)) for k, v in vars(self).items()))
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self._key() == other._key()
-
-    def __hash__(self):
-        return hash((type(self), self._key()))
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{self.name}({args})"
-
-
-def as_policy(p):
-    """Accept a policy class or instance.
-
-    Examples
-    --------
-    >>> as_policy(SRPT) == SRPT()
-    True
-    """
-    if isinstance(p, type) and issubclass(p, Policy):
-        try:
-            return p()
-        except TypeError as exc:
-            raise ParameterError(f"policy {p.__name__} needs parameters: {exc}") from None
-    if isinstance(p, Policy):
-        return p
-    raise ParameterError(f"policy = {p!r} is not a policy: pass e.g. qt.SRPT or qt.Trail(0.5).")
+from .base import INF, NEG_INF, Part, Policy, as_policy  # noqa: F401  (as_policy: re-export)
 
 
 # -- classical policies -----------------------------------------------------------------
@@ -75,15 +21,20 @@ class FCFS(Policy):
     def rank(self, d, a):
         return 0.0
 
+    def pieces(self, d, part=None):
+        return [(0, INF, 0, 0, 0)]
+
 
 class LCFS(Policy):
     """Preemptive-resume last come, first served (not a SOAP policy)."""
     rank = None
+    loop = "lcfs"
 
 
 class PS(Policy):
     """Processor sharing (not a SOAP policy)."""
     rank = None
+    loop = "ps"
 
 
 class SJF(Policy):
@@ -93,6 +44,9 @@ class SJF(Policy):
     def rank(self, d, a):
         return d if a == 0 else NEG_INF
 
+    def pieces(self, d, part=None):
+        return [(0, 0, 0, d, 0), (0, INF, NEG_INF, NEG_INF, 0)]
+
 
 class PSJF(Policy):
     """Preemptive shortest job first: rank x."""
@@ -100,6 +54,9 @@ class PSJF(Policy):
 
     def rank(self, d, a):
         return d
+
+    def pieces(self, d, part=None):
+        return [(0, INF, 0, d, 0)]
 
 
 class SRPT(Policy):
@@ -109,12 +66,18 @@ class SRPT(Policy):
     def rank(self, d, a):
         return d - a
 
+    def pieces(self, d, part=None):
+        return [(0, INF, 0, d, -1)]
+
 
 class FB(Policy):
     """Foreground-background (least attained service): rank a."""
 
     def rank(self, d, a):
         return a
+
+    def pieces(self, d, part=None):
+        return [(0, INF, 0, 0, 1)]
 
 
 # -- prediction policies ------------------------------------------------------------------
@@ -153,6 +116,9 @@ class Trail(Policy):
     def rank(self, d, a):
         return d - a if a <= self.c * d else NEG_INF
 
+    def pieces(self, d, part=None):
+        return [(0, self.c * d, 0, d, -1), (self.c * d, INF, NEG_INF, NEG_INF, 0)]
+
 
 class SPRPTBounce(Policy):
     """Rank min(|y - a|, y): a job outliving its prediction climbs back up
@@ -161,6 +127,9 @@ class SPRPTBounce(Policy):
 
     def rank(self, d, a):
         return min(abs(d - a), d)
+
+    def pieces(self, d, part=None):  # y - a, then a - y (ages y .. 2y), then y
+        return [(0, d, 0, d, -1), (d, 2 * d, 0, 0, 1), (2 * d, INF, 0, d, 0)]
 
 
 class PriorityClasses(Policy):
@@ -190,6 +159,15 @@ class PriorityClasses(Policy):
             return NEG_INF
         return self.klass(d)
 
+    def pieces(self, d, part=None):
+        k = np.searchsorted(np.asarray(self.thresholds), d, side="right").astype(float)
+        if self.preemptive is False:
+            return [(0, 0, 0, k, 0), (0, INF, NEG_INF, NEG_INF, 0)]
+        return [(0, INF, 0, k, 0)]
+
+    def jumps(self):
+        return sorted({float(t) for t in self.thresholds if t > 0})
+
 
 class OneBit(Policy):
     """One bit of advice: short jobs first, on a queue whose prediction is
@@ -213,6 +191,18 @@ class OneBit(Policy):
         if self.preemptive is False and a > 0:
             return NEG_INF
         return d
+
+    @property
+    def loop(self):
+        return "lcfs-short" if self.preemptive is True else None
+
+    def pieces(self, d, part=None):
+        if self.preemptive is True:
+            raise PolicyError("OneBit(preemptive=True) serves short jobs LCFS, which is not a "
+                              "SOAP policy; use method='formula' or method='simulation'.")
+        if self.preemptive is False:
+            return [(0, 0, 0, d, 0), (0, INF, NEG_INF, NEG_INF, 0)]
+        return [(0, INF, 0, d, 0)]
 
 
 class SkipPredict(Policy):
@@ -245,6 +235,53 @@ class SkipPredict(Policy):
         bit, y = d
         return (0, 0.0) if bit == 0 else (1, y - a)
 
+    def pieces(self, y, part=None):
+        """External costs: (0, 0) for predicted-short jobs (part 0), (1, y - a) for
+        predicted-long ones (part 1). Server-time model (the rank order the simulator
+        serves): the job's work is x + c1 + c2 [long], its age counts that work too, and
+        ages [0, c1) are the cheap prediction (class 0, rank -a: top priority, oldest
+        first); predicted short, ages >= c1: class 1, rank 0 (FCFS); predicted long, ages
+        [c1, c1 + c2): the expensive prediction, class 2 (an FCFS stage behind every
+        short job), then class 3, rank y + c1 + c2 - a (SPRPT on the job's own age)."""
+        if part not in (0, 1):
+            raise PolicyError("SkipPredict's rank needs the job's cheap bit: part 0 (short) "
+                              "or 1 (long).")
+        if not self.server_time:
+            return [(0, INF, 0, 0, 0)] if part == 0 else [(0, INF, 1, y, -1)]
+        c1, c2 = float(self.cheap_cost), float(self.expensive_cost)
+        if part == 0:
+            return [(0, c1, 0, 0, -1), (c1, INF, 1, 0, 0)]
+        return [(0, c1, 0, 0, -1), (c1, c1 + c2, 2, 0, 0), (c1 + c2, INF, 3, y, -1)]
+
+    def parts(self, prediction):
+        """Predicted short (part 0) and long (part 1) by the cheap bit."""
+        from ..laws.predictions import Threshold
+        if prediction is None or isinstance(prediction, Threshold):
+            raise PolicyError("SkipPredict needs the queue's expensive prediction model, "
+                              "e.g. qt.MG1(lam, size, prediction=qt.ExpNoise()).")
+        bit = self.bit
+        shift = (self.cheap_cost + self.expensive_cost * b if self.server_time else 0.0
+                 for b in (0, 1))
+        short = bit.short_prob
+        s0, s1 = shift
+        return (Part(short, s0, jumps=bit.size_jumps),
+                Part(lambda x: 1.0 - short(x), s1, jumps=bit.size_jumps))
+
+    def part_of(self, x, rng):
+        return np.asarray(self.bit.sample(x, rng), float).astype(np.int64)
+
+    def part_at(self, x, d=None, bit=None):
+        if bit not in (0, 1):
+            raise ParameterError("bit must be 0 (predicted short) or 1 (predicted long) for "
+                                 "SkipPredict.")
+        return np.full(np.size(x), int(bit))
+
+    def prediction_cost(self, q):
+        if self.server_time:
+            return None
+        long = 1.0 - q.size.expect(lambda x: float(self.bit.short_prob(x)))[0]
+        return self.cheap_cost + long * self.expensive_cost
+
 
 class DelayPredict(Policy):
     """DelayPredict: every job first gets up to L units of service at top priority (FCFS);
@@ -260,17 +297,50 @@ class DelayPredict(Policy):
     def rank(self, d, a):
         return (0, -a) if a < self.L else (1, d - a)
 
+    def _costly(self):
+        return self.server_time and self.expensive_cost > 0
+
+    def pieces(self, d, part=None):
+        L = float(self.L)
+        c2 = float(self.expensive_cost) if self.server_time else 0.0
+        return [(0, L + c2, 0, 0, -1), (L + c2, INF, 1, d - L, -1)]
+
+    def parts(self, prediction):
+        """With the prediction on the server, jobs longer than L (part 1) need c2 more."""
+        if not self._costly():
+            return super().parts(prediction)
+        L = float(self.L)
+        return (Part(lambda x: (np.asarray(x) <= L) * 1.0, 0.0, jumps=(L,)),
+                Part(lambda x: (np.asarray(x) > L) * 1.0, float(self.expensive_cost), jumps=(L,)))
+
+    def part_of(self, x, rng):
+        return (x > self.L).astype(np.int64) if self._costly() else None
+
+    def part_at(self, x, d=None, bit=None):
+        return (np.asarray(x, float).ravel() > self.L).astype(int) if self._costly() \
+            else np.zeros(np.size(x), int)
+
+    def prediction_cost(self, q):
+        return None if self.server_time else self.expensive_cost * float(q.size.sf(self.L))
+
 
 class Gittins(Policy):
     """The Gittins policy for the information the scheduler has (no prediction, a
     prediction, or a bit): rank -G_d(a), the best mean response time possible with it."""
-    rank = None  # needs the queue's law: built by the SOAP engine
+    rank = None  # needs the queue's law: see bind
+
+    def bind(self, q):
+        from .gittins import gittins_policy
+        return gittins_policy(q)
 
 
 class Rank(Policy):
     """Any SOAP policy from its rank function ``fn(descriptor, age)``.
 
     ``descriptor`` is "prediction" (default when the queue has predictions), "size" or None.
+    The engines find the rank's linear pieces from ``fn``; the simulator serves it in its
+    compiled loops when those pieces are affine in the descriptor (``compiled=False``: in
+    the Python reference loop, an independent check of the compiled ones).
 
     Examples
     --------
@@ -279,12 +349,13 @@ class Rank(Policy):
     2.0
     """
 
-    def __init__(self, fn, descriptor="prediction", name="Rank"):
+    def __init__(self, fn, descriptor="prediction", name="Rank", compiled=True):
         if not callable(fn):
             raise ParameterError("fn must be a function rank(descriptor, age).")
         if descriptor not in ("prediction", "size", None):
             raise ParameterError("descriptor must be 'prediction', 'size' or None.")
         self.fn, self.descriptor, self._name = fn, descriptor, name
+        self.compiled = bool(compiled)
 
     @property
     def name(self):
@@ -293,6 +364,3 @@ class Rank(Policy):
     def rank(self, d, a):
         return self.fn(d, a)
 
-
-#: Every catalogue policy, for listings and validation sweeps.
-CATALOGUE = (FCFS, LCFS, PS, SJF, PSJF, SRPT, FB, SPJF, PSPJF, SPRPT)

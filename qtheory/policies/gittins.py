@@ -37,7 +37,8 @@ from . import catalogue as P
 from ..core.errors import PolicyError
 from ..core.numerics import _gauss
 from ..laws.predictions import Perfect, Threshold
-from ..methods.soap import INF, Profile, _GittinsRank, _size_cuts
+from ..laws.grid import size_cuts
+from .pieces import INF, Profile
 
 #: Ages per descriptor in the index table.
 AGES = 160
@@ -60,7 +61,7 @@ def _conditional_grid(size, weight, n_ages, exact=False):
         S = 1 - F
         C = np.concatenate([[0.0], np.cumsum(S[:-1] * np.diff(ages))])
         return ages, np.minimum(F, 1.0), C
-    cuts = np.array(_size_cuts(size))
+    cuts = np.array(size_cuts(size))
     lo, hi = size.support
     fin = cuts[np.isfinite(cuts)]
     top = fin[-1] * (1 if math.isfinite(hi) else 4)
@@ -113,7 +114,7 @@ def index_table(ages, F, C):
     return np.where(np.isfinite(out), out, 0.0)
 
 
-class GittinsPolicy(P.Policy, _GittinsRank):
+class GittinsPolicy(P.Policy):
     """Gittins for a given queue: rank 1 / G_d(a) (see the module docstring)."""
 
     def __init__(self, q, cells=None):
@@ -169,10 +170,30 @@ class GittinsPolicy(P.Policy, _GittinsRank):
         del q
         return tab
 
-    def pieces(self, d, ctx):
+    @property
+    def tabulated(self):
+        return self.descriptor != "size"
+
+    def parts(self, prediction):
+        """A continuous prediction is seen through its cell: one part per cell."""
+        if self.edges is None:
+            return super().parts(prediction)
+        return tuple(P.Part(lambda x, k=k: self.cell_prob(k, x), fixed=float(k))
+                     for k in range(len(self.edges) - 1))
+
+    def cell_of(self, d):
+        return np.asarray(self.cell(d), np.int64) if self.edges is not None else \
+            super().cell_of(d)
+
+    def part_at(self, x, d=None, bit=None):
+        if self.edges is None:
+            return super().part_at(x, d, bit)
+        return np.full(np.size(x), int(self.cell(d)))
+
+    def pieces(self, d, part=None):
         d = np.asarray(d, float)
-        if self.descriptor == "prediction":   # the engine passes cells, users predictions
-            d = np.full(d.size, ctx["cell"]) if "cell" in ctx else self.cell(d)
+        if self.descriptor == "prediction":   # the engine passes cells, the simulator predictions
+            d = np.full(d.size, part) if part is not None else self.cell(d)
         n = d.size
         if self.descriptor == "size":  # known size: 1/G(a) = x - a exactly
             z = np.zeros(n)
@@ -210,7 +231,7 @@ def _marginal_quantiles(size, pred, k):
     """Edges 0 = y_0 < ... < y_k = inf with P(Y < y_i) = i / k under the marginal law of
     the prediction (bisection in log y on a Gauss-Legendre integral over sizes)."""
     from ..core.numerics import gauss_pieces
-    cuts = np.array(_size_cuts(size))
+    cuts = np.array(size_cuts(size))
 
     def F(y):
         return gauss_pieces(lambda x: np.asarray(size.pdf(x), float)

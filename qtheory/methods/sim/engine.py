@@ -14,8 +14,9 @@ import warnings
 
 import numpy as np
 
-from ...policies import catalogue as P
-from ...core.errors import ParameterError, PolicyError
+from ...core.errors import ParameterError, PerformanceWarning, PolicyError
+from ...laws.grid import size_cuts
+from ...policies.pieces import INF, Profile, affine_template, discover_pieces
 from . import kernels as K
 from .stats import SimulationResult, SizeCurve, t_interval
 
@@ -26,107 +27,159 @@ PARALLEL_MIN_JOBS = 4_000_000
 
 
 class Plan:
-    """How ``policy`` is simulated on ``q``: ``loop`` in {"lindley", "key", "soap", "ps", "fb",
-    "pw", "generic"}, the SOAP rank ``code`` and parameters, the descriptor the ranks
-    read, the rank pieces (``pw`` loop) and the job data sampler."""
+    """How ``policy`` is simulated on ``q``, derived from its declaration
+    (:mod:`qtheory.policies.base`): the ``loop`` ("lindley", "key", "fb", "pw", "ps",
+    "soap" for arrival-order ranks, or "generic"), the rank pieces of each job and how
+    each job's data are drawn.
+
+    The loop follows from the shape of the pieces: one constant piece is FCFS (Lindley's
+    recursion), one piece d + m a with m in {0, -1} a priority key (PSJF, SRPT, ...), rank
+    a without a descriptor FB, anything else the piecewise loop. A user's rank without
+    declared pieces is discovered: once for all jobs without a descriptor (or per bit),
+    else as pieces affine in the descriptor (:func:`qtheory.policies.affine_template`);
+    when they are not, the Python loop serves it, with a :class:`PerformanceWarning`.
+    """
 
     def __init__(self, q, policy):
-        self.q, self.policy = q, policy
-        self.lam = float(q.arrival_rate)
-        self.code, self.params = K.CONST, np.zeros(3)
-        self.descriptor = getattr(policy, "descriptor", None)
-        self.gittins = self.shared = None
-        self.loop = self._choose(policy)
-
-    def _choose(self, p):
-        q = self.q
         if q.symbolic:
             raise ParameterError("simulation needs numbers: build the queue with numeric "
                                  "arrival_rate and size-law parameters.")
-        q._check_descriptor(p)
-        t = type(p)
-        if t is P.FCFS:
-            return "lindley"
-        if t is P.PS:
-            return "ps"
-        if t is P.FB:
-            return "fb"
-        if t is P.LCFS:
-            self.code = K.LCFS
-            return "soap"
-        if t in (P.PSJF, P.PSPJF):
-            self.code = K.STATIC
-            return "key"
-        if t in (P.SRPT, P.SPRPT):
-            self.code = K.REMAINING
-            return "key"
-        if t in (P.SJF, P.SPJF):
-            self.code = K.NONPREEMPTIVE
-            return "soap"
-        if t is P.Trail:
-            self.code, self.params[0] = K.TRAIL, float(p.c)
-            return "soap"
-        if t in (P.PriorityClasses, P.OneBit):
-            if p.preemptive is True:
-                self.code = K.ONEBIT_ANY
-            elif p.preemptive == "resume":
-                self.code = K.STATIC
-                return "key"
-            else:
-                self.code = K.NONPREEMPTIVE
-            return "soap"
-        if t is P.SkipPredict:
-            self.code = K.SKIP
-            self.params[:] = (p.cheap_cost, p.expensive_cost, float(p.server_time))
-            return "soap"
-        if t is P.DelayPredict:
-            self.code = K.DELAY
-            self.params[:] = (p.L, p.expensive_cost, float(p.server_time))
-            return "soap"
-        if t is P.SPRPTBounce or callable(getattr(p, "rank_pieces", None)):
-            return "pw"
-        if t is P.Gittins or callable(getattr(p, "pieces", None)):
-            return self._gittins(p)
-        if t is P.Rank or getattr(p, "rank", None) is not None:
-            return "generic"
-        raise PolicyError(f"the simulator does not know how to serve {p.name}; declare it "
-                          "with qt.Rank(fn) to simulate it from its rank function.")
+        q._check_descriptor(policy)
+        self.q, self.lam = q, float(q.arrival_rate)
+        self.policy = policy.bind(q)
+        self.descriptor = self.policy.descriptor
+        self.code, self.params = K.CONST, np.zeros(3)
+        self.shared = self.template = None
+        self.parts = self.policy.parts(q.prediction) if self.policy.rank is not None else ()
+        self.shifts = np.array([pt.shift for pt in self.parts] or [0.0])
+        self.loop = self._choose()
 
-    def _gittins(self, p):
-        """Gittins as the queue's information defines it (:func:`qtheory.gittins_policy`):
-        its descriptor and its rank table."""
-        if isinstance(p, P.Gittins):
-            from ...policies.gittins import gittins_policy
-            p = gittins_policy(self.q)
-        self.gittins, self.descriptor = p, p.descriptor
-        if self.descriptor == "size":  # a known size: the Gittins rank is x - a (SRPT)
-            self.code = K.REMAINING
+    def _choose(self):
+        p = self.policy
+        if p.loop is not None:   # not a SOAP policy: a loop of its own
+            if p.loop == "ps":
+                return "ps"
+            self.code = {"lcfs": K.LCFS, "lcfs-short": K.ONEBIT_ANY}[p.loop]
+            return "soap"
+        if p.rank is None:
+            raise PolicyError(f"the simulator does not know how to serve {p.name}; declare it "
+                              "with qt.Rank(fn) to simulate it from its rank function.")
+        if getattr(p, "compiled", True) is False:
+            return "generic"
+        rows = self._finite_rows()
+        if p.profile(np.ones(1), 0) is None and not self._discover(rows):
+            warnings.warn(f"the rank of {p.name} is not piecewise linear with pieces affine "
+                          "in the descriptor, so it runs in the Python loop (about 20 000 "
+                          "jobs/s); declare its pieces for the compiled loops",
+                          PerformanceWarning, stacklevel=4)
+            return "generic"
+        if rows is None:
+            d = self._probe()
+            part = np.arange(d.size) % len(self.parts) if len(self.parts) > 1 else None
+            probe = self.profiles(d, part)[1]
+        else:
+            probe = self.shared
+        S, E, C, V, M = probe
+        one = np.all(E[:, 0] == INF) and np.all(S[:, 0] == 0)
+        if one and not self.shifts.any():
+            if np.all(C[:, 0] == 0) and np.all(M[:, 0] == 0) and np.all(V[:, 0] == 0):
+                return "lindley"
+            if self.descriptor is None and np.all(M[:, 0] == 1) and np.all(V[:, 0] == 0):
+                return "fb"
+        if one and np.all(C[:, 0] == 0) and np.all(M[:, 0] == M[0, 0]) and M[0, 0] in (0, -1):
+            self.slope = float(M[0, 0])
             return "key"
-        if self.descriptor in (None, "bit"):  # one table (two for a bit) for every job
-            rows = np.zeros(1) if self.descriptor is None else np.array([0.0, 1.0])
-            self.shared = _profile_arrays(p.pieces(rows, {}))
-            self.rows = lambda d: d
-        elif getattr(p, "edges", None) is not None:  # a prediction seen through its cell
-            self.shared = _profile_arrays(p.pieces(p.edges[:-1], {}))   # one row per cell
-            self.rows = p.cell
         return "pw"
 
-    def profiles(self, d):
-        """Rank pieces of jobs with descriptors ``d``: (row per job, (S, E, C, V, M))."""
-        n = d.size
-        if self.shared is not None:
-            return np.asarray(self.rows(d), np.int64), self.shared
-        p, rows = self.policy, np.arange(n)
-        if self.gittins is not None:  # a table per job
-            return rows, _profile_arrays(self.gittins.pieces(d, {}))
-        if type(p) is P.SPRPTBounce:  # rank y - a, then a - y (ages y .. 2y), then y
-            z, inf = np.zeros(n), np.full(n, np.inf)
-            pieces = [(z, d, z, d, -1.0), (d, 2 * d, z, z, 1.0), (2 * d, inf, z, d, 0.0)]
+    def _finite_rows(self):
+        """Without a descriptor, or when each part of the population fixes the descriptor
+        (a bit; Gittins' cells of predictions), one table of pieces serves every job: its
+        rows, and the row of each descriptor, are set here."""
+        p, desc = self.policy, self.descriptor
+        if desc is None and len(self.parts) == 1:
+            self.row_of, rows = (lambda d: np.zeros(d.size, np.int64)), np.zeros(1)
+        elif self.parts and all(pt.fixed is not None for pt in self.parts):
+            self.row_of, rows = p.cell_of, np.array([pt.fixed for pt in self.parts])
         else:
-            pieces = p.rank_pieces(d)
-        cols = [np.stack([np.broadcast_to(np.asarray(pc[k], float), (n,)) for pc in pieces],
-                         axis=1) for k in range(5)]
-        return rows, tuple(np.ascontiguousarray(c) for c in cols)
+            return None
+        if p.profile(np.ones(1), 0) is not None:
+            pr = self.profiles(rows, np.arange(rows.size))[1]
+        else:
+            pr = _profile_arrays(discover_pieces(
+                p.rank, None if desc is None else rows.astype(int) if desc == "bit" else rows,
+                *self._age_scale()))
+        self.shared = pr
+        return rows
+
+    def _age_scale(self):
+        """(a_max, unit) of rank discovery: the top of the sizes and their scale."""
+        size = self.q.size
+        lo, hi = size.support
+        if math.isfinite(hi):
+            top = hi
+        else:
+            cuts = [c for c in size_cuts(size) if math.isfinite(c)]
+            top = 4 * cuts[-1] if cuts else 100 * size.scale
+        return top + float(self.shifts.max()), 2.0 ** round(math.log2(max(size.scale, 1e-300)))
+
+    def _probe(self, n=4096):
+        """Descriptors of ``n`` jobs from a private stream (the replications' streams are
+        untouched)."""
+        rng = np.random.default_rng(20261202)
+        x = np.asarray(self.q.size.sample(rng, n), float)
+        return x if self.descriptor == "size" else self._prediction(x, rng)
+
+    def _discover(self, rows):
+        """Pieces of a rank without declared ones: True when found (shared rows or an
+        affine template)."""
+        if rows is not None:
+            return True
+        d = self._probe()
+        qs = np.quantile(d, np.linspace(0, 1, 33))
+        probes = np.concatenate([qs, [qs[0] / 10, qs[-1] * 10]])
+        probes = probes[probes > 0]
+        a_max, unit = self._age_scale()
+        self.template = affine_template(self.policy.rank, probes, 10 * a_max, unit)
+        return self.template is not None
+
+    def _pieces(self, d, part):
+        p = self.policy
+        pr = p.profile(d, part)
+        if pr is not None:
+            return pr
+        t = self.template
+        pr = t(d)
+        out = (d < t.lo) | (d > t.hi)      # outside the checked range: discovered one by one
+        if out.any():
+            a_max, unit = self._age_scale()
+            own = discover_pieces(p.rank, d[out], 10 * a_max, unit)
+            pr = _merge(pr, own, out)
+        return pr
+
+    def profiles(self, d, part):
+        """Rank pieces of jobs with descriptors ``d`` and parts ``part`` (None: one
+        part): (row per job, (S, E, C, V, M))."""
+        if self.shared is not None:
+            return np.asarray(self.row_of(d), np.int64), self.shared
+        n = d.size
+        if part is None:
+            return np.arange(n), _profile_arrays(self._pieces(d, 0))
+        prs, sels = [], []
+        for k in np.unique(part):
+            sel = np.flatnonzero(part == k)
+            prs.append(self._pieces(d[sel], int(k)))
+            sels.append(sel)
+        width = max(pr.S.shape[1] for pr in prs)
+        cols = [np.full((n, width), INF) for _ in range(4)] + [np.zeros((n, width))]
+        for pr, sel in zip(prs, sels):
+            for z, src in zip(cols, (pr.S, pr.E, pr.C, pr.V, pr.M)):
+                z[sel, :src.shape[1]] = src
+        return np.arange(n), tuple(np.ascontiguousarray(c) for c in cols)
+
+    def keys(self, d, part):
+        """The priority key of each job (the "key" loop): the value of its one piece."""
+        rows, pr = self.profiles(d, part)
+        return np.ascontiguousarray(pr[3][rows, 0])
 
     # -- job data ------------------------------------------------------------------------
     def _prediction(self, x, rng):
@@ -134,8 +187,9 @@ class Plan:
         return x.copy() if pred is None else np.asarray(pred.sample(x, rng), float)
 
     def draw(self, rng, n, buf=None):
-        """Arrival gaps, work, true size and descriptors (d, d2) of ``n`` new jobs (the
-        gaps written into ``buf`` if given: a replication reuses one array)."""
+        """Arrival gaps, work, true size, descriptor and part (None: one part) of ``n``
+        new jobs (the gaps written into ``buf`` if given: a replication reuses one
+        array)."""
         gaps = rng.standard_exponential(n) if buf is None else \
             rng.standard_exponential(n, out=buf[:n])
         gaps *= 1.0 / self.lam
@@ -143,31 +197,18 @@ class Plan:
         if x.shape != (n,) or not x.min() >= 0:  # also catches NaN
             raise ParameterError(f"the size law {self.q.size!r} sampled invalid sizes "
                                  "(negative, NaN or wrong shape); check its sample().")
-        p, work = self.policy, x
+        part = self.policy.part_of(x, rng)     # before the prediction: SkipPredict's bit
+        work = x if part is None or not self.shifts.any() else x + self.shifts[part]
         desc = self.descriptor
-        t = type(p)
-        if t is P.SkipPredict:
-            bit = np.asarray(p.bit.sample(x, rng), float)
-            y = self._prediction(x, rng)
-            if p.server_time:
-                work = x + p.cheap_cost + p.expensive_cost * bit
-            return gaps, work, x, y, bit
-        if t is P.DelayPredict:
-            y = self._prediction(x, rng)
-            if p.server_time:
-                work = x + p.expensive_cost * (x > p.L)
-            return gaps, work, x, y, self._zeros(n)
         if desc == "size":
             d = x
         elif desc == "prediction":
             d = self._prediction(x, rng)
-            if t is P.PriorityClasses:
-                d = np.searchsorted(np.asarray(p.thresholds), d, side="right").astype(float)
         elif desc == "bit":
             d = np.asarray(self.q.prediction.sample(x, rng), float)
         else:
             d = self._zeros(n)
-        return gaps, work, x, d, self._zeros(n)
+        return gaps, work, x, d, part
 
     def _zeros(self, n):
         """n zeros, allocated once (the loops never write descriptors)."""
@@ -175,6 +216,20 @@ class Plan:
         if z is None or z.size < n:
             z = self._zero = np.zeros(n)
         return z[:n]
+
+
+def _merge(pr, own, rows):
+    """Profile ``pr`` with rows ``rows`` (mask) replaced by the profile ``own``."""
+    width = max(pr.S.shape[1], own.S.shape[1])
+    out = []
+    for k, (a, b) in enumerate(zip((pr.S, pr.E, pr.C, pr.V, pr.M),
+                                   (own.S, own.E, own.C, own.V, own.M))):
+        z = np.full((a.shape[0], width), 0.0 if k == 4 else INF)
+        z[:, :a.shape[1]] = a
+        z[rows] = np.pad(b, ((0, 0), (0, width - b.shape[1])),
+                         constant_values=0.0 if k == 4 else INF)
+        out.append(z)
+    return Profile(*out)
 
 
 def _profile_arrays(profile):
@@ -300,7 +355,7 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
     while count < measured:
         # draw no more than the run needs, then small chunks until the last measured job left
         n = min(chunk, jobs - g0) if g0 < jobs else max(64, min(chunk // 16, jobs // 4))
-        gaps, work, x, d, d2 = plan.draw(rng, n, gap_buf)
+        gaps, work, x, d, part = plan.draw(rng, n, gap_buf)
         if plan.loop == "lindley":
             T = K.lindley_chunk(gaps, work, lindley)
             lo, hi = min(max(warmup - g0, 0), n), min(max(jobs - g0, 0), n)
@@ -312,11 +367,13 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
                     acc.count += hi - lo
             count = acc.count
         elif loop is not None:
-            acc.add(*loop.chunk(gaps, work, x, d, d2, g0, warmup, jobs))
+            acc.add(*loop.chunk(gaps, work, x, d, part, g0, warmup, jobs))
             count = acc.count
         else:
-            if plan.loop == "pw":
-                pid, pieces = plan.profiles(d)
+            if plan.loop == "key":
+                d = plan.keys(d, part)
+            elif plan.loop == "pw":
+                pid, pieces = plan.profiles(d, part)
                 shared = plan.shared is not None
                 if not shared:
                     state.widen(pieces[0].shape[1])
@@ -338,13 +395,12 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
                                           state.HI, state.SEGS, state.run, state.free,
                                           state.fs, state.st, *out)
                 elif plan.loop == "key":
-                    slope = -1.0 if plan.code == K.REMAINING else 0.0
-                    start, m = K.key_chunk(slope, gaps, work, x, d, g0, start, warmup, jobs,
+                    start, m = K.key_chunk(plan.slope, gaps, work, x, d, g0, start, warmup, jobs,
                                            record, state.F, state.G, state.hkey, state.hg,
                                            state.hs, state.free, state.fs, state.st, *out)
                 else:
                     fn = K.ps_chunk if plan.loop == "ps" else K.soap_chunk
-                    start, m = fn(plan.code, plan.params, gaps, work, x, d, d2, g0, start,
+                    start, m = fn(plan.code, plan.params, gaps, work, x, d, plan._zeros(n), g0, start,
                                   warmup, jobs, record, state.F, state.G, state.HK, state.HI,
                                   state.free, state.fs, state.st, *out)
                 if record:

@@ -188,7 +188,7 @@ class GenericLoop:
         if self.t < until:
             self._advance(until - self.t)
 
-    def chunk(self, gaps, work, x, d, d2, g0, w_lo, w_hi):
+    def chunk(self, gaps, work, x, d, part, g0, w_lo, w_hi):
         """Serve one chunk of arrivals; return the measured completions (g, T, size)."""
         self.out = []
         ta = 0.0

@@ -50,7 +50,7 @@ from numba import njit
 INF = math.inf
 
 # policy codes of the SOAP loop --------------------------------------------------------------
-CONST, STATIC, REMAINING, NONPREEMPTIVE, TRAIL, LCFS, ONEBIT_ANY, SKIP, DELAY = range(9)
+CONST, LCFS, ONEBIT_ANY = range(3)
 
 # float columns of a job slot: arrival, work, true size, age, descriptors, and the current
 # rank segment: end age, class, value b, slope m, start age (pw loop: rank b + m (a - s0))
@@ -202,47 +202,14 @@ def _save(F, fs, st, ta, t, area, span, tsum, hn, fn, nsys, win, cnt):
 # -- the SOAP loop (slopes -1 and 0) -----------------------------------------------------------
 @njit(**_INLINE)
 def _segment(code, p, s, d, d2, gidx):
-    """Segment ``s`` of a job's rank: (end age, class, intercept b, slope m)."""
-    if code == CONST:
-        return INF, 0.0, 0.0, 0.0
-    if code == STATIC:
-        return INF, 0.0, d, 0.0
-    if code == REMAINING:
-        return INF, 0.0, d, -1.0
-    if code == NONPREEMPTIVE:  # rank d at age 0, then -inf (class -1)
-        if s == 0:
-            return 0.0, 0.0, d, 0.0
-        return INF, -1.0, 0.0, 0.0
-    if code == TRAIL:  # rank d - a up to age c*d, then -inf
-        if s == 0:
-            return p[0] * d, 0.0, d, -1.0
-        return INF, -1.0, 0.0, 0.0
+    """Segment ``s`` of a job's rank by arrival order: (end age, class, intercept b,
+    slope m)."""
     if code == LCFS:  # the latest arrival first
         return INF, 0.0, -float(gidx), 0.0
     if code == ONEBIT_ANY:  # shorts LCFS (class 0), longs FCFS (class 1)
         if d < 0.5:
             return INF, 0.0, -float(gidx), 0.0
         return INF, 1.0, 0.0, 0.0
-    if code == SKIP:  # p = (c1, c2, server_time); d = y, d2 = bit
-        if p[2] == 0.0:
-            if d2 < 0.5:
-                return INF, 0.0, 0.0, 0.0
-            return INF, 1.0, d, -1.0
-        if s == 0:  # the cheap prediction (c1 units), top priority, oldest first
-            return p[0], 0.0, 0.0, -1.0
-        if d2 < 0.5:  # predicted short: FCFS
-            return INF, 1.0, 0.0, 0.0
-        if s == 1:  # the expensive prediction (c2 units), FCFS
-            return p[0] + p[1], 2.0, 0.0, 0.0
-        return INF, 3.0, d + p[0] + p[1], -1.0  # SPRPT on the job's own age a - c1 - c2
-    if code == DELAY:  # p = (L, c2, server_time); d = y
-        if p[2] == 0.0:
-            if s == 0:
-                return p[0], 0.0, 0.0, -1.0
-            return INF, 1.0, d, -1.0
-        if s == 0:  # first L units, then (if longer) the prediction work c2, top priority
-            return p[0] + p[1], 0.0, 0.0, -1.0
-        return INF, 1.0, d + p[1], -1.0
     return INF, 0.0, 0.0, 0.0
 
 
