@@ -5,8 +5,8 @@ methods that are shown to agree."""
 from .laws.sizes import (BoundedPareto, Deterministic, Empirical, Erlang, Exponential,
                             Hyperexponential, Lognormal, ScipyLaw, SizeLaw, Uniform, Weibull,
                             as_size_law)
-from .core.errors import (ConvergenceError, InfiniteMomentError, ParameterError, PolicyError,
-                     QTheoryError, UnstableError)
+from .core.errors import (ConvergenceError, InfiniteMomentError, ParameterError,
+                          PerformanceWarning, PolicyError, QTheoryError, UnstableError)
 from .core.result import Result
 
 __version__ = "0.1.0"
@@ -15,6 +15,7 @@ from .laws.predictions import (CustomPrediction, ExpNoise, LognormalNoise, Perfe
 from .policies.catalogue import (FB, FCFS, LCFS, PS, PSJF, PSPJF, SJF, SPJF, SPRPT, SRPT, DelayPredict,
                        Gittins, OneBit, Policy, PriorityClasses, Rank, SkipPredict,
                        SPRPTBounce, Trail)
+from .policies.serpt import SERPT
 from .queues.mg1 import MG1
 from .analysis.optimize import Optimum, optimal_threshold, optimal_thresholds
 from .methods.sim import SimulationResult, simulate

@@ -326,7 +326,7 @@ def test_interpolant_sees_a_kink_beyond_its_outermost_node(nodes):
     """max(r, 0) on [-4.16, 0.0024]: every Gauss node lies below 0, so the node values
     (and the Legendre coefficients) are those of a constant; the probes just inside the
     piece's ends see the kink, and the piece is refined until the integral is right."""
-    from qtheory.methods.soap import _Interp
+    from qtheory.methods.soap.interp import _Interp
     ip = _Interp(lambda r: np.maximum(r, 0.0)[None], [-4.16, 0.0024], nodes=nodes)
     got = float(ip.integral(np.array([0.0024]))[0, 0])
     assert got == pytest.approx(0.0024**2 / 2, rel=1e-9, abs=1e-15)

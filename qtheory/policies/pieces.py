@@ -106,11 +106,13 @@ def stack_rows(n, row, S, E, C, V, M):
     return Profile(*out)
 
 
-def _drop_kink_cells(n, unit, rtol, R, S, E, C, V, M):
+def _drop_kink_cells(n, unit, rtol, tiny, R, S, E, C, V, M):
     """Cells (sorted by row R and start S) without the ones narrower than 1e-10 of their
     age that bisection leaves around a kink: their slopes are rounding. A cell goes where
     the rank is continuous on both sides (jumps keep theirs) and its slope differs from a
-    neighbour's, until none is left; the gaps close where the pieces' lines meet."""
+    neighbour's, until none is left; the gaps close where the pieces' lines meet.
+    Continuity is to ``rtol`` of the rank's scale, or to the resolution ``tiny`` of the
+    ages times the slope."""
     for _ in range(64):
         with np.errstate(all="ignore"):
             end_v = np.where(M != 0, V + M * (E - S), V)
@@ -118,10 +120,12 @@ def _drop_kink_cells(n, unit, rtol, R, S, E, C, V, M):
                            np.maximum(np.abs(V), np.abs(end_v)), 0.0)
             row_mag = np.zeros(n)
             np.maximum.at(row_mag, R, mag)          # the scale of each descriptor's rank
-            gap = np.abs(V[1:] - end_v[:-1]) <= rtol * 10 * row_mag[R[1:]] + 1e-300
+            res = 10 * tiny * np.maximum(np.maximum(np.abs(M[1:]), np.abs(M[:-1])), 1.0)
+            gap = np.abs(V[1:] - end_v[:-1]) <= rtol * 10 * row_mag[R[1:]] + res
             joined = (R[1:] == R[:-1]) & (C[1:] == C[:-1]) & gap
             odd = np.abs(M[1:] - M[:-1]) > 1e-9 * np.maximum(np.abs(M[1:]), np.abs(M[:-1]))
-        narrow = (E - S <= 1e-10 * np.maximum(S, unit)) & (E > S)
+        # (not the grid's own fine cells near age 0: those are where they should be)
+        narrow = (E - S <= 1e-10 * np.maximum(S, unit)) & (E > S) & (S > 1e-9 * unit)
         drop = (narrow & np.concatenate([[False], joined]) & np.concatenate([joined, [False]])
                 & (np.concatenate([[False], odd]) | np.concatenate([odd, [False]])))
         if not drop.any():
@@ -199,7 +203,7 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
     R, S, E, C, V, M = (np.concatenate(z) for z in zip(*found))
     order = np.lexsort((S, R))
     R, S, E, C, V, M = (z[order] for z in (R, S, E, C, V, M))
-    R, S, E, C, V, M = _drop_kink_cells(n, unit, rtol, R, S, E, C, V, M)
+    R, S, E, C, V, M = _drop_kink_cells(n, unit, rtol, tiny, R, S, E, C, V, M)
     # merge cells that continue one another (same class, value and slope)
     with np.errstate(all="ignore"):
         end_v = np.where(M != 0, V + M * (E - S), V)
@@ -240,8 +244,40 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
                v0[gR[extra]], np.zeros(extra.size))
         pieces = [np.insert(z, extra, zi) for z, zi in zip((gR, gS, gE, gC, gV, gM), ins)]
         gR, gS, gE, gC, gV, gM = pieces
-    return stack_rows(n, gR, gS, gE, gC, gV, gM)
+    tidy = [_tidy(*(z[gR == r] for z in (gS, gE, gC, gV, gM)), unit) for r in range(n)]
+    gR = np.repeat(np.arange(n), [t[0].size for t in tidy])
+    return stack_rows(n, gR, *(np.concatenate(z) for z in zip(*tidy)))
 
+
+
+def _tidy(S, E, C, V, M, unit):
+    """One profile row without padding and without the pieces narrower than 1e-9 of
+    their age (unit) across which the rank is continuous: they are where bisection met a
+    kink, and their number varies with the descriptor. A narrow piece at a jump stays."""
+    keep = np.isfinite(S) | (M != 0)
+    pieces = [list(z) for z in zip(S[keep], E[keep], C[keep], V[keep], M[keep])]
+    scale = max([abs(p[3]) for p in pieces if np.isfinite(p[3])] + [unit])
+    i = 1
+    while i < len(pieces) - 1:
+        s, e, c, v, m = pieces[i]
+        prev, nxt = pieces[i - 1], pieces[i + 1]
+        narrow = e - s <= 1e-9 * max(abs(s), unit) and e > s and s > 1e-9 * unit
+        at_next = prev[3] + prev[4] * (nxt[0] - prev[0]) if np.isfinite(prev[3]) else prev[3]
+        smooth = prev[2] == c == nxt[2] and np.isfinite(v) and \
+            abs(at_next - nxt[3]) <= 1e-9 * scale
+        if narrow and smooth:
+            with np.errstate(all="ignore"):   # where the two lines meet, within the piece
+                meet = (nxt[3] - nxt[4] * nxt[0] - prev[3] + prev[4] * prev[0]) / (prev[4] - nxt[4])
+            meet = min(max(meet, s), e) if np.isfinite(meet) else nxt[0]
+            nxt[3] += nxt[4] * (meet - nxt[0])
+            prev[1] = nxt[0] = meet
+            del pieces[i]
+            if prev[2] == nxt[2] and abs(prev[4] - nxt[4]) <= 1e-9 * max(abs(prev[4]), 1.0):
+                prev[1] = nxt[1]          # the two sides were one line all along
+                del pieces[i]
+        else:
+            i += 1
+    return tuple(np.array(z, float) for z in zip(*pieces))
 
 
 class AffineTemplate:

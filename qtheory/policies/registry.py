@@ -1,6 +1,7 @@
 """The one registry of catalogue policies, used by the CLI, validation and the tests."""
 
 from . import catalogue as P
+from .serpt import SERPT
 
 
 def _sprpt_rank(y, a):
@@ -17,7 +18,7 @@ def catalogue(size=None):
     Examples
     --------
     >>> len(catalogue()), catalogue()[0]
-    (21, (FCFS(), None))
+    (22, (FCFS(), None))
     """
     m = 1.0 if size is None else float(size.mean)
     return [(P.FCFS(), None), (P.LCFS(), None), (P.PS(), None), (P.SJF(), None),
@@ -28,4 +29,5 @@ def catalogue(size=None):
             (P.OneBit(False), "bit"), (P.OneBit(True), "bit"), (P.OneBit("resume"), "bit"),
             (P.Trail(0.5), "prediction"), (P.SPRPTBounce(), "prediction"),
             (P.SkipPredict(m), "prediction"), (P.DelayPredict(m), "prediction"),
-            (P.Gittins(), None), (P.Rank(_sprpt_rank, name="Rank(y - a)"), "prediction")]
+            (P.Gittins(), None), (SERPT(), None),
+            (P.Rank(_sprpt_rank, name="Rank(y - a)"), "prediction")]
