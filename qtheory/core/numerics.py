@@ -80,11 +80,11 @@ def gauss_pieces(fn, cuts):
     (True, True)
     """
     cuts = np.asarray(cuts, float)
-    vals, err = _gauss(fn, cuts[:-1], cuts[1:])
+    vals, err = gauss_each(fn, cuts[:-1], cuts[1:])
     return vals.sum(axis=-1), err.sum(axis=-1)
 
 
-def _gauss(fn, a, b):
+def gauss_each(fn, a, b):
     """Per-piece 32-point values and |32 - 16| errors over the pieces [a_i, b_i]."""
     a, b = a[:, None], b[:, None]
     x = a + (b - a) * _U
@@ -125,7 +125,7 @@ def adaptive_gauss(fn, cuts, rtol, scale=0.0, rounds=60, max_pieces=3000):
     """
     cuts = np.asarray(cuts, float)
     a, b = cuts[:-1], cuts[1:]
-    vals, errs = _gauss(fn, a, b)
+    vals, errs = gauss_each(fn, a, b)
     single = vals.ndim == 1
     vals, errs = np.atleast_2d(vals), np.atleast_2d(errs)
     for _ in range(rounds):
@@ -144,7 +144,7 @@ def adaptive_gauss(fn, cuts, rtol, scale=0.0, rounds=60, max_pieces=3000):
         sa, sb = a[split], b[split]
         mid = np.where((sa > 0) & (sb > 2 * sa), np.sqrt(sa * sb), 0.5 * (sa + sb))
         new = np.column_stack([sa, mid, mid, sb]).reshape(-1, 2)
-        v, e = _gauss(fn, new[:, 0], new[:, 1])
+        v, e = gauss_each(fn, new[:, 0], new[:, 1])
         v, e = np.atleast_2d(v), np.atleast_2d(e)
         # a child's error is at least half of what bisecting changed: the two rules
         # may agree by chance across a jump, the parent and its halves rarely do

@@ -33,9 +33,9 @@ import math
 
 import numpy as np
 
-from . import catalogue as P
+from .base import Part, Policy
 from ..core.errors import PolicyError
-from ..core.numerics import _gauss
+from ..core.numerics import gauss_each
 from ..laws.predictions import Perfect, Threshold
 from ..laws.grid import size_cuts
 from .pieces import INF, Profile
@@ -86,7 +86,7 @@ def _conditional_grid(size, weight, n_ages, exact=False):
         # grid left Exp(1) a rank rising by 1e-4, which the SOAP engine had to treat like
         # FB: 150 s and 2.6 GB)
         sf = lambda t: np.asarray(size.sf(t), float)
-        piece = _gauss(sf, ages, np.concatenate([ages[1:], [math.inf]]))[0]
+        piece = gauss_each(sf, ages, np.concatenate([ages[1:], [math.inf]]))[0]
         return ages, -sf(ages), -np.cumsum(piece[::-1])[::-1]
     return ages, np.interp(ages, fine, F), np.interp(ages, fine, C)
 
@@ -114,7 +114,7 @@ def index_table(ages, F, C):
     return np.where(np.isfinite(out), out, 0.0)
 
 
-class GittinsPolicy(P.Policy):
+class GittinsPolicy(Policy):
     """Gittins for a given queue: rank 1 / G_d(a) (see the module docstring)."""
 
     def __init__(self, q, cells=None):
@@ -178,7 +178,7 @@ class GittinsPolicy(P.Policy):
         """A continuous prediction is seen through its cell: one part per cell."""
         if self.edges is None:
             return super().parts(prediction)
-        return tuple(P.Part(lambda x, k=k: self.cell_prob(k, x), fixed=float(k))
+        return tuple(Part(lambda x, k=k: self.cell_prob(k, x), fixed=float(k))
                      for k in range(len(self.edges) - 1))
 
     def cell_of(self, d):
