@@ -22,11 +22,15 @@ from qtheory.laws.predictions import PredictionModel
 class BoxNoise(PredictionModel):
     """Y = x Z, Z piecewise uniform: probability ``probs[i]`` spread evenly on
     [edges[i], edges[i + 1]]. A bounded-error model with beta = edges[0], alpha =
-    edges[-1]; its conditional partial moments are exact sums over the cells."""
+    edges[-1]; its conditional partial moments are exact sums over the cells. It declares
+    both (a scale family with a bounded ratio), as a user's model would."""
+
+    scale_family = True
 
     def __init__(self, edges, probs):
         self.edges, self.probs = np.asarray(edges, float), np.asarray(probs, float)
         self.beta, self.alpha = float(self.edges[0]), float(self.edges[-1])
+        self.ratio_range = (self.beta, self.alpha)
         self._cum = np.concatenate([[0.0], np.cumsum(self.probs)])
 
     def cdf(self, y, x):

@@ -12,7 +12,6 @@ law and load:
 import math
 
 from ..core.errors import ParameterError
-from ..laws.predictions import Perfect, UniformNoise
 
 #: The constants of the two theorems, by policy name.
 FACTORS = {"SPRPTBounce": 3.5, "PSPJF": 1.5}
@@ -24,8 +23,8 @@ def error_range(prediction):
     Parameters
     ----------
     prediction : PredictionModel
-        ``qt.Perfect()`` (1, 1), ``qt.UniformNoise(a)`` (1 - a, 1 + a), or any object
-        with attributes ``beta`` and ``alpha``.
+        ``qt.Perfect()`` (1, 1), ``qt.UniformNoise(a)`` (1 - a, 1 + a), or any model
+        declaring ``ratio_range = (beta, alpha)``.
 
     Returns
     -------
@@ -37,14 +36,13 @@ def error_range(prediction):
     >>> error_range(UniformNoise(0.5))
     (0.5, 1.5)
     """
-    if prediction is None or isinstance(prediction, Perfect):
+    if prediction is None:
         return 1.0, 1.0
-    if isinstance(prediction, UniformNoise):
-        return 1.0 - prediction.alpha, 1.0 + prediction.alpha
-    beta, alpha = getattr(prediction, "beta", None), getattr(prediction, "alpha", None)
-    if beta is None or alpha is None:
+    if prediction.ratio_range is None:
         raise ParameterError(f"prediction = {prediction!r} has no bounded multiplicative error: "
-                             "the uniform bounds need predictions in [beta x, alpha x].")
+                             "the uniform bounds need predictions in [beta x, alpha x] "
+                             "(a model declaring ratio_range = (beta, alpha)).")
+    beta, alpha = prediction.ratio_range
     return float(beta), float(alpha)
 
 

@@ -21,7 +21,15 @@ from ..core.params import Param, nonnegative, positive, unit_interval
 
 
 class PredictionModel:
-    """Base class. Vectorised over ``x`` (and ``y``); x > 0."""
+    """Base class. Vectorised over ``x`` (and ``y``); x > 0.
+
+    A model declares what the engines may rely on: ``scale_family`` (Y = x Z with the law
+    of Z the same for every x, and closed-form :meth:`partial_moments`) and
+    ``ratio_range`` ((beta, alpha) with beta x <= Y <= alpha x, or None when unbounded).
+    """
+
+    scale_family = False
+    ratio_range = None
 
     def cdf(self, y, x):
         raise NotImplementedError
@@ -87,6 +95,8 @@ class PredictionModel:
 class Perfect(PredictionModel):
     """Exact predictions, Y = X: prediction policies become their size-based twins."""
 
+    scale_family, ratio_range = True, (1.0, 1.0)
+
     def cdf(self, y, x):
         return (np.asarray(x) <= y).astype(float)
 
@@ -113,6 +123,8 @@ class ExpNoise(PredictionModel):
     >>> float(m.overshoot(2.0)) == 2.0 / math.e   # E[(x - Y)^+] = x / e
     True
     """
+
+    scale_family = True
 
     def cdf(self, y, x):
         return -np.expm1(-np.maximum(y, 0.0) / x)
@@ -163,6 +175,11 @@ class UniformNoise(PredictionModel):
     """Y | X = x ~ Uniform[(1 - alpha) x, (1 + alpha) x], 0 < alpha <= 1."""
 
     alpha = Param(unit_interval)
+    scale_family = True
+
+    @property
+    def ratio_range(self):
+        return 1.0 - self.alpha, 1.0 + self.alpha
 
     def __init__(self, alpha):
         self.alpha = alpha
@@ -207,6 +224,8 @@ class UniformNoise(PredictionModel):
 
 class LognormalNoise(PredictionModel):
     """Y = x exp(sigma Z), Z ~ N(0, 1): multiplicative error, median exactly x."""
+
+    scale_family = True
 
     sigma = Param(positive)
 

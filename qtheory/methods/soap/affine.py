@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from ...core.errors import ParameterError
 from ...laws.grid import size_cuts
 from .levels import levels
 from .rules import INF, _S16, _T8, _W16, _W8, _map
@@ -27,16 +26,8 @@ class _ScaleModel:
 
     @staticmethod
     def of(pred):
-        from ...laws.predictions import PredictionModel
-        if pred is None or type(pred).partial_moments is PredictionModel.partial_moments:
-            return None
-        z, x = np.array([0.3, 1.0, 3.0]), np.array([0.5, 2.0])
-        try:
-            same = np.allclose(pred.cdf(z[:, None] * x, x), pred.cdf(z, 1.0)[:, None],
-                               rtol=0, atol=1e-13)
-        except (ParameterError, TypeError, ValueError):
-            return None
-        return _ScaleModel(pred) if same else None
+        """The model as a scale family, where it declares itself one."""
+        return _ScaleModel(pred) if pred is not None and pred.scale_family else None
 
     def __init__(self, pred):
         self.pred = pred

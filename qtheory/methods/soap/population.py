@@ -162,11 +162,9 @@ class Population:
         n_mid = self._y_pieces or 12
         mid = np.interp(np.linspace(0, 1, n_mid + 1)[1:-1], F, ys)
         pts = {0.0, *head[np.isfinite(head)], *tail[np.isfinite(tail)], *mid}
-        alpha = getattr(h, "alpha", None)
-        if alpha is not None:  # the density of Y has kinks at (1 +- alpha) x for x at kinks of f
-            for s in (X.support[0], X.support[1], *X.breakpoints):
-                if 0 < s < INF:
-                    pts.update({(1 - alpha) * s, (1 + alpha) * s})
+        # where the law of Y kinks, given where the size density jumps or ends
+        pts.update(h.y_kinks([s for s in (X.support[0], X.support[1], *X.breakpoints)
+                              if 0 < s < INF]))
         # the rank jumps in y at the policy's class thresholds, and so does the tagged
         # job's response time: a Gauss piece across a jump is off by ~1e-4
         pts.update(self.policy.jumps())
