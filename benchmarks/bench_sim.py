@@ -18,6 +18,7 @@ machine does not count against anyone.
 """
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -103,6 +104,18 @@ def ciw_run(kind, n, seed=1):
     return float(np.mean([r.exit_date - r.arrival_date for r in recs]))
 
 
+def _sprpt(y, a):
+    return y - a
+
+
+def _trail(y, a):
+    return y - a if a <= 0.5 * y else -math.inf
+
+
+def _bounce(y, a):
+    return min(abs(y - a), y)
+
+
 def ours(policy, n, q=None, seed=1):
     q = q or qt.MG1(LAM, qt.Exponential(1.0))
     return q.simulate(policy, jobs=n, replications=2, seed=seed, warmup=0, executor=False)
@@ -159,8 +172,14 @@ def main():
              (qt.OneBit(True), bit), (qt.OneBit("resume"), bit), (qt.SkipPredict(1.0), pred),
              (qt.SkipPredict(1.0, cheap_cost=0.05, expensive_cost=0.2, server_time=True), pred),
              (qt.DelayPredict(1.0), pred), (qt.DelayPredict(1.0, expensive_cost=0.2, server_time=True), pred)]
-    table += [(qt.SPRPTBounce, pred), (qt.Gittins, None), (qt.Gittins, bit), (qt.Gittins, pred)]
-    slow = [(qt.Rank(lambda y, a: y - a, name="Rank(y - a)"), pred)]
+    table += [(qt.SPRPTBounce, pred), (qt.Gittins, None), (qt.Gittins, bit), (qt.Gittins, pred),
+              (qt.SERPT(), qt.MG1(LAM, qt.Weibull(0.5, 0.5)))]
+    # a user's ranks beside their catalogue twins: compiled from discovered pieces, and
+    # the Python reference loop (compiled=False)
+    table += [(qt.Rank(_sprpt, name="Rank(y - a)"), pred),
+              (qt.Rank(_trail, name="Rank(Trail 0.5)"), pred),
+              (qt.Rank(_bounce, name="Rank(min(|y - a|, y))"), pred)]
+    slow = [(qt.Rank(_sprpt, name="Rank(y - a), Python loop", compiled=False), pred)]
     for p, q in table + slow:
         big = args.big if (p, q) in table else 20_000
         ours(p, 5000, q)

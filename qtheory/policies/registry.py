@@ -1,5 +1,6 @@
 """The one registry of catalogue policies, used by the CLI, validation and the tests."""
 
+from ..core.errors import ParameterError
 from . import catalogue as P
 from .serpt import SERPT
 
@@ -31,3 +32,50 @@ def catalogue(size=None):
             (P.SkipPredict(m), "prediction"), (P.DelayPredict(m), "prediction"),
             (P.Gittins(), None), (SERPT(), None),
             (P.Rank(_sprpt_rank, name="Rank(y - a)"), "prediction")]
+
+
+#: Policies without parameters, by the name a user types (CLI, sweeps, files).
+NAMES = {"fcfs": P.FCFS, "lcfs": P.LCFS, "ps": P.PS, "sjf": P.SJF, "psjf": P.PSJF,
+         "srpt": P.SRPT, "fb": P.FB, "spjf": P.SPJF, "pspjf": P.PSPJF, "sprpt": P.SPRPT,
+         "bounce": P.SPRPTBounce, "gittins": P.Gittins, "serpt": SERPT}
+#: Policies with parameters: name -> (what follows the colon, how to build from it).
+PARAMETRISED = {
+    "trail": ("C", lambda a: P.Trail(float(a))),
+    "onebit": ("[pre|resume]", lambda a: P.OneBit({"": False, "np": False, "pre": True,
+                                                   "resume": "resume"}[a])),
+    "skippredict": ("T", lambda a: P.SkipPredict(float(a))),
+    "delaypredict": ("L", lambda a: P.DelayPredict(float(a))),
+    "classes": ("T1,T2[:resume]", lambda a: P.PriorityClasses(
+        [float(t) for t in a.partition(":")[0].split(",")], a.partition(":")[2] or False)),
+}
+SPELLINGS = sorted(NAMES) + [f"{k}:{v[0]}" for k, v in PARAMETRISED.items()]
+
+
+def from_text(text):
+    """A policy from its spelling: ``srpt``, ``trail:0.5``, ``onebit:resume``,
+    ``classes:0.5,2:resume``, ... (:data:`SPELLINGS`).
+
+    Raises ParameterError naming the spelling and, for a known policy with a bad
+    parameter, the parameter's own rule.
+
+    Examples
+    --------
+    >>> from_text("trail:0.5")
+    Trail(c=0.5)
+    >>> from_text("trail:2")
+    Traceback (most recent call last):
+    ...
+    qtheory.core.errors.ParameterError: policy 'trail:2': c = 2.0 is invalid: it must be a number in [0, 1]. Pass a value in that range.
+    """
+    name, _, arg = text.strip().lower().partition(":")
+    if name in NAMES and not arg:
+        return NAMES[name]()
+    if name in PARAMETRISED:
+        form, build = PARAMETRISED[name]
+        try:
+            return build(arg)
+        except ParameterError as exc:
+            raise ParameterError(f"policy {text!r}: {exc}") from None
+        except (ValueError, KeyError):
+            raise ParameterError(f"policy {text!r}: write {name}:{form}.") from None
+    raise ParameterError(f"policy {text!r} is unknown: use one of {', '.join(SPELLINGS)}.")

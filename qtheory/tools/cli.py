@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..laws import sizes as D
 from ..policies import catalogue as P
+from ..policies.registry import SPELLINGS, from_text
 from ..laws import predictions as PR
 from ..core.errors import ParameterError, QTheoryError
 from .plot import label, resolve
@@ -35,10 +36,6 @@ LAWS = {"exponential": D.Exponential, "erlang": D.Erlang, "uniform": D.Uniform,
         "deterministic": D.Deterministic, "weibull": D.Weibull, "lognormal": D.Lognormal,
         "boundedpareto": D.BoundedPareto, "hyperexponential": D.Hyperexponential}
 
-POLICIES = {"fcfs": P.FCFS, "lcfs": P.LCFS, "ps": P.PS, "sjf": P.SJF, "psjf": P.PSJF,
-            "srpt": P.SRPT, "fb": P.FB, "spjf": P.SPJF, "pspjf": P.PSPJF, "sprpt": P.SPRPT,
-            "bounce": P.SPRPTBounce, "gittins": P.Gittins}
-
 PAPERS = Path(__file__).resolve().parents[2] / "papers"
 
 LAW_HELP = ("laws: exponential(rate), erlang(k, rate), uniform(lo, hi), deterministic(v), "
@@ -46,8 +43,7 @@ LAW_HELP = ("laws: exponential(rate), erlang(k, rate), uniform(lo, hi), determin
             "scipy.stats law, e.g. 'expon()', 'lognorm(1.0, scale=2)'.\n"
             "predictions: none, perfect, exp, uniform:ALPHA, lognormal:SIGMA, "
             "threshold:T[:MODEL].\n"
-            f"policies: {', '.join(POLICIES)}, trail:C, onebit[:pre|:resume], skippredict:T, "
-            "delaypredict:L, classes:T1,T2[:resume]; one-bit policies without threshold:T "
+            f"policies: {', '.join(SPELLINGS)}; one-bit policies without threshold:T "
             "predictions use the optimal threshold.")
 
 
@@ -115,33 +111,17 @@ def parse_prediction(text):
 
 def parse_policy(text):
     """A policy: ``srpt``, ``trail:0.5``, ``onebit[:pre|:resume]``, ``skippredict:T``,
-    ``delaypredict:L``, ``classes:T1,T2[:resume]``.
+    ``delaypredict:L``, ``classes:T1,T2[:resume]`` (the policy registry's spellings).
 
     Examples
     --------
     >>> parse_policy("trail:0.5")
     Trail(c=0.5)
     """
-    name, _, arg = text.lower().partition(":")
     try:
-        if name in POLICIES and not arg:
-            return POLICIES[name]()
-        if name == "trail":
-            return P.Trail(float(arg))
-        if name == "onebit":
-            return P.OneBit({"": False, "np": False, "pre": True, "resume": "resume"}[arg])
-        if name == "skippredict":
-            return P.SkipPredict(float(arg))
-        if name == "delaypredict":
-            return P.DelayPredict(float(arg))
-        if name == "classes":
-            ts, _, mode = arg.partition(":")
-            return P.PriorityClasses([float(t) for t in ts.split(",")], mode or False)
-    except (ValueError, KeyError, ParameterError):
-        pass
-    raise ParameterError(f"--policy {text!r} is unknown: use one of {sorted(POLICIES)}, "
-                         "trail:C, onebit[:pre|:resume], skippredict:T, delaypredict:L or "
-                         "classes:T1,T2[:resume].")
+        return from_text(text)
+    except ParameterError as exc:
+        raise ParameterError(f"--{exc}") from None
 
 
 def parse_loads(text):
