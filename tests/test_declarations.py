@@ -16,8 +16,8 @@ from qtheory.policies.registry import catalogue
 
 SIZE = qt.Exponential(1.0)
 INFO = {None: None, "prediction": qt.ExpNoise(), "bit": qt.Threshold(1.0, qt.ExpNoise())}
-SOAP = [(p, k) for p, k in catalogue(SIZE) if not isinstance(p, qt.PS | qt.LCFS | qt.Rank)
-        and p.loop is None]
+SOAP = [(p, k) for p, k in catalogue(SIZE) if not isinstance(p, qt.PS | qt.Rank)
+        and not p.arrival_order]
 IDS = [repr(p)[:40] for p, _ in SOAP]
 
 
@@ -119,6 +119,18 @@ def test_serpt_validates_and_matches_theorems():
     report = qt.validate(qt.MG1(0.6, qt.Lognormal(0.0, 1.0)), SERPT(), jobs=100_000,
                          replications=6, seed=2)
     assert report.passed, str(report)
+
+
+def test_arrival_order_ranks_are_declared_as_pieces_of_job_numbers():
+    """LCFS (rank -job number) and one-bit LCFS among shorts are not SOAP policies, yet
+    the simulator serves them from their pieces: LCFS by the key loop, the one-bit form by
+    the piecewise loop; the SOAP engine refuses both."""
+    q = qt.MG1(0.7, qt.Exponential(1.0))
+    bit = qt.MG1(0.7, qt.Exponential(1.0), qt.Threshold(1.0, qt.Perfect()))
+    assert Plan(q, qt.LCFS()).loop == "key" and Plan(bit, qt.OneBit(True)).loop == "pw"
+    for queue, p in ((q, qt.LCFS()), (bit, qt.OneBit(True))):
+        with pytest.raises(qt.PolicyError, match="not a SOAP policy"):
+            queue.mean_response_time(p, method="soap")
 
 
 def test_user_rank_simulates_in_the_compiled_loops():

@@ -12,7 +12,8 @@ arrival. A :class:`Policy` declares
 * :meth:`~Policy.parts`: how the job population splits when the rank or the work depends
   on more than the descriptor (a second bit, prediction work done on the server);
 * :meth:`~Policy.jumps`: descriptor values where the rank jumps (class thresholds);
-* ``loop``: the simulator loop of a policy that is not SOAP ("ps", "lcfs", ...);
+* ``loop``: the simulator loop of a policy no pieces describe ("ps");
+* ``arrival_order``: the rank reads the arrival order (LCFS), so it is not SOAP;
 * :meth:`~Policy.bind`: the policy as a given queue defines it (Gittins needs the law).
 
 The SOAP engine, the simulator's plan and the validation read these declarations; none
@@ -57,6 +58,9 @@ class Policy:
     descriptor = None
     preemptive = True
     loop = None
+    #: The rank reads the job's arrival number (LCFS): its pieces take job numbers (and a
+    #: one-bit descriptor as the part). Not a SOAP policy; the simulator serves it.
+    arrival_order = False
     #: The rank is a table of many pieces per descriptor (Gittins): the SOAP engine then
     #: interpolates the population functions in rank instead of evaluating each exactly.
     tabulated = False

@@ -26,9 +26,13 @@ class FCFS(Policy):
 
 
 class LCFS(Policy):
-    """Preemptive-resume last come, first served (not a SOAP policy)."""
+    """Preemptive-resume last come, first served: rank -(job number), which reads the
+    arrival order, not a descriptor (not a SOAP policy)."""
     rank = None
-    loop = "lcfs"
+    arrival_order = True
+
+    def pieces(self, g, part=None):
+        return [(0, INF, 0, -g, 0)]
 
 
 class PS(Policy):
@@ -193,13 +197,15 @@ class OneBit(Policy):
         return d
 
     @property
-    def loop(self):
-        return "lcfs-short" if self.preemptive is True else None
+    def arrival_order(self):   # LCFS among the short jobs
+        return self.preemptive is True
 
     def pieces(self, d, part=None):
-        if self.preemptive is True:
-            raise PolicyError("OneBit(preemptive=True) serves short jobs LCFS, which is not a "
-                              "SOAP policy; use method='formula' or method='simulation'.")
+        if self.preemptive is True:   # d: job numbers, part: the bit
+            if part is None:
+                raise PolicyError("OneBit(preemptive=True) serves short jobs LCFS, which is "
+                                  "not a SOAP policy; use method='formula' or 'simulation'.")
+            return [(0, INF, 0, -d, 0)] if part == 0 else [(0, INF, 1, 0, 0)]
         if self.preemptive is False:
             return [(0, 0, 0, d, 0), (0, INF, NEG_INF, NEG_INF, 0)]
         return [(0, INF, 0, d, 0)]

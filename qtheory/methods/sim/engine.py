@@ -48,19 +48,21 @@ class Plan:
         self.q, self.lam = q, float(q.arrival_rate)
         self.policy = policy.bind(q)
         self.descriptor = self.policy.descriptor
-        self.code, self.params = K.CONST, np.zeros(3)
         self.shared = self.template = None
-        self.parts = self.policy.parts(q.prediction) if self.policy.rank is not None else ()
+        self.arrival_order = self.policy.arrival_order
+        self.parts = () if self.arrival_order or self.policy.rank is None else \
+            self.policy.parts(q.prediction)
         self.shifts = np.array([pt.shift for pt in self.parts] or [0.0])
         self.loop = self._choose()
 
     def _choose(self):
         p = self.policy
         if p.loop is not None:   # not a SOAP policy: a loop of its own
-            if p.loop == "ps":
-                return "ps"
-            self.code = {"lcfs": K.LCFS, "lcfs-short": K.ONEBIT_ANY}[p.loop]
-            return "soap"
+            return p.loop
+        if self.arrival_order:   # ranks by job number: pieces of the job numbers
+            d = np.arange(64.0)
+            part = d.astype(np.int64) % 2 if self.descriptor == "bit" else None
+            return self._shape(self.profiles(d, part)[1])
         if p.rank is None:
             raise PolicyError(f"the simulator does not know how to serve {p.name}; declare it "
                               "with qt.Rank(fn) to simulate it from its rank function.")
@@ -76,9 +78,12 @@ class Plan:
         if rows is None:
             d = self._probe()
             part = np.arange(d.size) % len(self.parts) if len(self.parts) > 1 else None
-            probe = self.profiles(d, part)[1]
-        else:
-            probe = self.shared
+            return self._shape(self.profiles(d, part)[1])
+        return self._shape(self.shared)
+
+    def _shape(self, probe):
+        """The loop for pieces of this shape: one constant piece is FCFS, one piece
+        d + m a (m in {0, -1}, one class) a key, rank a without a descriptor FB."""
         S, E, C, V, M = probe
         one = np.all(E[:, 0] == INF) and np.all(S[:, 0] == 0)
         if one and not self.shifts.any():
@@ -175,6 +180,12 @@ class Plan:
             for z, src in zip(cols, (pr.S, pr.E, pr.C, pr.V, pr.M)):
                 z[sel, :src.shape[1]] = src
         return np.arange(n), tuple(np.ascontiguousarray(c) for c in cols)
+
+    def by_arrival(self, d, g0):
+        """A rank by arrival order reads the job numbers (from ``g0``), and a one-bit
+        descriptor as the part: (what the pieces read, part)."""
+        return g0 + np.arange(d.size, dtype=float), \
+            (d.astype(np.int64) if self.descriptor == "bit" else None)
 
     def keys(self, d, part):
         """The priority key of each job (the "key" loop): the value of its one piece."""
@@ -370,6 +381,8 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
             acc.add(*loop.chunk(gaps, work, x, d, part, g0, warmup, jobs))
             count = acc.count
         else:
+            if plan.arrival_order:
+                d, part = plan.by_arrival(d, g0)
             if plan.loop == "key":
                 d = plan.keys(d, part)
             elif plan.loop == "pw":
@@ -399,10 +412,9 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
                                            record, state.F, state.G, state.hkey, state.hg,
                                            state.hs, state.free, state.fs, state.st, *out)
                 else:
-                    fn = K.ps_chunk if plan.loop == "ps" else K.soap_chunk
-                    start, m = fn(plan.code, plan.params, gaps, work, x, d, plan._zeros(n), g0, start,
-                                  warmup, jobs, record, state.F, state.G, state.HK, state.HI,
-                                  state.free, state.fs, state.st, *out)
+                    start, m = K.ps_chunk(gaps, work, x, g0, start, warmup, jobs, record,
+                                          state.F, state.G, state.HK, state.HI, state.free,
+                                          state.fs, state.st, *out)
                 if record:
                     acc.add(out[0][:m], out[1][:m], out[2][:m])
                 if start < n:

@@ -27,11 +27,9 @@ Loops:
 * :func:`key_chunk` serves ranks ``d + m * age`` with one slope ``m`` in {-1, 0} for all
   ages (SRPT, SPRPT, PSJF, PSPJF, preemptive priority classes): a waiting job's rank is a
   single key, and the running job is kept in registers.
-* :func:`soap_chunk` serves the other catalogue policies whose rank, on each *segment* of age,
-  is ``(class, b + m * age)`` with slope ``m`` in {-1, 0}: the running job's rank never
-  rises inside a segment, so only arrivals and segment ends can preempt.
-* :func:`pw_chunk` serves any rank given as linear pieces with slopes of any sign
-  (SPRPT-bounce, Gittins tables). A rising rank preempts at the exact age it crosses the
+* :func:`pw_chunk` serves any rank given as linear pieces with slopes of any sign (SJF,
+  Trail, priority classes, SkipPredict, SPRPT-bounce, Gittins tables, LCFS among short
+  jobs, a user's rank). A rising rank preempts at the exact age it crosses the
   best waiting job's; jobs tied at one rising level share the server, each at a rate
   inversely proportional to its slope, so they stay tied (the limit of FCFS
   tie-breaking, as in SOAP's analysis of FB).
@@ -48,9 +46,6 @@ import numpy as np
 from numba import njit
 
 INF = math.inf
-
-# policy codes of the SOAP loop --------------------------------------------------------------
-CONST, LCFS, ONEBIT_ANY = range(3)
 
 # float columns of a job slot: arrival, work, true size, age, descriptors, and the current
 # rank segment: end age, class, value b, slope m, start age (pw loop: rank b + m (a - s0))
@@ -199,146 +194,6 @@ def _save(F, fs, st, ta, t, area, span, tsum, hn, fn, nsys, win, cnt):
     st[CNT] = cnt
 
 
-# -- the SOAP loop (slopes -1 and 0) -----------------------------------------------------------
-@njit(**_INLINE)
-def _segment(code, p, s, d, d2, gidx):
-    """Segment ``s`` of a job's rank by arrival order: (end age, class, intercept b,
-    slope m)."""
-    if code == LCFS:  # the latest arrival first
-        return INF, 0.0, -float(gidx), 0.0
-    if code == ONEBIT_ANY:  # shorts LCFS (class 0), longs FCFS (class 1)
-        if d < 0.5:
-            return INF, 0.0, -float(gidx), 0.0
-        return INF, 1.0, 0.0, 0.0
-    return INF, 0.0, 0.0, 0.0
-
-
-@njit(**_INLINE)
-def _set_segment(F, G, s, code, p, seg):
-    e, c, b, m = _segment(code, p, seg, F[s, D], F[s, D2], G[s, GIDX])
-    G[s, SEG] = seg
-    F[s, END] = e
-    F[s, CLS] = c
-    F[s, B] = b
-    F[s, M] = m
-
-
-@njit(**_INLINE)
-def _rank(F, s):
-    return F[s, B] + F[s, M] * F[s, AGE]
-
-
-@njit(**_INLINE)
-def _push_job(HK, HI, hn, F, G, s):
-    return _hpush(HK, HI, hn, F[s, CLS], _rank(F, s), 0.0, G[s, GIDX], s)
-
-
-@njit(**_INLINE)
-def _select(F, G, HK, HI, r, hn, code, p):
-    """Make the best job run: advance the running job ``r`` (-1: none) past the segment
-    ends it has reached, and swap it with the best waiting job while that one is better."""
-    while True:
-        check = True  # a job popped from the heap is better than every waiting one ...
-        if r < 0:
-            if hn == 0:
-                break
-            r, hn = _hpop(HK, HI, hn)
-            check = False
-        while F[r, AGE] >= F[r, END] and F[r, END] < INF:
-            _set_segment(F, G, r, code, p, G[r, SEG] + 1)
-            check = True  # ... until its rank jumps at a segment end
-        if check and hn > 0 and not _kless(F[r, CLS], _rank(F, r), 0.0, G[r, GIDX], HK, HI, 0):
-            hn = _push_job(HK, HI, hn, F, G, r)
-            r = -1
-            continue
-        break
-    return r, hn
-
-
-@njit(**_JIT)
-def soap_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
-               F, G, HK, HI, free, fs, st, out_g, out_t, out_x):
-    """Serve arrivals ``start`` .. of one chunk under a SOAP policy with piecewise ranks.
-
-    ``gaps`` are the inter-arrival times (the first measured from the previous chunk's
-    last arrival), ``work`` the service each job needs, ``size`` its true size, ``d`` and
-    ``d2`` its descriptors; job ``i`` of the chunk is job number ``gidx0 + i``. Jobs
-    numbered ``w_lo`` .. ``w_hi - 1`` are measured (sum and count in ``fs``/``st``, and,
-    if ``record``, written to ``out_*``).
-    """
-    t, area, span, tsum, hn, fn, nsys, win, cnt = _load(fs, st)
-    r = st[RUN]
-    nout = 0
-    ta = 0.0
-    i = start
-    n_arr = gaps.shape[0]
-    while i < n_arr:
-        tn = ta + gaps[i]
-        while r >= 0:  # serve until the arrival
-            age = F[r, AGE]
-            dt = tn - t
-            to_done = F[r, WORK] - age
-            to_seg = F[r, END] - age
-            if to_done <= dt and to_done <= to_seg:
-                if win:
-                    area += nsys * to_done
-                    span += to_done
-                t += to_done
-                rt, k, nout = _leave(F, G, r, t, w_lo, w_hi, record, out_g, out_t, out_x, nout)
-                tsum += rt
-                cnt += k
-                free[fn] = r
-                fn += 1
-                nsys -= 1
-                r, hn = _select(F, G, HK, HI, -1, hn, code, p)
-                continue
-            if to_seg < dt:
-                if win:
-                    area += nsys * to_seg
-                    span += to_seg
-                t += to_seg
-                F[r, AGE] = F[r, END]
-                r, hn = _select(F, G, HK, HI, r, hn, code, p)
-                continue
-            F[r, AGE] = age + dt
-            break
-        if win:
-            area += nsys * (tn - t)
-            span += tn - t
-        t = tn
-        if fn == 0:
-            break  # out of job slots: the caller grows the state and calls again
-        ta = tn
-        fn -= 1
-        s = free[fn]
-        g = gidx0 + i
-        _new_job(F, G, s, ta, work[i], size[i], d[i], d2[i], g)
-        _set_segment(F, G, s, code, p, 0)
-        nsys += 1
-        if g == w_lo:
-            win = 1
-        if g == w_hi:
-            win = 0
-        if r < 0:
-            r, hn = _select(F, G, HK, HI, s, hn, code, p)
-        else:
-            cs, cr = F[s, CLS], F[r, CLS]
-            if cs < cr or (cs == cr and F[s, B] < _rank(F, r)):  # s is at age 0
-                hn = _push_job(HK, HI, hn, F, G, r)
-                r, hn = _select(F, G, HK, HI, s, hn, code, p)
-            else:
-                hn = _push_job(HK, HI, hn, F, G, s)
-        i += 1
-    _save(F, fs, st, ta, t, area, span, tsum, hn, fn, nsys, win, cnt)
-    st[RUN] = r
-    return i, nout
-
-
-# -- one-segment ranks: the fast loop of SRPT, SPRPT, PSJF, PSPJF, preemptive classes --------
-# The rank of every job is d + m * age with one slope m in {-1, 0} for all ages (no segment
-# ends, no classes), so a waiting job's rank is a constant key. The heap holds
-# (key, job number, slot) in three flat arrays; the running job lives in registers.
-
 @njit(**_INLINE)
 def _below(k, g, hkey, hg, j):
     return k < hkey[j] or (k == hkey[j] and g < hg[j])
@@ -382,8 +237,14 @@ def _kpop(hkey, hg, hs, n):
 def key_chunk(slope, gaps, work, size, d, gidx0, start, w_lo, w_hi, record,
               F, G, hkey, hg, hs, free, fs, st, out_g, out_t, out_x):
     """Serve one chunk under the rank ``d + slope * age`` (``slope`` -1: SRPT, SPRPT;
-    0: PSJF, PSPJF, preemptive priority classes). Arguments as in :func:`soap_chunk`,
-    with the heap in ``hkey``, ``hg``, ``hs``."""
+    0: PSJF, PSPJF, preemptive priority classes, LCFS with d the negated job number).
+
+    ``gaps`` are the inter-arrival times (the first measured from the previous chunk's
+    last arrival), ``work`` the service each job needs, ``size`` its true size, ``d`` its
+    key; job ``i`` of the chunk is job number ``gidx0 + i``, served from index
+    ``start``. Jobs numbered ``w_lo`` .. ``w_hi - 1`` are measured (sum and count in
+    ``fs``/``st``, and, if ``record``, written to ``out_*``). The heap is in ``hkey``,
+    ``hg``, ``hs``; the other arrays are the state described in the module docstring."""
     t, area, span, tsum, hn, fn, nsys, win, cnt = _load(fs, st)
     r = st[RUN]
     rem = F[r, WORK] - F[r, AGE] if r >= 0 else 0.0  # the running job's remaining work
@@ -453,9 +314,9 @@ def key_chunk(slope, gaps, work, size, d, gidx0, start, w_lo, w_hi, record,
 # so the heap is keyed by that finish time.
 
 @njit(**_JIT)
-def ps_chunk(code, p, gaps, work, size, d, d2, gidx0, start, w_lo, w_hi, record,
-             F, G, HK, HI, free, fs, st, out_g, out_t, out_x):
-    """Serve one chunk under processor sharing (same signature as :func:`soap_chunk`)."""
+def ps_chunk(gaps, work, size, gidx0, start, w_lo, w_hi, record, F, G, HK, HI, free, fs, st,
+             out_g, out_t, out_x):
+    """Serve one chunk under processor sharing (arguments as in :func:`key_chunk`)."""
     t, area, span, tsum, hn, fn, _, win, cnt = _load(fs, st)
     V = fs[V_]
     nout = 0
@@ -595,7 +456,7 @@ def pw_chunk(gaps, work, size, pid, gidx0, start, w_lo, w_hi, record, shared,
     """Serve one chunk under ranks given as linear pieces (see the module docstring).
 
     Job ``i`` of the chunk has profile row ``pid[i]`` of ``PS`` .. ``PM``; the other
-    arguments are as in :func:`soap_chunk`, plus ``SEGS`` (per-slot pieces when not
+    arguments are as in :func:`key_chunk`, plus ``SEGS`` (per-slot pieces when not
     ``shared``) and ``run`` (the slots being served).
     """
     t, area, span, tsum, hn, fn, nsys, win, cnt = _load(fs, st)

@@ -14,7 +14,7 @@ from .rules import _S32, _W32
 def _bound(q, policy):
     """The policy as the queue defines it, checked to be a SOAP policy."""
     pol = as_policy(policy).bind(q)
-    if pol.rank is None:
+    if pol.rank is None or pol.arrival_order:
         raise PolicyError(f"{pol.name} is not a SOAP policy (it has no rank function); "
                           "use method='formula' or method='simulation'.")
     return pol
