@@ -235,7 +235,7 @@ def test_formula_and_soap_within_their_errors_across_laws(law, pred):
     and 0.95: the two differ by no more than the sum of their stated errors. This grid
     found the kinks and jumps that quadrature or interpolation had straddled (see the
     reference tests above)."""
-    from qtheory.laws.sizes import as_size_law
+    from qtheory.laws.convert import as_size_law
     from qtheory.methods.formula import formula_for
     from qtheory.analysis.validate import catalogue
     size = as_size_law(_GRID_LAWS[law])

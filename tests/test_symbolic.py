@@ -15,11 +15,16 @@ import sympy
 import sympy.stats as ss
 
 import qtheory as qt
-from qtheory.methods import symbolic as S
+from qtheory.analysis.asymptotics import (heavy_traffic, light_traffic,
+                                          reference_mean_response_time,
+                                          symbolic_optimal_threshold)
 from qtheory.core.errors import ParameterError, PolicyError, UnstableError
-from qtheory.methods.symbolic import (evaluate, heavy_traffic, latex, light_traffic,
-                              reference_mean_response_time, symbolic_mean_response_time,
-                              symbolic_optimal_threshold, symbolic_response_time)
+from qtheory.laws.exact import exact_law
+from qtheory.laws.sympy_law import size_law_from_sympy
+from qtheory.methods.symbolic import (evaluate, latex, symbolic_mean_response_time,
+                                      symbolic_response_time)
+from qtheory.methods.symbolic.evaluate import _besselk
+from qtheory.methods.symbolic.noise import _ExpNoise, _Joint
 
 LAM, MU, T = sympy.symbols("lambda mu T", positive=True)
 K = sympy.besselk
@@ -255,7 +260,7 @@ def test_expnoise_bessel_ingredients():
     """Reference: MATH.md section 2, ExpNoise with Exp(1) sizes: f_Y = 2 K_0(2 sqrt y),
     E[X 1{Y<=y}] = 1 - 2y K_2, E[X^2 1{Y<=y}] = 2 - 2 y^(3/2) K_3, P(Y>v) = 2 sqrt(v) K_1."""
     y = sympy.Symbol("y", positive=True)
-    J = S._Joint(S._law(qt.Exponential(1)), S._ExpNoise())
+    J = _Joint(exact_law(qt.Exponential(1)), _ExpNoise())
     r = 2 * sympy.sqrt(y)
     assert sympy.simplify(J.density(0, y) - 2 * K(0, r)) == 0
     assert sympy.simplify(J.below(1, y) - (1 - 2 * y * K(2, r))) == 0
@@ -274,7 +279,7 @@ def test_fast_bessel_k_matches_mpmath():
             for n in (0, 1, 3):
                 with mpmath.workdps(45):
                     ref = mpmath.besselk(n, z)
-                assert abs(S._besselk(n, z) / ref - 1) < mpmath.mpf(10) ** -38, (y, n)
+                assert abs(_besselk(n, z) / ref - 1) < mpmath.mpf(10) ** -38, (y, n)
 
 
 def test_one_bit_mm1_printed_forms():
@@ -615,9 +620,9 @@ def test_errors_name_parameter_and_fix():
     with pytest.raises(PolicyError, match="Threshold"):
         q.mean_response_time(qt.OneBit(), method="symbolic")
     with pytest.raises(ParameterError, match="sympy.stats"):
-        S.size_law_from_sympy(sympy.Symbol("x"))
+        size_law_from_sympy(sympy.Symbol("x"))
     with pytest.raises(ParameterError, match="support"):
-        S.size_law_from_sympy(ss.Normal("N", 0, 1))
+        size_law_from_sympy(ss.Normal("N", 0, 1))
     # constructors that accept symbols still reject bad numbers
     with pytest.raises(ParameterError, match="high = 1"):
         qt.Uniform(2, 1)

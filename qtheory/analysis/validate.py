@@ -327,7 +327,8 @@ def validate_all(policies=None, laws=None, loads=(0.5, 0.9), prediction=None, jo
     >>> suite.passed, len(suite.reports)
     (True, 2)
     """
-    from ..laws.sizes import Exponential, Weibull, as_size_law
+    from ..laws.convert import as_size_law
+    from ..laws.sizes import Exponential, Weibull
     from ..laws.predictions import ExpNoise, Threshold
     from ..queues.mg1 import MG1
     from ..methods.sim.engine import Plan

@@ -20,7 +20,7 @@ from scipy import special
 
 from ..core.errors import ParameterError
 from ..core.numerics import gauss_pieces, integrate
-from ..core.params import Param, finite, is_symbolic, is_sympy, nonnegative, positive
+from ..core.params import Param, finite, is_symbolic, nonnegative, positive
 
 
 class SizeLaw:
@@ -565,23 +565,3 @@ class ScipyLaw(SizeLaw):
 
     def sample(self, rng, n):
         return self.frozen.rvs(size=n, random_state=rng)
-
-
-def as_size_law(obj):
-    """Turn what a user passes as ``size`` into a :class:`SizeLaw`.
-
-    Examples
-    --------
-    >>> import scipy.stats
-    >>> as_size_law(scipy.stats.expon(scale=2.0)).mean
-    2.0
-    """
-    if isinstance(obj, SizeLaw):
-        return obj
-    if hasattr(obj, "dist") and hasattr(obj, "support") and hasattr(obj, "rvs"):
-        return ScipyLaw(obj)
-    if is_sympy(obj):
-        from ..methods.symbolic import size_law_from_sympy
-        return size_law_from_sympy(obj)
-    raise ParameterError(f"size = {obj!r} is not a size law: pass a qtheory law such as "
-                         "qt.Exponential(1.0) or a frozen scipy.stats distribution.")

@@ -22,7 +22,8 @@ import numbers
 import numpy as np
 from scipy import stats
 
-from ..laws.sizes import Empirical, as_size_law
+from ..laws.convert import as_size_law
+from ..laws.sizes import Empirical
 from ..core.errors import ParameterError, UnstableError
 from ..core.params import Param, nonnegative, positive, positive_or_inf
 from ..core.result import Result

@@ -3,7 +3,7 @@
 import math
 
 
-from ..laws.sizes import as_size_law
+from ..laws.convert import as_size_law
 from ..core.errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
 from ..laws.joint import joint_law
 from ..core.params import Param, as_float_copy, floated, is_symbolic, positive

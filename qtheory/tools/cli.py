@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from ..laws import sizes as D
+from ..laws.convert import as_size_law
 from ..policies import catalogue as P
 from ..policies.registry import SPELLINGS, from_text
 from ..laws import predictions as PR
@@ -78,7 +79,7 @@ def parse_size(text):
     if not isinstance(law, scipy.stats.rv_continuous):
         raise ParameterError(f"--size: unknown law {name!r}; use one of {sorted(LAWS)} or a "
                              "continuous scipy.stats distribution name.")
-    return D.as_size_law(law(*args, **kwargs))
+    return as_size_law(law(*args, **kwargs))
 
 
 def parse_prediction(text):

@@ -135,7 +135,7 @@ def mean_at(q, policy, method="auto", **options):
 
 def _queue_at(queue, prediction):
     """A function load -> MG1 from a queue factory or a size law."""
-    from ..laws.sizes import as_size_law
+    from ..laws.convert import as_size_law
     from ..queues.mg1 import MG1
     if callable(queue) and not hasattr(queue, "cdf"):
         return queue
