@@ -5,7 +5,7 @@ get the same number (run: python benchmarks/bench_core.py).
   of Schrage-Miller (nested ``quad`` for the partial loads) and a 30-digit mpmath
   evaluation (tests/references.py), which also gives each one's true error.
 * SPRPT, Exp(1) sizes, ExpNoise predictions, rho = 0.9: qtheory against the 30-digit
-  Bessel-function form (MATH.md §2; it exists only for this special case).
+  Bessel-function form (docs/theory/predictions.md; it exists only for this special case).
 * Trail(0.5) with Perfect predictions, and SRPT on a scipy.stats law (quadrature partial
   moments) against the same law built in.
 * The whole default ``qtheory`` table, in process.

@@ -12,7 +12,6 @@ move numbers, and say so in the commit.
 """
 
 import json
-import math
 import os
 import signal
 import sys

@@ -2,7 +2,7 @@
 
 Nothing here imports qtheory: these are the witnesses the toolkit is checked against.
 Exp(1) sizes with predictions Y | X=x ~ Exp(mean x) reduce to modified Bessel functions
-through  int_0^inf x^(nu-1) exp(-x - y/x) dx = 2 y^(nu/2) K_nu(2 sqrt(y))  (MATH.md §2).
+through  int_0^inf x^(nu-1) exp(-x - y/x) dx = 2 y^(nu/2) K_nu(2 sqrt(y))  (docs/theory/predictions.md).
 """
 
 import functools
@@ -35,7 +35,7 @@ def _K(nu, y):
     return mp.besselk(nu, 2 * mp.sqrt(y))
 
 
-# -- Exp(1) sizes, ExpNoise predictions (MATH.md §2) -------------------------------------
+# -- Exp(1) sizes, ExpNoise predictions (docs/theory/predictions.md) -------------------------------------
 def f_Y(y):
     """Density of the prediction: 2 K_0(2 sqrt y)."""
     return 2 * _K(0, y)
@@ -85,7 +85,7 @@ def pspjf(lam):
 
 @tabulated
 def sprpt(lam):
-    """SPRPT by the 1-D reduction of MATH.md §2: P(Y - X > v) = P(Y > v)/e and
+    """SPRPT by the 1-D reduction of docs/theory/predictions.md: P(Y - X > v) = P(Y > v)/e and
     E[(X - Y)^+] = E[X]/e for ExpNoise, so
     E[T] = int f_Y W + (1 - 1/e) int P(Y > z) / (1 - rho'_z) dz + 1/e."""
     lam = mp.mpf(lam)
@@ -95,7 +95,7 @@ def sprpt(lam):
     return wait + res + 1 / mp.e
 
 
-# -- Exp(1) sizes, size-based policies (MATH.md §1) ---------------------------------------
+# -- Exp(1) sizes, size-based policies (docs/theory/classical.md) ---------------------------------------
 def _rho(lam, x):  # lam * int_0^x t e^{-t} dt
     return lam * (1 - mp.exp(-x) * (1 + x))
 
@@ -125,7 +125,7 @@ def psjf(lam):
                                         + lam * _m2(x) / (2 * (1 - _rho(lam, x)) ** 2)))
 
 
-# -- one bit, M/M/1 (MATH.md §4, Mitzenmacher 2021) ----------------------------------------
+# -- one bit, M/M/1 (docs/theory/advice.md, Mitzenmacher 2021) ----------------------------------------
 def onebit_expnoise(lam, T):
     """(t_np, t_pre) closed forms for Exp(1) sizes and an ExpNoise bit with threshold T."""
     lam, T = mp.mpf(lam), mp.mpf(T)
@@ -139,7 +139,7 @@ def onebit_expnoise(lam, T):
 
 @tabulated
 def trail_perfect(lam, c):
-    """Trail(c) with Perfect predictions and Exp(1) sizes, straight from MATH.md §6 with
+    """Trail(c) with Perfect predictions and Exp(1) sizes, straight from docs/theory/predictions.md with
     Y = X = y: a job of size t > y stops being preemptible at age min(t - y, ct), leaving
     y^2 for t <= s = y/(1 - c) and ((1 - c) t)^2 beyond; the residence
     int_0^{cx} da / (1 - rho_{x-a}) averaged over x ~ Exp(1) becomes
@@ -164,7 +164,7 @@ def _long(T, g):
 
 @tabulated
 def skippredict(lam, T):
-    """SkipPredict with external costs (MATH.md §6): Exp(1) sizes, a perfect cheap bit
+    """SkipPredict with external costs (docs/theory/predictions.md): Exp(1) sizes, a perfect cheap bit
     (short iff X < T), ExpNoise expensive predictions. ExpNoise is memoryless, so every
     long-class quantity at a level y is one integral over x > T:
     E[((X - Y + y)^+)^2; L, Y > y] = (1 - 2/e) E[X^2 e^{-y/X}; L], the residence sum
@@ -194,7 +194,7 @@ def skippredict(lam, T):
 def skippredict_perfect_uniform(lam, lo, hi, T):
     """SkipPredict with external costs, perfect expensive predictions and a perfect cheap
     bit, on Uniform(lo, hi) sizes with lo < T < hi: the short class (X < T) is FCFS at
-    top priority, the long one SRPT among itself behind it (MATH.md §6 with Y = X)."""
+    top priority, the long one SRPT among itself behind it (docs/theory/predictions.md with Y = X)."""
     lam, lo, hi, T = (mp.mpf(v) for v in (lam, lo, hi, T))
     f = 1 / (hi - lo)
     p_s, m1_s, m2_s = f * (T - lo), f * (T**2 - lo**2) / 2, f * (T**3 - lo**3) / 3
@@ -210,7 +210,7 @@ def skippredict_perfect_uniform(lam, lo, hi, T):
 @tabulated
 def sprpt_uniform_noise(lam):
     """SPRPT on Uniform(0.5, 1.5) sizes with UniformNoise(0.5) predictions,
-    Y | X = x ~ U[x/2, 3x/2], from MATH.md §2 by nested quadrature: every inner integral
+    Y | X = x ~ U[x/2, 3x/2], from docs/theory/predictions.md by nested quadrature: every inner integral
     over x is cut where the window [x/2, 3x/2] meets y, every outer one at the
     predictions of the support's ends."""
     lam, lo, hi = mp.mpf(lam), mp.mpf("0.5"), mp.mpf("1.5")
@@ -265,7 +265,7 @@ def priority_classes_discrete(values, weights, lam, thresholds, cdf, preemptive)
 
 
 def srpt_general(lam, sf, partial, pdf, cuts):
-    """SRPT (Schrage-Miller, MATH.md §1) for a law given by its survival function, partial
+    """SRPT (Schrage-Miller, docs/theory/classical.md) for a law given by its survival function, partial
     moments partial(n, x) = E[X^n 1{X <= x}] and density, integrated over ``cuts``:
     E[T] = int f(x) lam (m2(x) + x^2 F(x)) / (2 (1 - rho_x)^2) dx + int F(t)/(1 - rho_t) dt."""
     lam = mp.mpf(lam)

@@ -33,7 +33,7 @@ CASES = [
 
 
 def test_reference_value_math_md():
-    # MATH.md §5.1: own computation, independent of this code; E[T] = 5.52148
+    # docs/theory/batch.md: own computation, independent of this code; E[T] = 5.52148
     q = BatchQueue(2.37, affine(*V100), max_batch=8)
     assert q.mean_response_time().value == pytest.approx(5.52148, abs=5e-6)
 

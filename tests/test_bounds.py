@@ -1,5 +1,5 @@
 """The uniform bounds of Scully, Grosof, Mitzenmacher (2022, arXiv 2110.00633, Theorems 1.1
-and 1.2; MATH.md section 6) on random bounded-error prediction models: every prediction
+and 1.2; docs/theory/predictions.md) on random bounded-error prediction models: every prediction
 lies in [beta x, alpha x], and
 
     E[T_SRPT] <= E[T_PSPJF] <= 1.5 (alpha / beta) E[T_SRPT],

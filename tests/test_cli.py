@@ -2,7 +2,7 @@
 its output parsed and checked, the installed script once, and errors that name the flag.
 
 Reference values: M/M/1 (1 / (1 - rho)), Mitzenmacher 2020 Table 1 (SRPT, 4 decimals),
-the Lambert-W optimum of one perfect bit (Mitzenmacher 2021; MATH.md section 4)."""
+the Lambert-W optimum of one perfect bit (Mitzenmacher 2021; docs/theory/advice.md)."""
 
 import csv
 import io

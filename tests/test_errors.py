@@ -1,4 +1,4 @@
-"""DESIGN.md §5: every way to go wrong raises a named exception that names the parameter
+"""docs/theory/simulation.md: every way to go wrong raises a named exception that names the parameter
 at fault and says how to fix it. Nothing silently wrong."""
 
 import math

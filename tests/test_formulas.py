@@ -39,7 +39,7 @@ def test_size_based_against_mpmath(lam, name):
 @pytest.mark.parametrize("lam", [0.5, 0.9, 0.99])
 @pytest.mark.parametrize("name", ["spjf", "pspjf", "sprpt"])
 def test_prediction_policies_against_bessel_forms(lam, name):
-    # the reference integrates the Bessel closed forms at 30 digits (MATH.md §2); the
+    # the reference integrates the Bessel closed forms at 30 digits (docs/theory/predictions.md); the
     # reported error estimate must bound the true error, and both stay below 1e-7
     exact = float(getattr(ref, name)(lam))
     r = qt.MG1(lam, EXP, qt.ExpNoise()).mean_response_time(getattr(qt, name.upper()))
@@ -56,7 +56,7 @@ def test_joint_law_matches_bessel_forms(y):
     assert J.density(1, y) == pytest.approx(float(ref.size_at(y)), rel=1e-11)
     assert J.above(y) == pytest.approx(float(ref.pred_above(y)), rel=1e-10, abs=1e-15)
     assert J.old_work(y) == pytest.approx(float(ref.old_above(y)), rel=1e-11)
-    # MATH.md §2: for ExpNoise and any size law, P(Y - X > v) = P(Y > v) / e
+    # docs/theory/predictions.md: for ExpNoise and any size law, P(Y - X > v) = P(Y > v) / e
     assert J.exceed(y) == pytest.approx(float(ref.pred_above(y)) / math.e, rel=1e-10, abs=1e-15)
 
 
@@ -118,7 +118,7 @@ def test_trail_limits(pred):
 @pytest.mark.parametrize("lam", [0.5, 0.99])
 @pytest.mark.parametrize("c", [0.25, 0.8])
 def test_trail_perfect_predictions_against_mpmath(lam, c):
-    # Trail(c) with Y = X: MATH.md §6 evaluated at 30 digits (tests/references.py); the
+    # Trail(c) with Y = X: docs/theory/predictions.md evaluated at 30 digits (tests/references.py); the
     # reported error must bound the true one
     exact = float(ref.trail_perfect(lam, c))
     r = qt.MG1(lam, EXP, qt.Perfect()).mean_response_time(qt.Trail(c))
@@ -130,7 +130,7 @@ def test_trail_perfect_predictions_against_mpmath(lam, c):
 @pytest.mark.parametrize("noise", [qt.Perfect(), qt.ExpNoise(), qt.LognormalNoise(1.0)], ids=repr)
 @pytest.mark.parametrize("T", [0.3, 1.0, 2.5])
 def test_onebit_against_math_md_forms(lam, noise, T):
-    # MATH.md §4 written out directly from P_S, rho_S, E[X^k; S] of the bit
+    # docs/theory/advice.md written out directly from P_S, rho_S, E[X^k; S] of the bit
     X = qt.Weibull(0.5, 0.5)  # E[X] = 1, E[X^2] = 6
     q = qt.MG1(lam, X, qt.Threshold(T, noise))
     p = lambda x: np.asarray(q.prediction.short_prob(x), float)
@@ -154,7 +154,7 @@ def test_onebit_mm1_expnoise_closed_forms(T):
     t_np, t_pre = (float(v) for v in ref.onebit_expnoise(lam, T))
     assert q.mean_response_time(qt.OneBit(False)).value == pytest.approx(t_np, rel=1e-10)
     assert q.mean_response_time(qt.OneBit(True)).value == pytest.approx(t_pre, rel=1e-10)
-    # MATH.md §4: with E[X] = 1, E[X^2] = 2, non-preemptive = lam * preempt-any + 1
+    # docs/theory/advice.md: with E[X] = 1, E[X^2] = 2, non-preemptive = lam * preempt-any + 1
     assert t_np == pytest.approx(lam * t_pre + 1, rel=1e-12)
 
 

@@ -52,7 +52,7 @@ def test_known_sizes_is_srpt(size):
 
 
 def test_index_table_on_two_sizes():
-    # MATH.md section 3: X in {2, 14} w.p. 1/2. At age 0 the best quantum is 2 (finishes
+    # docs/theory: X in {2, 14} w.p. 1/2. At age 0 the best quantum is 2 (finishes
     # half the jobs for 2 units of work): 1/G(0) = 2 / (1/2) = 4; at age 2 only the
     # 14-jobs remain: 1/G(2) = 12.
     r = index_table(np.array([0.0, 2.0, 14.0]), np.array([0.0, 0.5, 1.0]),

@@ -32,7 +32,7 @@ def test_reproduce_reduced(tmp_path, capsys):
     assert all(float(r["bound"]) >= float(r["exact"]) * (1 - 1e-9) for r in uncapped)
     # the paper simulated: our simulation is there at the reduced loads
     assert sum(math.isfinite(float(r["sim"])) for r in uncapped) == 4
-    # MATH.md section 5.1 reference, own independent computation: E[T] = 5.52148
+    # docs/theory.1 reference, own independent computation: E[T] = 5.52148
     ref = next(r for r in rows if r["case"] == "reference")
     assert abs(float(ref["exact"]) - 5.52148) < 5e-6
 

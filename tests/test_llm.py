@@ -1,4 +1,4 @@
-"""Continuous batching (MATH.md §5.2–5.3), LLM presets and the iteration-level simulator."""
+"""Continuous batching (docs/theory/batch.md–5.3), LLM presets and the iteration-level simulator."""
 
 import math
 
@@ -43,7 +43,7 @@ def test_lambda_max_and_tau_by_hand():
     assert cb.iteration_time().value == pytest.approx(tau)
     assert cb.memory_in_use() == pytest.approx(2.0 * Eg * tau)
     r = cb.mean_response_time()
-    assert "approximation" in r.method
+    assert r.method == "fluid" and r.details["kind"] == "approximation"   # labelled so
     assert r.value == pytest.approx(101.5 * tau)
     assert cb.lower_bound() == pytest.approx(0.01 * 101 + 1e-5 * Eg)
 
@@ -98,7 +98,7 @@ def test_wait_policy_ttft_exact_vs_simulation():
 
 
 def test_fluid_approximation_memory_bound_regime():
-    # d1 M << d0: the regime where MATH.md says the fluid value is within a few %
+    # d1 M << d0: the regime where docs/theory/batch.md says the fluid value is within a few %
     cb = ContinuousBatching(1.0, 100, 100, d0=0.01, d1=1e-7, memory=20_000)
     cb.arrival_rate = 0.5 * cb.max_throughput()
     s = cb.simulate(jobs=40_000, replications=4, policy="evict", seed=7)

@@ -1,7 +1,7 @@
 """papers/: every reproduction runs on reduced settings, writes its table (CSV, LaTeX) and
 figure (PDF) and reports agreement (exit status 0). The recomputed numbers are checked
 against independent values: Pollaczek-Khinchine, the 30-digit Bessel-function references
-of tests/references.py and the Lambert-W optimum of one-bit advice (MATH.md section 4)."""
+of tests/references.py and the Lambert-W optimum of one-bit advice (docs/theory/advice.md)."""
 
 import csv
 import importlib.util

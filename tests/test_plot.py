@@ -64,7 +64,7 @@ def test_plot_vs_load_data_and_labels():
 
 def test_plot_vs_load_queue_factory_and_one_bit():
     # perfect one bit, preempt-any, Exp(1): E[T] = 1 / ((1 - lam) T*),
-    # T* = 1 + W0(lam / (e (1 - lam)))  (Mitzenmacher 2021; MATH.md section 4)
+    # T* = 1 + W0(lam / (e (1 - lam)))  (Mitzenmacher 2021; docs/theory/advice.md)
     def exact(lam):
         return 1 / ((1 - lam) * (1 + lambertw(lam / (math.e * (1 - lam))).real))
     ax = plot.plot_vs_load(lambda rho: qt.MG1(rho, qt.Exponential(1.0), qt.Perfect()),

@@ -48,7 +48,7 @@ IDS = [_label(p) for p, _ in CATALOGUE]
 
 def reference(q, policy):
     """The closed form where one exists, else the SOAP engine: both independent of the
-    simulator (DESIGN.md section 1). (np.errstate: the SOAP engine's quadrature of
+    simulator (docs/theory/simulation.mdsection 1). (np.errstate: the SOAP engine's quadrature of
     ExpNoise densities touches x = 0 on Weibull laws and warns.)"""
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         return _reference(q, policy)

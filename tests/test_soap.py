@@ -1,5 +1,5 @@
 """The SOAP engine against independent witnesses: the closed forms of qtheory.methods.formula
-(MATH.md sections 1, 2, 4, 6), the hand-derived worked example of MATH.md section 3, and
+(docs/theory sections 1, 2, 4, 6), the hand-derived worked example of docs/theory, and
 the simulator (policies without a closed form: SPRPT-bounce, DelayPredict, SkipPredict
 with prediction costs in server time). Gittins has its own module, test_gittins.py."""
 
@@ -58,7 +58,7 @@ def test_one_bit_matches_mitzenmacher(policy, load):
 
 @pytest.mark.parametrize("lam", [0.02, 0.05, 0.1])
 def test_worked_example_matches_math_md(lam):
-    # MATH.md section 3: X in {2, 14} w.p. 1/2, SERPT and Gittins ranks given as qt.Rank
+    # docs/theory: X in {2, 14} w.p. 1/2, SERPT and Gittins ranks given as qt.Rank
     q = qt.MG1(lam, qt.Empirical([2, 14]))
     serpt = qt.Rank(lambda d, a: 8 - a if a < 2 else 14 - a, descriptor=None)
     gittins = qt.Rank(lambda d, a: 4 - 2 * a if a < 2 else 14 - a, descriptor=None)
@@ -140,7 +140,7 @@ def test_prediction_grid(pred, policy):
     _agree(qt.MG1(0.5, qt.Exponential(1.0), pred), policy)
 
 
-# -- continuous predictions (closed form in y, MATH.md section 2) --------------------------
+# -- continuous predictions (closed form in y, docs/theory) --------------------------
 @pytest.mark.parametrize("size, pred, load, policy", [
     (qt.Exponential(1.0), qt.ExpNoise(), 0.9, qt.SPRPT),
     (qt.Exponential(1.0), qt.ExpNoise(), 0.5, qt.PSPJF),
@@ -156,14 +156,14 @@ def test_prediction_policies_match_formulas(size, pred, load, policy):
 @pytest.mark.parametrize("c, twin", [(0.0, qt.SPJF), (0.5, None), (1.0, qt.SPRPT)])
 def test_trail_limits(c, twin):
     # Trail(0) is SPJF and Trail(1) is SPRPT (Shahout et al. 2025): soap against the twin's
-    # closed form; Trail(0.5) against its own (MATH.md section 6)
+    # closed form; Trail(0.5) against its own (docs/theory/predictions.md)
     q = qt.MG1(0.7, qt.Exponential(1.0), qt.UniformNoise(0.5))
     want = q.mean_response_time(twin or qt.Trail(c), method="formula").value
     assert soap_mean_response_time(q, qt.Trail(c)).value == pytest.approx(want, rel=1e-6)
 
 
 def test_skippredict_lexicographic_matches_formula():
-    # ranks (0, 0) for predicted-short, (1, y - a) for predicted-long (MATH.md section 6)
+    # ranks (0, 0) for predicted-short, (1, y - a) for predicted-long (docs/theory/predictions.md)
     q = qt.MG1(0.7, qt.Exponential(1.0), qt.ExpNoise())
     _agree(q, qt.SkipPredict(1.0, qt.ExpNoise(), cheap_cost=0.05, expensive_cost=0.2),
            rel=1e-10)
@@ -174,7 +174,7 @@ def test_skippredict_within_its_error_of_the_reference(lam, T):
     """The long class's population functions have a kink at its rank 0 (no new long work
     below it); the h(r) interpolant was not cut there and, with no Gauss node between
     the kink and its piece's end, was off by 1.2e-7 while claiming 1.2e-9. The closed
-    form is checked too. Reference: 30-digit mpmath from MATH.md section 6
+    form is checked too. Reference: 30-digit mpmath from docs/theory/predictions.md
     (tests/references.py)."""
     want = float(ref.skippredict(lam, T))
     q = qt.MG1(lam, qt.Exponential(1.0), qt.ExpNoise())

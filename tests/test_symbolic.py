@@ -1,7 +1,7 @@
 """method="symbolic": exact sympy expressions agree with the numeric closed forms, with
 independent high-precision references, and recover the forms printed in the papers.
 
-Every reference is named: "MATH.md" closed forms (with the section), or an mpmath
+Every reference is named: closed forms of docs/theory (with the page), or an mpmath
 quadrature written out in the test from the defining formula (never through qtheory).
 """
 
@@ -62,7 +62,7 @@ SIZE_POLICIES = [qt.FCFS, qt.PS, qt.LCFS, qt.SJF, qt.PSJF, qt.SRPT, qt.FB,
 
 @pytest.mark.parametrize("law", sorted(SIZE_LAWS))
 def test_size_policies_match_formula(law):
-    """Reference: the formula method (MATH.md section 1), at its own error estimate."""
+    """Reference: the formula method (docs/theory/classical.md), at its own error estimate."""
     rng = random.Random(zlib.crc32(law.encode()))
     size = SIZE_LAWS[law](rng)
     load = rng.uniform(0.3, 0.8)
@@ -76,7 +76,7 @@ def test_size_policies_match_formula(law):
 
 @pytest.mark.parametrize("policy", [qt.SPJF, qt.PSPJF, qt.SPRPT])
 def test_expnoise_policies_match_formula(policy):
-    """Reference: formula method with ExpNoise predictions, Exp(1) sizes (MATH.md 2)."""
+    """Reference: formula method with ExpNoise predictions, Exp(1) sizes (docs/theory/predictions.md)."""
     q = qt.MG1(0.7, qt.Exponential(1.0), prediction=qt.ExpNoise())
     num = q.mean_response_time(policy, method="formula")
     sym = evaluate(q.mean_response_time(policy, method="symbolic"), 15)
@@ -101,7 +101,7 @@ def test_response_time_matches_formula():
 @pytest.mark.parametrize("preemptive", [False, True, "resume"])
 @pytest.mark.parametrize("noise", [qt.Perfect(), qt.ExpNoise()])
 def test_one_bit_matches_formula(preemptive, noise):
-    """Reference: formula method for one-bit advice (MATH.md section 4)."""
+    """Reference: formula method for one-bit advice (docs/theory/advice.md)."""
     q = qt.MG1(0.75, qt.Weibull(0.5, 0.5), prediction=qt.Threshold(0.9, noise))
     if isinstance(noise, qt.ExpNoise):
         q = qt.MG1(0.75, qt.Exponential(1.0), prediction=qt.Threshold(0.9, noise))
@@ -114,7 +114,7 @@ def test_one_bit_matches_formula(preemptive, noise):
 # symbolic parameters
 # ------------------------------------------------------------------------------------------
 def test_symbolic_parameters_mm1_closed_forms():
-    """Reference: MATH.md section 1, P-K and PS for M/M/1: 1/(mu - lambda)."""
+    """Reference: docs/theory/classical.md, P-K and PS for M/M/1: 1/(mu - lambda)."""
     q = qt.MG1(LAM, qt.Exponential(MU))
     assert q.symbolic
     for policy in (qt.FCFS, qt.PS, qt.LCFS):
@@ -137,7 +137,7 @@ def test_symbolic_parameters_substituted_give_numeric():
 
 
 def test_pollaczek_khinchine_any_law():
-    """Reference: MATH.md section 1 P-K, E[X] + lam E[X^2]/(2(1 - rho)) with moments of
+    """Reference: docs/theory/classical.md P-K, E[X] + lam E[X^2]/(2(1 - rho)) with moments of
     Erlang(k, r): k/r, k(k+1)/r^2, and of Uniform[a, b]."""
     r, a, b = sympy.symbols("r a b", positive=True)
     e = symbolic_mean_response_time(qt.MG1(LAM, qt.Erlang(3, r)), qt.FCFS)
@@ -159,7 +159,7 @@ def test_symbolic_threshold_one_bit_substituted():
 
 def test_symbolic_size_law_parameters_substitute():
     """Uniform(a, b), BoundedPareto(alpha, a, b), Erlang(k, r) with symbols in every
-    parameter; reference: the formula method at the substituted values (MATH.md 1), at
+    parameter; reference: the formula method at the substituted values (docs/theory/classical.md), at
     its own error estimate."""
     a, b, al, k, r = sympy.symbols("a b alpha k r", positive=True)
     rng = random.Random(17)
@@ -187,7 +187,7 @@ def test_symbolic_size_law_parameters_substitute():
 
 
 def test_erlang_symbolic_phases_pollaczek_khinchine():
-    """Reference: Erlang(k, r) moments k/r and k(k+1)/r^2 in P-K (MATH.md section 1)."""
+    """Reference: Erlang(k, r) moments k/r and k(k+1)/r^2 in P-K (docs/theory/classical.md)."""
     k, r = sympy.symbols("k r", positive=True, integer=True)
     e = symbolic_mean_response_time(qt.MG1(LAM, qt.Erlang(k, r)), qt.FCFS)
     pk = k / r + LAM * k * (k + 1) / r**2 / (2 * (1 - LAM * k / r))
@@ -197,7 +197,7 @@ def test_erlang_symbolic_phases_pollaczek_khinchine():
 @pytest.mark.parametrize("preemptive", [False, "resume"])
 def test_symbolic_class_thresholds_substitute(preemptive):
     """PriorityClasses([T1, T2]) on a bounded law, thresholds inside and outside its
-    support; reference: the formula method (Cobham, MATH.md section 1)."""
+    support; reference: the formula method (Cobham, docs/theory/classical.md)."""
     t1, t2 = sympy.symbols("T1 T2", positive=True)
     q = qt.MG1(0.6, qt.Uniform(0.4, 1.6))
     e = q.mean_response_time(qt.PriorityClasses([t1, t2], preemptive=preemptive))  # auto
@@ -212,7 +212,7 @@ def test_symbolic_class_thresholds_substitute(preemptive):
                                          (qt.Exponential(1.0), qt.LognormalNoise(0.5))])
 def test_symbolic_one_bit_threshold_substitutes(size, noise):
     """OneBit with a symbolic Threshold T (all three variants); reference: the formula
-    method at T = 0.3 and 2 (MATH.md section 4)."""
+    method at T = 0.3 and 2 (docs/theory/advice.md)."""
     q = qt.MG1(0.6, size, prediction=qt.Threshold(T, noise))
     assert q.symbolic
     for preemptive in (False, True, "resume"):
@@ -240,7 +240,7 @@ def test_response_time_outside_bounded_support():
 @pytest.mark.parametrize("bit_noise", [pytest.param(qt.Perfect(), marks=pytest.mark.slow),
                                        qt.ExpNoise()])
 def test_skip_predict_symbolic_threshold(bit_noise):
-    """SkipPredict (external costs, MATH.md section 6) with a symbolic cheap-bit threshold
+    """SkipPredict (external costs, docs/theory/predictions.md) with a symbolic cheap-bit threshold
     T and ExpNoise expensive predictions; reference: the formula method at T = 0.8."""
     q = qt.MG1(0.7, qt.Exponential(1.0), prediction=qt.ExpNoise())
     e = q.mean_response_time(qt.SkipPredict(T, bit_noise))           # auto -> symbolic
@@ -257,7 +257,7 @@ def test_skip_predict_symbolic_threshold(bit_noise):
 # paper forms recovered
 # ------------------------------------------------------------------------------------------
 def test_expnoise_bessel_ingredients():
-    """Reference: MATH.md section 2, ExpNoise with Exp(1) sizes: f_Y = 2 K_0(2 sqrt y),
+    """Reference: docs/theory/predictions.md, ExpNoise with Exp(1) sizes: f_Y = 2 K_0(2 sqrt y),
     E[X 1{Y<=y}] = 1 - 2y K_2, E[X^2 1{Y<=y}] = 2 - 2 y^(3/2) K_3, P(Y>v) = 2 sqrt(v) K_1."""
     y = sympy.Symbol("y", positive=True)
     J = _Joint(exact_law(qt.Exponential(1)), _ExpNoise())
@@ -266,7 +266,7 @@ def test_expnoise_bessel_ingredients():
     assert sympy.simplify(J.below(1, y) - (1 - 2 * y * K(2, r))) == 0
     assert sympy.simplify(J.below(2, y) - (2 - 2 * y**R(3, 2) * K(3, r))) == 0
     assert sympy.simplify(J.above(y) - 2 * sympy.sqrt(y) * K(1, r)) == 0
-    # MATH.md 2: for ExpNoise, E[(X - Y)^+] = E[X]/e and P(Y - X > v) = P(Y > v)/e
+    # docs/theory/predictions.md: for ExpNoise, E[(X - Y)^+] = E[X]/e and P(Y - X > v) = P(Y > v)/e
     assert sympy.simplify(J.overshoot() - sympy.exp(-1)) == 0
     assert sympy.simplify(J.exceed(y) - J.above(y) / sympy.E) == 0
 
@@ -283,7 +283,7 @@ def test_fast_bessel_k_matches_mpmath():
 
 
 def test_one_bit_mm1_printed_forms():
-    """Reference: MATH.md section 4 (Mitzenmacher 2021), t_np and t_pre for M/M/1 with
+    """Reference: docs/theory/advice.md (Mitzenmacher 2021), t_np and t_pre for M/M/1 with
     ExpNoise bits, exactly as printed; by simplification and at random points (30 digits)."""
     q = qt.MG1(LAM, qt.Exponential(1), prediction=qt.Threshold(T, qt.ExpNoise()))
     r = 2 * sympy.sqrt(T)
@@ -303,7 +303,7 @@ def test_one_bit_mm1_printed_forms():
 
 
 def test_one_bit_identity_weibull():
-    """Reference: MATH.md section 4: with E[X] = 1, E[X^2] = 2... here Weibull(1/2, 1/2)
+    """Reference: docs/theory/advice.md: with E[X] = 1, E[X^2] = 2... here Weibull(1/2, 1/2)
     has E[X] = 1, E[X^2] = 6, so the identity reads np = (R = 3 lam) ...; we check the
     general identity np - 1 = R (pre - E[X]/(1 - rho_S)) / ... via the printed forms:
     np = E[X] + R[P_S/(1-rho_S) + P_L/((1-rho_S)(1-rho))], pre = E[X]/(1-rho_S) + P_L R/((1-rho_S)(1-rho))."""
@@ -321,7 +321,7 @@ def test_one_bit_identity_weibull():
 
 
 def test_perfect_bit_optimal_threshold():
-    """Reference: MATH.md section 4: T* = 1 + W_0(lam/(e(1-lam))), t_pre* = 1/((1-lam)T*)."""
+    """Reference: docs/theory/advice.md: T* = 1 + W_0(lam/(e(1-lam))), t_pre* = 1/((1-lam)T*)."""
     q = qt.MG1(LAM, qt.Exponential(1), prediction=qt.Threshold(T, qt.Perfect()))
     (t_star,) = symbolic_optimal_threshold(q, qt.OneBit(True))
     printed = 1 + sympy.LambertW(LAM / (sympy.E * (1 - LAM)))
@@ -333,7 +333,7 @@ def test_perfect_bit_optimal_threshold():
 
 
 def test_pk_and_psjf_residence_closed_forms():
-    """Reference: MATH.md section 1 (PSJF residence = -log(1 - rho)/lambda: the integrand
+    """Reference: docs/theory/classical.md (PSJF residence = -log(1 - rho)/lambda: the integrand
     x f(x)/(1 - rho_x) is (1/lambda) d rho_x / (1 - rho_x)), checked by mpmath quadrature."""
     e = symbolic_mean_response_time(qt.MG1(LAM, qt.Exponential(1)), qt.PSJF)
     assert e.has(sympy.log(1 - LAM))
@@ -348,7 +348,7 @@ def test_pk_and_psjf_residence_closed_forms():
 # high precision against independent mpmath quadrature
 # ------------------------------------------------------------------------------------------
 def _srpt_mm1_reference(lam, dps):
-    """Schrage-Miller (MATH.md section 1) for Exp(1) sizes, written out for mpmath."""
+    """Schrage-Miller (docs/theory/classical.md) for Exp(1) sizes, written out for mpmath."""
     with mpmath.workdps(dps + 10):
         lam = mpmath.mpf(lam)
         rho = lambda x: lam * (1 - (1 + x) * mpmath.exp(-x))
@@ -377,7 +377,7 @@ def test_fb_mm1_equals_fcfs_30_digits():
 
 
 def _uniform_reference(policy, lam, a, b, dps):
-    """MATH.md section 1 for Uniform[a, b] sizes, written out for mpmath:
+    """docs/theory/classical.md for Uniform[a, b] sizes, written out for mpmath:
     rho_x = lam E[X 1{X<=x}], and for FB rhobar_x = lam E[min(X, x)]."""
     with mpmath.workdps(dps):
         lam, a, b = (mpmath.mpf(v.p) / v.q for v in (lam, a, b))  # exact rationals in
@@ -441,7 +441,7 @@ def test_reference_values_50_digits_srpt():
 @pytest.mark.slow
 @pytest.mark.parametrize("lam", ["0.5", "0.9"])
 def test_reference_values_50_digits_sprpt(lam):
-    """Reference: MATH.md section 2 SPRPT reduced with the Bessel ingredients, written out
+    """Reference: docs/theory/predictions.md SPRPT reduced with the Bessel ingredients, written out
     with mpmath.besselk (an independent K_nu) at 30 digits; and 50 vs 60 digits."""
     v50 = reference_mean_response_time("SPRPT", lam, 50)
     assert digits_agree(v50, reference_mean_response_time("SPRPT", lam, 60)) > 49
@@ -460,7 +460,7 @@ def test_reference_values_50_digits_sprpt(lam):
 
 
 def _trail_mm1_reference(lam, c, dps):
-    """MATH.md section 6 Trail(c) with Y = X and Exp(1) sizes, written out for mpmath:
+    """docs/theory/predictions.md Trail(c) with Y = X and Exp(1) sizes, written out for mpmath:
     E[T(x)] = lam(E[X^2; X<=x] + E[max(x, (1-c)X)^2; X>x]) / (2(1-rho_x)^2)
     + int_{(1-c)x}^x dz/(1-rho_z) + (1-c)x, averaged over x."""
     with mpmath.workdps(dps):
@@ -492,7 +492,7 @@ def test_trail_symbolic_c_25_digits():
 @pytest.mark.parametrize("c", [0.25, 0.75])
 def test_trail_expnoise_symbolic_c(c):
     """Trail(c) with ExpNoise predictions (nested integrals), c a symbol substituted
-    afterwards, evaluated in double precision; reference: the formula method (MATH.md 6)."""
+    afterwards, evaluated in double precision; reference: the formula method (docs/theory/predictions.md)."""
     cs = sympy.Symbol("c", positive=True)
     q = qt.MG1(0.7, qt.Exponential(1.0), prediction=qt.ExpNoise())
     e = q.mean_response_time(qt.Trail(cs))
@@ -502,7 +502,7 @@ def test_trail_expnoise_symbolic_c(c):
 
 
 def test_trail_endpoints_are_spjf_and_sprpt():
-    """Reference: MATH.md section 6: Trail(0) is SPJF, Trail(1) is SPRPT (ExpNoise)."""
+    """Reference: docs/theory/predictions.md: Trail(0) is SPJF, Trail(1) is SPRPT (ExpNoise)."""
     q = qt.MG1(LAM, qt.Exponential(1), prediction=qt.ExpNoise())
     assert symbolic_mean_response_time(q, qt.Trail(0)) == symbolic_mean_response_time(q, qt.SPJF)
     assert symbolic_mean_response_time(q, qt.Trail(1)) == symbolic_mean_response_time(q, qt.SPRPT)
@@ -524,7 +524,7 @@ def test_light_traffic_fcfs_and_srpt():
 
 
 def test_heavy_traffic_terms():
-    """Reference: MATH.md section 1 as rho -> 1: FCFS ~ E[X^2]/(2 E[X] (1 - rho)),
+    """Reference: docs/theory/classical.md as rho -> 1: FCFS ~ E[X^2]/(2 E[X] (1 - rho)),
     PS ~ E[X]/(1 - rho)."""
     rho = sympy.Symbol("rho", positive=True)
     assert sympy.simplify(heavy_traffic(qt.MG1(0.5, qt.Erlang(2, 3)), qt.FCFS)
@@ -539,7 +539,7 @@ def test_heavy_traffic_terms():
 # LaTeX
 # ------------------------------------------------------------------------------------------
 def test_latex_is_stable():
-    """Reference: the LaTeX sympy prints for the forms in MATH.md (pinned strings)."""
+    """Reference: the LaTeX sympy prints for the forms in docs/theory (pinned strings)."""
     q = qt.MG1(LAM, qt.Exponential(1))
     assert latex(symbolic_mean_response_time(q, qt.PS)) == r"\frac{1}{1 - \lambda}"
     qb = qt.MG1(LAM, qt.Exponential(1), prediction=qt.Threshold(T, qt.ExpNoise()))
@@ -570,7 +570,7 @@ def test_latex_renders_with_mathtext(tmp_path):
 # ------------------------------------------------------------------------------------------
 def test_sympy_stats_size_law_numeric_and_symbolic():
     """Reference: Gamma(2, scale 1/2): mean 1, E[X^2] = 3/2, CDF 1 - (1 + 2x) e^{-2x};
-    P-K (MATH.md section 1) for FCFS."""
+    P-K (docs/theory/classical.md) for FCFS."""
     X = qt.as_size_law(ss.Gamma("X", 2, R(1, 2)))
     assert isinstance(X, qt.SizeLaw)
     assert X.mean == 1.0 and X.moment(2) == 1.5

@@ -149,3 +149,17 @@ def test_check_samples_bad_input():
         check_samples(np.ones(50), Q, qt.FCFS)
     with pytest.raises(ParameterError, match="finite"):
         check_samples(np.array([1.0, math.nan] * 500), Q, qt.FCFS)
+
+
+def test_validate_takes_every_queue_type():
+    """qt.validate on a batch queue runs its own methods side by side (the embedded
+    chain, the PGF roots, the bound and the simulator; the fluid value and the LLM
+    simulator), with a verdict."""
+    b = qt.BatchQueue(2.37, lambda k: 0.1438 * k + 1.8874, max_batch=8)
+    report = qt.validate(b, jobs=40_000, replications=4, seed=3)
+    assert report.passed, str(report)
+    cb = qt.ContinuousBatching(2.0, prompt=100, output=50, d0=0.01, d1=1e-6, memory=60_000)
+    report = qt.validate(cb, jobs=4000, replications=4, seed=3)
+    assert {r.method for r in report.rows} >= {"simulation"} and str(report)
+    with pytest.raises(qt.ParameterError, match="policy is missing"):
+        qt.validate(qt.MG1(0.5, qt.Exponential(1.0)))

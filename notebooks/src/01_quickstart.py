@@ -25,7 +25,7 @@ q, q.load
 #   which is $1/(1-\rho) = 5$ here.
 # - PS and preemptive LCFS: $E[T(x)] = x/(1-\rho)$, the same mean.
 # - SJF, PSJF, SRPT (Schrage & Miller 1966) and FB: integrals over the load
-#   $\rho_x = \lambda\int_0^x t f(t)\,dt$ of smaller jobs (see `MATH.md` §1).
+#   $\rho_x = \lambda\int_0^x t f(t)\,dt$ of smaller jobs (see `docs/theory/classical.md`).
 #
 # `mean_response_time` returns a `Result`: the value, a bound on its numerical error, and
 # the method that produced it.

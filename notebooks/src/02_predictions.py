@@ -18,7 +18,7 @@
 # $$E[T_{\rm SPJF}(x,y)] = x + \frac{\lambda E[X^2]}{2(1-\rho'_y)^2}, \qquad
 # E[T_{\rm PSPJF}(x,y)] = \frac{x}{1-\rho'_y} + \frac{\lambda E[X^2 \mathbf 1\{Y<y\}]}{2(1-\rho'_y)^2},$$
 #
-# averaged over the joint law of $(X, Y)$ (SPRPT's is longer; `MATH.md` §2). The price of
+# averaged over the joint law of $(X, Y)$ (SPRPT's is longer; `docs/theory/predictions.md`). The price of
 # misprediction is how much worse they do than their counterparts with true sizes
 # (SJF, PSJF, SRPT).
 

@@ -14,7 +14,7 @@
 # $$E[T(x,y)] = \frac{\lambda\{E[X^2; Y \le y] + E[((X - \min(Y - y, cY))^+)^2; Y > y]\}}
 #   {2(1-\rho'_y)^2} + \int_0^{\min(x, cy)} \frac{da}{1 - \rho'_{y-a}} + (x - cy)^+,$$
 #
-# with $\rho'_y = \lambda E[X\,\mathbf 1\{Y < y\}]$ (`MATH.md` §6).
+# with $\rho'_y = \lambda E[X\,\mathbf 1\{Y < y\}]$ (`docs/theory/predictions.md`).
 
 # %%
 import math

@@ -3,7 +3,7 @@
 #
 # A GPU serves requests in **batches**, and every request in a batch holds memory (its
 # KV cache), so the memory $M$ caps the batch. qtheory has models from exact to
-# approximate (`MATH.md` §5):
+# approximate (`docs/theory/batch.md`):
 #
 # 1. **Dynamic batching**, the M/G$_k^{(a,b)}$/1 queue: when the server frees up it takes
 #    up to $b = \lfloor M/m \rfloor$ waiting requests ($m$: memory reserved per request);

@@ -73,7 +73,7 @@ print(fcfs)
 # %% [markdown]
 # ## SJF
 #
-# Theory (non-preemptive shortest job first, `MATH.md` §1):
+# Theory (non-preemptive shortest job first, `docs/theory/classical.md`):
 # $E[T(x)] = x + \frac{\lambda E[X^2]}{2(1-\rho_{x^-})(1-\rho_x)}$.
 
 # %%

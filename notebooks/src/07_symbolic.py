@@ -138,7 +138,7 @@ for point in ({lam: sympy.Rational(1, 2), T: sympy.Rational(7, 10)},
 #
 # The M/M$^{(1,b)}$/1 bulk queue (exponential batch times, batches of up to $b$) has a
 # closed form through the root $r \in (0,1)$ of $\mu z^{b+1} - (\lambda+\mu)z + \lambda$
-# (`MATH.md` §5.1). For $b = 2$ the root is a quadratic surd, and the symbolic result must
+# (`docs/theory/batch.md`). For $b = 2$ the root is a quadratic surd, and the symbolic result must
 # agree with the exact embedded-chain solution, a different method.
 
 # %%

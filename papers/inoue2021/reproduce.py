@@ -33,7 +33,7 @@ LOADS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 # Memory-capped case: b = floor(M / m) requests per batch, V100 batch times, load λ E[S_b]/b.
 CAPS = (8, 32)
 CAP_LOADS = (0.5, 0.9)
-# MATH.md section 5.1 reference (own computation, independent of this code): b = 8,
+# docs/theory.1 reference (own computation, independent of this code): b = 8,
 # λ = 2.37, V100 batch times -> E[T] = 5.52148 (5 decimals).
 REFERENCE = dict(b=8, lam=2.37, value=5.52148, tol=5e-6)
 
@@ -78,9 +78,9 @@ def compute(settings):
     ref = _capped(REFERENCE["b"], REFERENCE["lam"], math.nan, settings)
     ref["case"] = "reference"
     if abs(ref["exact"] - REFERENCE["value"]) > REFERENCE["tol"]:
-        ref.update(status="DISAGREES", note=f"MATH.md gives {REFERENCE['value']}")
+        ref.update(status="DISAGREES", note=f"docs/theory gives {REFERENCE['value']}")
     else:
-        ref["note"] = f"MATH.md 5.1: {REFERENCE['value']}"
+        ref["note"] = f"docs/theory/batch.md (own chain computation): {REFERENCE['value']}"
     rows.append(ref)
     return rows
 

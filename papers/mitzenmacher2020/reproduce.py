@@ -54,7 +54,7 @@ FULL = dict(loads=tuple(PUBLISHED), jobs=2_000_000, replications=10)
 
 
 # -- independent witnesses: Exp(1) sizes, ExpNoise, reduced to one-dimensional integrals ---
-# With Y | X=x ~ Exp(mean x) and X ~ Exp(1) (MATH.md section 2):
+# With Y | X=x ~ Exp(mean x) and X ~ Exp(1) (docs/theory):
 #   f_Y(y) = 2 K0(2 sqrt y),  P(Y > y) = 2 sqrt(y) K1(2 sqrt y),
 #   rho'_y = lam (1 - 2 y K2(2 sqrt y)),  E[X^2 1{Y <= y}] = 2 - 2 y^1.5 K3(2 sqrt y),
 #   E[X 1{Y in dy}] = 2 sqrt(y) K1(2 sqrt y) dy.
@@ -84,7 +84,7 @@ def pspjf_bessel(lam, upper=math.inf):
 def sprpt_bessel(lam):
     """SPRPT mean response time. Given X = x, Y - y | Y > y ~ Exp(mean x), so
     E[((X - (Y - y))^+)^2 1{Y > y}] = (1 - 2/e) E[X^2 1{Y > y}]; with
-    P(Y - X > u) = P(Y > u)/e and E[(X - Y)^+] = 1/e (MATH.md section 2):
+    P(Y - X > u) = P(Y > u)/e and E[(X - Y)^+] = 1/e (docs/theory):
     E[T] = lam int f_Y (2 - (4/e) y^1.5 K3) / (2 (1 - rho'_y)^2) dy
            + (1 - 1/e) int P(Y > u) / (1 - rho'_u) du + 1/e."""
     def waiting(y):

@@ -1,6 +1,6 @@
 """Uniform bounds for scheduling with bounded multiplicative prediction errors
 (Scully, Grosof, Mitzenmacher 2022, "Uniform Bounds for Scheduling with Job Size
-Estimates", arXiv 2110.00633; MATH.md section 6).
+Estimates", arXiv 2110.00633; docs/theory/predictions.md).
 
 When every prediction lies in [beta x, alpha x] (0 < beta <= 1 <= alpha), for any size
 law and load:

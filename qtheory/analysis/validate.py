@@ -1,6 +1,6 @@
 """Agreement between methods: formula, SOAP, symbolic and simulation side by side.
 
-A number is trusted when independent methods agree (DESIGN.md section 1): analytic
+A number is trusted when independent methods agree (docs/theory/simulation.md): analytic
 methods to their numerical error, the simulation within its confidence interval.
 :func:`validate` reports one (queue, policy) pair, :func:`validate_all` a grid of them,
 and :func:`check_samples` judges per-job output of *someone else's* simulator.
@@ -22,92 +22,12 @@ import numpy as np
 from scipy import stats as _st
 
 from ..core.errors import ParameterError, PolicyError
+from ..core.report import Z_MAX, Report, Row, records_frame, t_limit  # noqa: F401  (re-exported)
+from ..policies.registry import catalogue
 from ..policies.catalogue import as_policy
 from ..methods.sim.stats import batch_means, lag1_autocorrelation
 
 ANALYTIC = ("formula", "soap", "symbolic")
-#: |z| above this is a disagreement (a 4-sigma event has probability 6e-5 by chance).
-Z_MAX = 4.0
-
-
-@dataclass
-class Row:
-    """One method's answer: value, error (numerical error or standard error), CI, the
-    z-score of the simulation against it, and its status ("ok", "FAIL", "n/a", "error")."""
-
-    method: str
-    value: float = math.nan
-    error: float = math.nan
-    ci: tuple = None
-    z: float = math.nan
-    status: str = "n/a"
-    note: str = ""
-
-
-@dataclass
-class Report:
-    """The methods' answers for one queue and policy, and the verdict ``passed``."""
-
-    queue: str
-    policy: str
-    rows: list = field(default_factory=list)
-    z_max: float = Z_MAX
-    rtol: float = 1e-6
-
-    @property
-    def passed(self):
-        """True when every available analytic value agrees with the others (to their
-        errors and ``rtol``) and with the simulation (|z| < ``z_max``), and at least two
-        methods were compared."""
-        usable = [r for r in self.rows if r.status not in ("n/a", "error")]
-        return len(usable) >= 2 and all(r.status == "ok" for r in usable)
-
-    def row(self, method):
-        for r in self.rows:
-            if r.method == method:
-                return r
-        raise KeyError(method)
-
-    def __str__(self):
-        head = f"{self.policy} on {self.queue}"
-        lines = [head, "-" * len(head),
-                 f"{'method':<14}{'value':>14}{'error / 95% CI':>30}{'z':>8}  status"]
-        for r in self.rows:
-            if r.ci is not None:
-                err = f"[{r.ci[0]:.6g}, {r.ci[1]:.6g}]"
-            elif math.isfinite(r.error):
-                err = f"± {r.error:.2g}"
-            else:
-                err = ""
-            val = f"{r.value:.8g}" if math.isfinite(r.value) else "-"
-            z = f"{r.z:+.2f}" if math.isfinite(r.z) else ""
-            note = f"  ({r.note})" if r.note else ""
-            lines.append(f"{r.method:<14}{val:>14}{err:>30}{z:>8}  {r.status}{note}")
-        lines.append(f"verdict: {'PASSED' if self.passed else 'FAILED'}")
-        return "\n".join(lines)
-
-    def _repr_pretty_(self, p, cycle):
-        p.text(str(self))
-
-    def records(self):
-        return [dict(queue=self.queue, policy=self.policy, method=r.method, value=r.value,
-                     error=r.error, ci_lo=r.ci[0] if r.ci else math.nan,
-                     ci_hi=r.ci[1] if r.ci else math.nan, z=r.z, status=r.status,
-                     note=r.note) for r in self.rows]
-
-    def to_frame(self):
-        """The table as a pandas DataFrame (needs pandas)."""
-        return _frame(self.records())
-
-
-def _frame(records):
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError("to_frame() needs pandas, an optional extra of qtheory: "
-                          "pip install 'qtheory[pandas]' (or print the report, or use "
-                          ".records() for a list of dicts).") from None
-    return pd.DataFrame.from_records(records)
 
 
 def _analytic(q, policy, method):
@@ -125,9 +45,12 @@ def _analytic(q, policy, method):
     return float(r), float(getattr(r, "error", 0.0)), ""
 
 
-def validate(q, policy, jobs=10**6, replications=10, seed=1, methods=None, reference=None,
+def validate(q, policy=None, jobs=10**6, replications=10, seed=1, methods=None, reference=None,
              z_max=Z_MAX, rtol=1e-6, **sim_options):
     """Compute E[T] of ``policy`` on ``q`` by every available method and compare.
+
+    A batch queue (``qt.BatchQueue``, ``qt.ContinuousBatching``) is validated by its own
+    methods (its ``validate``); ``policy`` is then its admission policy, if it has one.
 
     Parameters
     ----------
@@ -157,6 +80,14 @@ def validate(q, policy, jobs=10**6, replications=10, seed=1, methods=None, refer
     Methods that cannot evaluate this policy (not implemented, no closed form, module not
     available) are listed as "n/a" with the reason.
     """
+    if not hasattr(q, "joint"):          # not an M/G/1 queue: its own methods side by side
+        options = dict(jobs=jobs, replications=replications, seed=seed)
+        if policy is not None:
+            options["policy"] = policy
+        return q.validate(**options)
+    if policy is None:
+        raise ParameterError("policy is missing: validate(q, policy) compares the methods "
+                             "for one policy, e.g. qt.validate(q, qt.SRPT).")
     policy = as_policy(policy)
     methods = tuple(methods) if methods is not None else (*ANALYTIC, "simulation")
     bad = set(methods) - {*ANALYTIC, "simulation"}
@@ -219,18 +150,6 @@ def _label(policy):
     return policy.name if text == f"{policy.name}()" or "<" in text else text
 
 
-def t_limit(z_max, replications):
-    """The |t| (Student t, replications - 1 degrees of freedom) as unlikely as a normal
-    |z| >= z_max: the threshold a simulation z-score is held to.
-
-    Examples
-    --------
-    >>> round(t_limit(4.0, 10**6), 3), round(t_limit(4.0, 10), 2)
-    (4.0, 7.0)
-    """
-    return float(_st.t.isf(_st.norm.sf(z_max), replications - 1))
-
-
 def _short(exc):
     text = str(exc).split("\n")[0]
     return f"{type(exc).__name__}: {text[:70]}"
@@ -259,36 +178,7 @@ class ValidationSuite:
         return "\n".join(lines)
 
     def to_frame(self):
-        return _frame([rec for r in self.reports for rec in r.records()])
-
-
-def catalogue(size=None):
-    """One instance of every catalogue policy, with the information each needs: a list of
-    (policy, prediction kind), kind in {None, "prediction", "bit"}.
-
-    Thresholds are set from the size law's mean (1 when ``size`` is None): priority
-    classes at 0.5 and 2 means, SkipPredict's bit and DelayPredict's L at the mean.
-
-    Examples
-    --------
-    >>> len(catalogue()), catalogue()[0]
-    (21, (FCFS(), None))
-    """
-    from ..policies import catalogue as P
-    m = 1.0 if size is None else float(size.mean)
-    return [(P.FCFS(), None), (P.LCFS(), None), (P.PS(), None), (P.SJF(), None),
-            (P.PSJF(), None), (P.SRPT(), None), (P.FB(), None),
-            (P.SPJF(), "prediction"), (P.PSPJF(), "prediction"), (P.SPRPT(), "prediction"),
-            (P.PriorityClasses([0.5 * m, 2 * m]), "prediction"),
-            (P.PriorityClasses([0.5 * m, 2 * m], preemptive="resume"), "prediction"),
-            (P.OneBit(False), "bit"), (P.OneBit(True), "bit"), (P.OneBit("resume"), "bit"),
-            (P.Trail(0.5), "prediction"), (P.SPRPTBounce(), "prediction"),
-            (P.SkipPredict(m), "prediction"), (P.DelayPredict(m), "prediction"),
-            (P.Gittins(), None), (P.Rank(_sprpt_rank, name="Rank(y - a)"), "prediction")]
-
-
-def _sprpt_rank(y, a):
-    return y - a
+        return records_frame([rec for r in self.reports for rec in r.records()])
 
 
 def validate_all(policies=None, laws=None, loads=(0.5, 0.9), prediction=None, jobs=200_000,

@@ -70,7 +70,7 @@ def positive_part(e):
 
 def bessel_integral(nu, a, b):
     """int_0^inf x^(nu-1) exp(-a x - b/x) dx = 2 (b/a)^(nu/2) K_nu(2 sqrt(a b)), a, b > 0
-    (Gradshteyn & Ryzhik 3.471.9; MATH.md section 2).
+    (Gradshteyn & Ryzhik 3.471.9; docs/theory/predictions.md).
 
     Examples
     --------

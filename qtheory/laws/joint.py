@@ -1,6 +1,6 @@
 """The joint law of (size X, prediction Y): the loads and moments the formulas need.
 
-Notation of MATH.md: rho'_y = lambda E[X 1{Y < y}] is the load of jobs predicted below y.
+Notation of docs/theory: rho'_y = lambda E[X 1{Y < y}] is the load of jobs predicted below y.
 Every quantity is an integral over x against the size law; for one y they are all
 computed in one vectorised pass (Gauss-Legendre pieces with an error estimate, split at
 the size law's breakpoints, at the prediction model's kinks for this y and on a
@@ -12,6 +12,8 @@ moments, and sums over atoms for discrete laws are exact.
 """
 
 import math
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -61,13 +63,45 @@ class JointLaw:
         self.weight, self._weight_points = weight, tuple(weight_points)
         self.prediction = Perfect() if prediction is None else prediction
         self.perfect = isinstance(self.prediction, Perfect)
-        self.max_rel_error = 0.0  # largest relative error of any inner integral so far
+        # each cached value keeps its own relative error; a computation collects the
+        # errors of the values it reads (tracking), so a cache hit reports what a miss did
         self._bundle = lru_cache(maxsize=4096)(self._bundle_uncached)
+        self._local = threading.local()
         s = size.scale
         self._scales = np.array([1.0, s, s * s, 1 / s, 1.0, s * s, 1.0])
         self._grid = [] if size.discrete else quantile_grid(size)
         self.mass = 1.0 if weight is None else float(self.inner(lambda x: 1.0 + 0 * x))
         self._closed = self.perfect and weight is None  # size-law partial moments suffice
+
+    # -- error accounting ---------------------------------------------------------------
+    @contextmanager
+    def tracking(self):
+        """Collect, for one computation in this thread, the largest relative error of the
+        inner integrals it reads (cached or not): ``with joint.tracking() as t: ...``,
+        then ``t.max_rel_error``.
+
+        Examples
+        --------
+        >>> import qtheory as qt
+        >>> J = JointLaw(qt.Exponential(1.0), qt.ExpNoise())
+        >>> with J.tracking() as first:
+        ...     _ = J.below(1, 0.5)
+        >>> with J.tracking() as again:       # now from the cache: the same error
+        ...     _ = J.below(1, 0.5)
+        >>> first.max_rel_error == again.max_rel_error > 0
+        True
+        """
+        stack = self._local.__dict__.setdefault("stack", [])
+        t = _Tracker()
+        stack.append(t)
+        try:
+            yield t
+        finally:
+            stack.remove(t)
+
+    def _note(self, rel_error):
+        for t in getattr(self._local, "stack", ()):
+            t.max_rel_error = max(t.max_rel_error, rel_error)
 
     # -- integrating over x ------------------------------------------------------------
     def inner(self, fn, points=(), scales=1.0):
@@ -75,13 +109,19 @@ class JointLaw:
 
         ``scales`` gives each row's natural size: an error is judged relative to the
         larger of the row's value and its scale."""
+        vals, rel_error = self._inner(fn, points, scales)
+        self._note(rel_error)
+        return vals
+
+    def _inner(self, fn, points=(), scales=1.0):
+        """:meth:`inner` and its largest relative error."""
         X, w = self.size, self.weight
         if w is not None:
             fn = (lambda f: lambda x: f(x) * w(x))(fn)
             points = (*points, *self._weight_points)
         if X.discrete:
             vals = np.asarray(fn(X.values), float)
-            return vals @ X.weights
+            return vals @ X.weights, 0.0
         lo, hi = X.support
         top = self._grid[-1] if self._grid else hi  # beyond it the law has no mass left
         cuts = sorted({lo, hi, *self._grid, *X.breakpoints,
@@ -91,18 +131,18 @@ class JointLaw:
         # the error (far tails): keep the value and carry its error into the bound.
         scale = np.maximum(np.abs(vals), scales)
         if np.all(err <= LOOSE_RTOL * scale):
-            self.max_rel_error = max(self.max_rel_error, float(np.max(err / scale)))
-            return vals
+            return vals, float(np.max(err / scale))
         # still not tight: adaptive quadrature for the rows that need it
         rows = np.atleast_1d(vals).size
         out = np.array(np.atleast_1d(vals), float)
+        worst = float(np.max(np.where(err <= LOOSE_RTOL * scale, err / scale, 0.0)))
         row_scales = np.broadcast_to(scale, (rows,))
         for r in np.flatnonzero(np.atleast_1d(err) > LOOSE_RTOL * row_scales):
             v, e = X.expect(lambda x, r=r: np.reshape(fn(np.atleast_1d(x)), (rows, -1))[r, 0],
                             points=points, atol=1e-3 * INNER_RTOL * float(row_scales[r]))
-            self.max_rel_error = max(self.max_rel_error, e / float(row_scales[r]))
+            worst = max(worst, e / float(row_scales[r]))
             out[r] = v
-        return out if np.ndim(vals) else float(out[0])
+        return (out if np.ndim(vals) else float(out[0])), worst
 
     def _points(self, y):
         return (*(y * 4.0 ** np.arange(-3, 3)), *self.prediction.kinks(y)) if y > 0 else ()
@@ -114,23 +154,31 @@ class JointLaw:
         if self._closed:
             X = self.size
             return tuple(float(X.partial_moment(k, y, strict=True)) for k in range(3)) + (
-                math.nan, math.nan, float(y * y * X.sf(y)), 0.0)
+                math.nan, math.nan, float(y * y * X.sf(y)), 0.0), 0.0
         if self.perfect:
             def rows(x):
                 lt, z = (x < y) * 1.0, 0.0 * x
                 return np.vstack([lt, x * lt, x * x * lt, z, z, y * y * (x > y), z])
-            return tuple(float(v) for v in self.inner(rows, (y,), self._scales))
+            vals, e = self._inner(rows, (y,), self._scales)
+            return tuple(float(v) for v in vals), e
 
         def rows(x):
             cdf, pdf = h.cdf(y, x), h.pdf(y, x)
             return np.vstack([cdf, x * cdf, x * x * cdf, pdf, x * pdf, h.excess_square(x, y),
                               h.exceed_prob(x, y)])
-        return tuple(float(v) for v in self.inner(rows, self._points(y), self._scales))
+        vals, e = self._inner(rows, self._points(y), self._scales)
+        return tuple(float(v) for v in vals), e
+
+    def _values(self, y):
+        """The cached bundle at y, its error noted for the computations tracking it."""
+        vals, e = self._bundle(float(y))
+        self._note(e)
+        return vals
 
     # -- named quantities ------------------------------------------------------------------
     def below(self, k, y):
         """E[X^k 1{Y < y}]."""
-        return self._bundle(float(y))[k] if y > 0 else 0.0
+        return self._values(y)[k] if y > 0 else 0.0
 
     def below_incl(self, k, y):
         """E[X^k 1{Y <= y}] (differs from ``below`` only at atoms of Y)."""
@@ -142,11 +190,11 @@ class JointLaw:
 
     def density(self, k, y):
         """d/dy E[X^k 1{Y < y}] = integral of x^k f(x) h(y|x) dx (continuous Y only)."""
-        return self._bundle(float(y))[3 + k]
+        return self._values(y)[3 + k]
 
     def old_work(self, y):
         """E[((X - (Y - y))^+)^2 1{Y > y}]: SPRPT's old work above y."""
-        return self._bundle(float(y))[5]
+        return self._values(y)[5]
 
     def above(self, y):
         """P(Y > y) (times the weight, if any)."""
@@ -181,7 +229,7 @@ class JointLaw:
         if self.perfect:
             return float(self.inner(lambda x: (x >= z / (1 - c)) * 1.0, (z / (1 - c),)))
         if c >= 1:
-            return self._bundle(float(z))[6]
+            return self._values(z)[6]
         stop = z / (1 - c)
         return 1.0 - float(self.inner(lambda x: h.cdf(np.minimum(stop, x + z), x),
                                       (*self._points(z), *self._points(stop), stop - z)))
@@ -227,3 +275,10 @@ class JointLaw:
                                     what=what)
         return integrate(lambda y: fn(y) * self.density(k, y), 0.0, math.inf,
                          self.y_points(), what=what)
+
+
+class _Tracker:
+    """The largest relative error of the inner integrals one computation read."""
+
+    def __init__(self):
+        self.max_rel_error = 0.0

@@ -1,4 +1,4 @@
-"""Closed-form and specialised results (``method="formula"``), MATH.md sections 1, 2, 4, 6.
+"""Closed-form and specialised results (``method="formula"``), docs/theory (classical, predictions, advice).
 
 Each entry gives the per-job response time E[T(x, y)] and the mean E[T] of one policy on
 an :class:`~qtheory.queues.mg1.MG1` queue, straight from its published formula. Means are
@@ -6,7 +6,7 @@ computed with the integration order swapped where that turns a double integral i
 single one, e.g. E[integral_0^X dt / (1 - rho_t)] = integral_0^inf P(X > t) / (1 - rho_t) dt.
 Nothing here calls the SOAP engine or the simulator: they are independent witnesses.
 
-At atoms of a discrete law, (1 - rho_y)^2 reads (1 - rho_{<y})(1 - rho_{<=y}) (MATH.md).
+At atoms of a discrete law, (1 - rho_y)^2 reads (1 - rho_{<y})(1 - rho_{<=y}) (docs/theory).
 """
 
 import math
@@ -272,7 +272,7 @@ class _PSPJF(_Predicted):
 
 
 class _Trail(_Predicted):
-    """Trail(c), SPRPT with limited preemption (MATH.md section 6); SPRPT is c = 1."""
+    """Trail(c), SPRPT with limited preemption (docs/theory/predictions.md); SPRPT is c = 1."""
 
     def c(self, p):
         return p.c
@@ -325,7 +325,7 @@ class _SPRPT(_Trail):
 
 
 class _SkipPredict(Formula):
-    """SkipPredict with external prediction costs (Shahout & Mitzenmacher 2024; MATH.md
+    """SkipPredict with external prediction costs (Shahout & Mitzenmacher 2024; docs/theory
     section 6): lexicographic ranks (0, FCFS) for predicted-short jobs, (1, y - a) for
     predicted-long ones, which then see shorts as a higher class."""
 
@@ -353,13 +353,15 @@ class _SkipPredict(Formula):
         s, L = self.parts(q, p)
         lam, rho_s = q.arrival_rate, s["rho"]
         short = s["m1"] + s["P"] * lam * s["m2"] / (2 * (1 - rho_s))
-        wait, e1 = L.expect_y(lambda y: self.long_waiting(q, s, L, y),
-                              what="the SkipPredict long-job waiting time")
-        res, e2 = integrate(lambda z: (L.above(z) - L.exceed(z)) / (1 - rho_s - lam * L.below(1, z)),
-                            0.0, math.inf, L.y_points(), what="the SkipPredict residence")
-        value = short + wait + res + L.overshoot() / (1 - rho_s)
+        with L.tracking() as inner:
+            wait, e1 = L.expect_y(lambda y: self.long_waiting(q, s, L, y),
+                                  what="the SkipPredict long-job waiting time")
+            res, e2 = integrate(lambda z: (L.above(z) - L.exceed(z))
+                                / (1 - rho_s - lam * L.below(1, z)),
+                                0.0, math.inf, L.y_points(), what="the SkipPredict residence")
+            value = short + wait + res + L.overshoot() / (1 - rho_s)
         # the long class's inner integrals propagate a few times their relative error
-        return value, e1 + e2 + 4 * abs(value) * L.max_rel_error
+        return value, e1 + e2 + 4 * abs(value) * inner.max_rel_error
 
     def long_waiting(self, q, s, L, y):
         lam, rho_s = q.arrival_rate, s["rho"]

@@ -1,4 +1,4 @@
-"""The Gittins policy for the information the scheduler has (MATH.md section 6).
+"""The Gittins policy for the information the scheduler has (docs/theory/soap.md).
 
 For a descriptor d (nothing, a one-bit prediction, a predicted size y, or the size
 itself) the scheduler knows the conditional law of the size X given d — for a continuous
@@ -96,7 +96,7 @@ def index_table(ages, F, C):
 
     Examples
     --------
-    Two sizes {2, 14} (MATH.md section 3): 1/G(0) = 2 (the size-2 jobs finish after 2
+    Two sizes {2, 14} (docs/theory/soap.md): 1/G(0) = 2 (the size-2 jobs finish after 2
     units w.p. 1/2: 1 / (1/2 / 2) = 4 units of work per completion... see below)
 
     >>> ages = np.array([0.0, 2.0, 14.0]); F = np.array([0.0, 0.5, 1.0])

@@ -148,7 +148,7 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
 
     Examples
     --------
-    The SERPT rank of the MATH.md worked example (X in {2, 14}) has a jump at age 2:
+    The SERPT rank of the docs/theory/soap.md worked example (X in {2, 14}) has a jump at age 2:
 
     >>> pr = discover_pieces(lambda d, a: 8 - a if a < 2 else 14 - a, None, 14.0, 8.0)
     >>> pr.S.tolist(), pr.V.tolist(), pr.M.tolist()

@@ -1,4 +1,4 @@
-"""Batch service with a memory cap: the M/G_k^(a,b)/1 bulk queue (MATH.md §5.1).
+"""Batch service with a memory cap: the M/G_k^(a,b)/1 bulk queue (docs/theory/batch.md).
 
 Poisson(λ) arrivals wait in one FCFS queue. When the server frees up it takes
 K = min(queue, b) jobs if at least ``a`` wait, otherwise it waits until ``a`` do and
@@ -40,8 +40,9 @@ import sympy
 from scipy import sparse, special, stats
 from scipy.sparse.linalg import splu
 
+from ..laws.convert import as_size_law
 from ..laws.sizes import (Deterministic, Empirical, Erlang, Exponential, Hyperexponential,
-                            SizeLaw, as_size_law)
+                          SizeLaw)
 from ..core.errors import ConvergenceError, ParameterError, PolicyError, UnstableError
 from ..core.numerics import gauss_pieces
 from ..core.params import Param, is_symbolic, positive
@@ -186,7 +187,7 @@ class _Service:
 # the queue
 # ---------------------------------------------------------------------------------------
 class BatchQueue:
-    """The M/G_k^(a,b)/1 batch-service queue of MATH.md §5.1.
+    """The M/G_k^(a,b)/1 batch-service queue of docs/theory/batch.md.
 
     Parameters
     ----------
@@ -205,7 +206,7 @@ class BatchQueue:
 
     Examples
     --------
-    The reference of MATH.md §5.1 (b = 8, deterministic affine batch times):
+    The reference of docs/theory/batch.md (b = 8, deterministic affine batch times):
 
     >>> b = BatchQueue(2.37, lambda k: 0.1438 * k + 1.8874, max_batch=8)
     >>> r = b.mean_response_time()
@@ -598,11 +599,11 @@ class BatchQueue:
                  roots_max_batch=96):
         """E[T] by every method that applies, side by side: the exact ones (chain, roots,
         closed form) must agree to their errors plus ``rtol``, the simulation within
-        ``z_max`` (Student t, see :func:`qtheory.analysis.validate.t_limit`), and Inoue's bound,
+        ``z_max`` (Student t, see :func:`qtheory.core.report.t_limit`), and Inoue's bound,
         where it applies, must not be below them. The roots method is skipped above
         ``roots_max_batch`` (its cost grows like b⁵).
 
-        Returns a :class:`qtheory.analysis.validate.Report`: ``print(report)``, ``report.passed``.
+        Returns a :class:`qtheory.core.report.Report`: ``print(report)``, ``report.passed``.
 
         Examples
         --------
@@ -611,7 +612,7 @@ class BatchQueue:
         >>> report.passed, [(r.method, r.status) for r in report.rows]
         (True, [('chain', 'ok'), ('roots', 'ok'), ('formula', 'n/a'), ('simulation', 'ok')])
         """
-        from ..analysis.validate import Report, Row, t_limit
+        from ..core.report import Report, Row, t_limit
         report = Report(repr(self), "FCFS batches", z_max=z_max, rtol=rtol)
         for m in ("chain", "roots", "formula"):
             if m == "roots" and roots_max_batch < self.max_batch < math.inf:

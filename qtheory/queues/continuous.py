@@ -1,4 +1,4 @@
-"""Continuous (iteration-level) batching with growing KV memory (MATH.md §5.2–5.3).
+"""Continuous (iteration-level) batching with growing KV memory (docs/theory/batch.md).
 
 A request with prompt s and output o occupies o + 1 iterations (iteration 0 is the
 prefill and emits the first token) holding s, s + 1, …, s + o KV tokens: its lifetime
@@ -106,7 +106,7 @@ class TokenLaw:
 
 class ContinuousBatching:
     """An LLM server with iteration-level (continuous) batching and a KV memory of M
-    tokens (MATH.md §5.2).
+    tokens (docs/theory/batch.md).
 
     Parameters
     ----------
@@ -140,8 +140,8 @@ class ContinuousBatching:
     >>> round(cb.iteration_time().value, 6)     # d0 / (1 - d1 λ E[g])
     0.01082
     >>> r = cb.mean_response_time()
-    >>> round(r.value, 4), r.method
-    (1.0982, 'fluid approximation')
+    >>> round(r.value, 4), r.method, r.details["kind"]
+    (1.0982, 'fluid', 'approximation')
     >>> round(cb.lower_bound(), 4)              # d0 E[o+1] + d1 E[g]
     1.1615
 
@@ -231,7 +231,7 @@ class ContinuousBatching:
 
     def max_throughput(self):
         """λ_max = M / (E[g] d0 + M (d_tok E[s+o] + d1 E[g])): where the fluid memory in
-        use M* reaches M (with d_tok = 0: M / (E[g](d0 + d1 M)), MATH.md §5.2)."""
+        use M* reaches M (with d_tok = 0: M / (E[g](d0 + d1 M)), docs/theory/batch.md)."""
         M = self.memory
         return M / (self.mean_g * self.d0 + M * self._work)
 
@@ -316,8 +316,8 @@ class ContinuousBatching:
                                 "the fluid memory in use exceeds M")
         tau = self.iteration_time()
         return Result((self.mean_output + 1.5) * tau.value, (self.mean_output + 1.5) * tau.error,
-                      "fluid approximation", _NAME,
-                      details={"regime": "within 1% only if d1*M << d0 and load <= 0.8 "
+                      "fluid", _NAME,
+                      details={"kind": "approximation", "regime": "within 1% only if d1*M << d0 and load <= 0.8 "
                                          "lambda_max; 12-27% low if d1*M >~ d0; up to 25% "
                                          "low near lambda_max",
                                "load": self.arrival_rate / self.max_throughput()})
@@ -326,12 +326,13 @@ class ContinuousBatching:
         """Fluid approximation of the mean TTFT: 1.5 τ* (half an iteration of waiting plus
         the prefill iteration); same caveats as :meth:`mean_response_time`."""
         tau = self.iteration_time()
-        return Result(1.5 * tau.value, 1.5 * tau.error, "fluid approximation", _NAME)
+        return Result(1.5 * tau.value, 1.5 * tau.error, "fluid", _NAME,
+                      details={"kind": "approximation"})
 
     def time_per_output_token(self):
         """Fluid approximation of the mean TPOT: τ* per decode iteration."""
         tau = self.iteration_time()
-        return Result(tau.value, tau.error, "fluid approximation", _NAME)
+        return Result(tau.value, tau.error, "fluid", _NAME, details={"kind": "approximation"})
 
     def lower_bound(self):
         """E[T] ≥ d0 E[o+1] + d1 E[g] (+ d_tok E[s+o]) for any policy: each of a request's
@@ -352,7 +353,7 @@ class ContinuousBatching:
         ((4, 4), 0.554)
         """
         if self.prompt is None or self.prompt.values.size != 1 or self.output.values.size != 1:
-            raise ParameterError("WAIT analysis (MATH.md §5.3) is for one request type: pass "
+            raise ParameterError("WAIT analysis (docs/theory/batch.md) is for one request type: pass "
                                  "fixed integer prompt and output lengths.")
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ParameterError(f"n = {n!r} is invalid: the WAIT threshold is an integer >= 1.")
@@ -387,7 +388,7 @@ class ContinuousBatching:
         >>> report.passed, [r.status for r in report.rows]
         (True, ['ok', 'ok', 'ok', 'ok', 'n/a'])
         """
-        from ..analysis.validate import Report, Row
+        from ..core.report import Report, Row
         report = Report(repr(self), f"continuous batching, {policy}")
         cap = self.capacity_bound()
         sat = self.simulate(jobs=jobs, replications=replications, seed=seed, policy=policy,

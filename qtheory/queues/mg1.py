@@ -109,10 +109,10 @@ class MG1:
             return soap_mean_response_time(self, policy, **options)
         from ..methods.formula import formula_for
         formula = formula_for(policy)
-        self.joint.max_rel_error = 0.0
-        value, error = formula.mean(self, policy)
+        with self.joint.tracking() as inner:
+            value, error = formula.mean(self, policy)
         # inner integrals propagate at most a few times their relative error
-        error += 4 * abs(value) * self.joint.max_rel_error
+        error += 4 * abs(value) * inner.max_rel_error
         details = {"cost": formula.cost(self, policy, value)} if hasattr(formula, "cost") else {}
         return Result(float(value), float(error), "formula", policy.name, details)
 
@@ -173,9 +173,9 @@ class MG1:
             self._check_descriptor(policy)
             # the waiting time of y -> 0 is a floor for every job's
             self._infinite_slowdown(policy, lambda y: formula.waiting(self, policy, y))
-            self.joint.max_rel_error = 0.0
-            value, error = formula.slowdown(self, policy)
-            error += 4 * abs(value) * self.joint.max_rel_error
+            with self.joint.tracking() as inner:
+                value, error = formula.slowdown(self, policy)
+            error += 4 * abs(value) * inner.max_rel_error
             return Result(float(value), float(error), "formula", policy.name)
         self._infinite_slowdown(policy, lambda x: float(self.response_time(policy, x,
                                                                            method=method)))

@@ -349,7 +349,7 @@ def default_table(out=sys.stdout):
         print(f"{label(p):<24}" + "".join(f"{c:>26}" for c in cells) + f"  {r.method}",
               file=out)
     print(f"\n{len(pols) * len(loads)} results in {time.perf_counter() - start:.2f} s. "
-          "Sources: MATH.md (Pollaczek-Khinchine, Schrage-Miller, Mitzenmacher 2020, 2021, "
+          "Sources: docs/theory (Pollaczek-Khinchine, Schrage-Miller, Mitzenmacher 2020, 2021, "
           "Shahout et al. 2025, Shahout & Mitzenmacher 2024).", file=out)
 
 

@@ -1,4 +1,4 @@
-"""The built-in discrete-event simulator (DESIGN.md section 4).
+"""The built-in discrete-event simulator (docs/theory/simulation.md).
 
 Exact, event driven, preemptive-resume unless a policy says otherwise, ties in rank
 broken FCFS. Compiled loops (numba) serve the catalogue; a generic loop serves any rank

@@ -1,6 +1,6 @@
 """The generic SOAP engine (``method="soap"``): mean response times of any policy given
 by its rank function, from the SOAP theorem (Scully, Harchol-Balter, Scheller-Wolf 2018,
-arXiv 1712.00790, Theorem 5.5; MATH.md section 3).
+arXiv 1712.00790, Theorem 5.5; docs/theory/soap.md).
 
 For a tagged job with descriptor d and work w, with r = r_worst(0),
 
@@ -31,7 +31,7 @@ How it is evaluated
   descriptor and of class thresholds), and each piece is probed just inside its ends,
   where a kink beyond the outermost node would leave the node values smooth.
 
-Nothing here calls :mod:`qtheory.methods.formula` (independent witness, DESIGN.md section 1).
+Nothing here calls :mod:`qtheory.methods.formula` (independent witness, docs/theory/simulation.md).
 """
 
 from .api import soap_mean_response_time, soap_response_curve, soap_response_time

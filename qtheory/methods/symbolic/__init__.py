@@ -1,6 +1,6 @@
 """Exact mean response times as sympy expressions (``method="symbolic"``).
 
-Every closed form of MATH.md sections 1, 2, 4 and 6 (Trail, SkipPredict) is derived here
+Every closed form of docs/theory (classical, predictions, advice: Trail and SkipPredict included) is derived here
 from the size law's density and the prediction model's conditional law, as a sympy
 expression in the queue's parameters (numbers or symbols):
 

@@ -78,7 +78,7 @@ def _mean_prediction_family(m, J, policy):
 
 def _mean_discrete(m, kind, c):
     """SJF, PSJF, SRPT, Trail on atoms: (1 - rho_{<x})(1 - rho_{<=x}) in place of
-    (1 - rho_x)^2 (MATH.md)."""
+    (1 - rho_x)^2 (docs/theory)."""
     lam, law = m.lam, m.law
     vs, ws = law.values, law.weights
     order = sorted(range(len(vs)), key=lambda i: float(vs[i]))
@@ -164,7 +164,7 @@ def _mean_one_bit(m, policy):
     lam = m.lam
     rho_s = lam * m1s
     R = lam * m.m2 / 2
-    if policy.preemptive is True:   # Mitzenmacher 2021, preempt-any (MATH.md section 4)
+    if policy.preemptive is True:   # Mitzenmacher 2021, preempt-any (docs/theory/advice.md)
         return m.m1 / (1 - rho_s) + pl * R / ((1 - rho_s) * (1 - m.rho))
     if policy.preemptive == "resume":
         return (m1s + m1l / (1 - rho_s) + ps * lam * m2s / (2 * (1 - rho_s))
@@ -173,7 +173,7 @@ def _mean_one_bit(m, policy):
 
 
 def _mean_skip_predict(m, policy, q):
-    """SkipPredict with external costs (MATH.md section 6): shorts (cheap bit below T)
+    """SkipPredict with external costs (docs/theory/advice.md and docs/theory/soap.md): shorts (cheap bit below T)
     are an FCFS class on top; longs run SPRPT on the expensive prediction below them."""
     if policy.server_time:
         raise PolicyError("SkipPredict with server_time=True has no closed form; use "

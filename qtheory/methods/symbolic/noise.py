@@ -95,7 +95,7 @@ def _noise(model):
 
 
 class _Joint:
-    """Loads and moments of (X, Y) in sympy (MATH.md notation). With ``noise=None``
+    """Loads and moments of (X, Y) in sympy (docs/theory/index.md notation). With ``noise=None``
     predictions are perfect (Y = X)."""
 
     def __init__(self, law, noise):
