@@ -17,6 +17,8 @@ import time
 
 import scipy.stats as st
 
+import qtheory as qt
+
 from qtheory.queues.batch import BatchQueue
 from qtheory.queues.continuous import ContinuousBatching
 
@@ -48,21 +50,21 @@ def bench_exact(roots_max):
 def bench_llm():
     print("LLM simulator, s ~ U{20..199}, o ~ Geom(mean 100), d0 = 0.01, d1 = 1e-5, "
           "M = 20 000; 2 x 200 000 requests")
-    print(f"  {'load':<9} {'policy':<8} {'M it/s (kernel wall)':>20} {'M it/s (CPU)':>13} "
+    print(f"  {'load':<9} {'policy':<12} {'M it/s (kernel wall)':>20} {'M it/s (CPU)':>13} "
           f"{'iterations':>11} {'evictions/req':>13}")
     cb = ContinuousBatching(1.0, st.randint(20, 200), st.geom(0.01), d0=0.01, d1=1e-5,
                             memory=20_000)
-    cb.simulate(jobs=2000, replications=2, policy="fcfs")   # compile / load the cache
+    cb.simulate(jobs=2000, replications=2, policy=qt.FCFS)   # compile / load the cache
     for load in (0.7, 0.95, "saturated"):
-        for policy in ("fcfs", "reserve", "evict", "spf"):
+        for policy in (qt.FCFS, qt.Reserve(), qt.Evict(), qt.Trail(1.0)):
             kw = dict(saturated=True) if load == "saturated" else {}
             if load != "saturated":
                 cb.arrival_rate = load * cb.max_throughput()
             s, c, _ = _timed(lambda: cb.simulate(jobs=200_000, replications=2,
                                                  policy=policy, seed=1, **kw))
             it = s.details["iterations"]
-            print(f"  {load!s:<9} {policy:<8} {s.details['iterations_per_second'] / 1e6:20.2f} "
-                  f"{it / c / 1e6:13.2f} {it:11d} {s.evictions:13.3f}")
+            print(f"  {load!s:<9} {s.policy:<12} {s.details['iterations_per_second'] / 1e6:20.2f} "
+                  f"{it / c / 1e6:13.2f} {it:11d} {s.mean("evictions"):13.3f}")
 
 
 if __name__ == "__main__":

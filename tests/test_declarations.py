@@ -104,7 +104,7 @@ def test_serpt_reproduces_the_worked_example(lam):
     assert float(q.response_time(SERPT(), 2.0)) == pytest.approx(t2, rel=1e-12)
     assert float(q.response_time(SERPT(), 14.0)) == pytest.approx(t14, rel=1e-12)
     s = q.simulate(SERPT(), jobs=100_000, replications=8, seed=4)
-    assert abs(s.z_score((t2 + t14) / 2)) < 4
+    assert abs(s.z((t2 + t14) / 2)) < 4
 
 
 def test_serpt_validates_and_matches_theorems():

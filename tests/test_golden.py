@@ -6,7 +6,11 @@ Allowed differences, each asked for by the restructuring: the error bounds of
 ``method="formula"`` (now accumulated per computation instead of in a shared counter:
 they may move slightly, never the values), and the simulated means of a user's
 ``qt.Rank``, which now runs in the compiled loops from its discovered pieces instead of
-the Python loop (same schedule; breakpoints found to ~1e-13, so means agree to ~1e-13).
+the Python loop (same schedule; breakpoints found to ~1e-13, so means agree to ~1e-13);
+and the values and errors of ``method="soap"`` at the rounding level (1e-14 relative), since
+the SOAP engine now maps its quadrature pieces with the one map the formulas use
+(``core.numerics.piece_nodes``) instead of a copy that rounded the nodes differently
+(measured over the 789 SOAP cells under 10 s: see the closing note of the change).
 
 The default suite checks a fixed, spread-out subset of the cheap cells; ``-m slow``
 checks them all (about 70 CPU minutes).
@@ -45,6 +49,11 @@ def check(key):
     method, label = key.rsplit("|", 1)[1], key.split("|")[3]
     if method == "simulation" and label == "Rank":
         assert math.isclose(got["value"], want["value"], rel_tol=1e-12), (key, got, want)
+        return
+    if method == "soap":
+        ulp = 1e-15 * abs(want["value"])   # about 4 units in the last place
+        assert abs(got["value"] - want["value"]) <= 1e-14 * abs(want["value"]), (key, got, want)
+        assert abs(got["error"] - want["error"]) <= 0.1 * want["error"] + ulp, (key, got, want)
         return
     assert got["value"] == want["value"], (key, got, want)
     if method == "formula":

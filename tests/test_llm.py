@@ -69,12 +69,12 @@ def test_token_law_moments():
 def test_saturated_fcfs_throughput_near_capacity_bound():
     cb = ContinuousBatching(1.0, prompt=st.randint(20, 200), output=st.geom(0.01), d0=0.01,
                             d1=1e-5, memory=20_000)
-    s = cb.simulate(jobs=40_000, replications=3, policy="fcfs", saturated=True, seed=5)
-    assert abs(s.throughput / cb.capacity_bound() - 1) < 0.02
+    s = cb.simulate(jobs=40_000, replications=3, policy=qt.FCFS, saturated=True, seed=5)
+    assert abs(s.mean("throughput") / cb.capacity_bound() - 1) < 0.02
     det = ContinuousBatching(1.0, 100, 100, d0=0.01, d1=1e-5, memory=20_000)
-    s = det.simulate(jobs=40_000, replications=3, policy="fcfs", saturated=True, seed=5)
-    assert abs(s.throughput / det.capacity_bound() - 1) < 0.02
-    assert s.throughput <= det.capacity_bound() * 1.001
+    s = det.simulate(jobs=40_000, replications=3, policy=qt.FCFS, saturated=True, seed=5)
+    assert abs(s.mean("throughput") / det.capacity_bound() - 1) < 0.02
+    assert s.mean("throughput") <= det.capacity_bound() * 1.001
 
 
 def test_iteration_time_identity_when_never_idle():
@@ -82,10 +82,10 @@ def test_iteration_time_identity_when_never_idle():
     # (written as thr = (1 - d0/τ) / (d1 E[g]), which is not ill-conditioned near capacity)
     cb = ContinuousBatching(1.0, st.randint(20, 200), st.geom(0.01), d0=0.01, d1=1e-5,
                             memory=20_000)
-    for policy in ("fcfs", "evict"):
+    for policy in (qt.FCFS, qt.Evict()):
         s = cb.simulate(jobs=40_000, replications=3, policy=policy, saturated=True, seed=2)
-        thr = (1 - 0.01 / s.iteration_time) / (1e-5 * cb.mean_g)
-        assert s.throughput == pytest.approx(thr, rel=0.015)
+        thr = (1 - 0.01 / s.mean("iteration_time")) / (1e-5 * cb.mean_g)
+        assert s.mean("throughput") == pytest.approx(thr, rel=0.015)
 
 
 def test_wait_policy_ttft_exact_vs_simulation():
@@ -101,7 +101,7 @@ def test_fluid_approximation_memory_bound_regime():
     # d1 M << d0: the regime where docs/theory/batch.md says the fluid value is within a few %
     cb = ContinuousBatching(1.0, 100, 100, d0=0.01, d1=1e-7, memory=20_000)
     cb.arrival_rate = 0.5 * cb.max_throughput()
-    s = cb.simulate(jobs=40_000, replications=4, policy="evict", seed=7)
+    s = cb.simulate(jobs=40_000, replications=4, policy=qt.Evict(), seed=7)
     fluid = cb.mean_response_time().value
     assert abs(fluid / s.mean_response_time - 1) < 0.02
     assert s.mean_response_time >= cb.lower_bound()
@@ -117,7 +117,7 @@ def test_fluid_approximation_error_table():
             lmax = cb.max_throughput()
             for f in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
                 cb.arrival_rate = f * lmax
-                s = cb.simulate(jobs=100_000, replications=6, policy="evict", seed=7)
+                s = cb.simulate(jobs=100_000, replications=6, policy=qt.Evict(), seed=7)
                 rows.append((d1, f, cb.mean_response_time().value / s.mean_response_time - 1))
     print("\n".join(f"d1={d:g} load={f}: {100 * e:+.1f}%" for d, f, e in rows))
     small = [e for d, f, e in rows if d == 1e-7 and f <= 0.8]
@@ -132,28 +132,47 @@ def test_policies_behave():
                             memory=20_000)
     cb.arrival_rate = 0.93 * cb.max_throughput()
     kw = dict(jobs=20_000, replications=2, seed=3)
-    fcfs = cb.simulate(policy="fcfs", **kw)
-    evict = cb.simulate(policy="evict", **kw)
-    spf = cb.simulate(policy="spf", prediction=qt.Perfect(), trail_c=0.5, **kw)
-    noisy = cb.simulate(policy="spf", prediction=qt.ExpNoise(), trail_c=0.5, **kw)
-    reserve = cb.simulate(policy="reserve", max_output=int(cb.output.values.max()), **kw)
-    assert fcfs.evictions == 0 and reserve.evictions == 0 and evict.evictions > 0
+    fcfs = cb.simulate(policy=qt.FCFS, **kw)
+    evict = cb.simulate(policy=qt.Evict(), **kw)
+    spf = cb.simulate(policy=qt.Trail(0.5), prediction=qt.Perfect(), **kw)
+    noisy = cb.simulate(policy=qt.Trail(0.5), prediction=qt.ExpNoise(), **kw)
+    reserve = cb.simulate(policy=qt.Reserve(int(cb.output.values.max())), **kw)
+    assert fcfs.mean("evictions") == 0 == reserve.mean("evictions") < evict.mean("evictions")
     # shortest-predicted-first with perfect predictions beats FCFS on E[T]
     assert spf.mean_response_time < fcfs.mean_response_time
     assert spf.mean_response_time < noisy.mean_response_time
     # reserving the maximal output wastes memory: lower utilisation than the peak check
-    assert reserve.memory_util < fcfs.memory_util
+    assert reserve.mean("memory_util") < fcfs.mean("memory_util")
     for s in (fcfs, evict, spf, noisy):
-        assert 0 < s.memory_util <= 1
+        assert 0 < s.mean("memory_util") <= 1
         assert s.mean_response_time >= cb.lower_bound()
     assert "memory_trace" in fcfs.details
+
+
+def test_deprecated_policy_strings_give_the_same_run():
+    """The strings and trail_c= of earlier releases still work, warn, and run exactly the
+    simulation of the policy object they name."""
+    cb = ContinuousBatching(1.0, st.randint(20, 200), st.geom(0.01), d0=0.01, d1=1e-7,
+                            memory=20_000)
+    cb.arrival_rate = 0.9 * cb.max_throughput()
+    kw = dict(jobs=5_000, replications=2, seed=3)
+    cap = int(cb.output.values.max())
+    pairs = [("fcfs", {}, qt.FCFS), ("evict", {}, qt.Evict()),
+             ("reserve", {"max_output": cap}, qt.Reserve(cap)),
+             ("spf", {"trail_c": 0.3}, qt.Trail(0.3))]
+    for old, extra, new in pairs:
+        with pytest.warns(DeprecationWarning, match="deprecated"):
+            a = cb.simulate(policy=old, **extra, **kw)
+        b = cb.simulate(policy=new, **kw)
+        np.testing.assert_array_equal(a.replications, b.replications)
+        assert a.metrics.keys() == b.metrics.keys()
 
 
 def test_spf_backlog_equals_heap():
     """Policy "spf" keeps the requests present at time 0 in a sorted array instead of its
     heap. Shifting every arrival to 1e-300 (absorbed by the first iteration's time) sends
     them through the heap instead; the two runs must be identical request by request."""
-    from qtheory.methods.sim.batch import POLICIES, _llm_kernel
+    from qtheory.methods.sim.llm import POLICIES, _llm_kernel
     rng = np.random.default_rng(11)
     n = 3000
     s = rng.integers(20, 200, n)
@@ -196,8 +215,12 @@ def test_bad_inputs():
         cb.simulate(jobs=1000, replications=2)
     with pytest.raises(ParameterError, match="policy"):
         cb.simulate(jobs=1000, policy="lifo")
-    with pytest.raises(ParameterError, match="trail_c"):
-        cb.simulate(jobs=1000, policy="spf", trail_c=2)
+    with pytest.raises(ParameterError, match="qt.Evict"):
+        cb.simulate(jobs=1000, policy=qt.SRPT)          # an M/G/1 policy the server lacks
+    with pytest.raises(ParameterError, match="c = 2"):
+        cb.simulate(jobs=1000, policy=qt.Trail(2))
+    with pytest.raises(ParameterError, match=r"qt.Trail\(0.5\)"):
+        cb.simulate(jobs=1000, policy=qt.FCFS, trail_c=0.5)
     over = ContinuousBatching(100.0, 100, 100, d0=0.01, d1=1e-5, memory=20_000)  # cap 6.29
     with pytest.raises(UnstableError, match="capacity bound is 6.28634"):
         over.mean_response_time()

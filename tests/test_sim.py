@@ -148,7 +148,7 @@ def test_gittins_with_predictions():
     assert Plan(q, g).shared is not None
     s = q.simulate(g, jobs=200_000, replications=10, seed=6, executor=False)
     theory = q.mean_response_time(g, method="soap")
-    assert abs(s.z_score(theory.value)) < 4, (s, theory)
+    assert abs(s.z(theory.value)) < 4, (s, theory)
     srpt = float(qt.MG1(0.7, qt.Exponential(1.0)).mean_response_time(qt.SRPT))
     assert srpt < s.ci[0] and s.ci[1] < 1 / (1 - 0.7), (srpt, s)
 
@@ -208,11 +208,11 @@ def test_littles_law(policy):
     replication (the difference's t-interval contains 0)."""
     q = qt.MG1(0.8, qt.Weibull(0.5, 0.5))
     s = q.simulate(policy, jobs=50_000, replications=8, seed=11, executor=False)
-    d = s.mean_number_replications - q.arrival_rate * s.replications
+    d = s.metric("N").values - q.arrival_rate * s.replications
     t = d.mean() / (d.std(ddof=1) / math.sqrt(d.size))
     assert abs(t) < t_limit(d.size), (s.mean_number, q.arrival_rate * s.mean_response_time)
     # and with the measured arrival rate the identity holds up to edge effects
-    assert s.mean_number == pytest.approx(s.arrival_rate_estimate * s.mean_response_time,
+    assert s.mean_number == pytest.approx(s.mean("arrival_rate") * s.mean_response_time,
                                           rel=0.02)
 
 

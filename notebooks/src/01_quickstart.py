@@ -85,7 +85,7 @@ print("simulation", sim)
 # %%
 assert abs(formula.value - soap.value) <= formula.error + soap.error + 1e-9 * formula.value
 assert abs(float(digits) - formula.value) <= formula.error + 1e-12
-assert abs(sim.z_score(formula)) < 4
+assert abs(sim.z(formula)) < 4
 
 # %% [markdown]
 # ## `qt.validate`: all of it in one call

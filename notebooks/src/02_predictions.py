@@ -76,8 +76,8 @@ for lam, row in published.items():
 
 q = qt.MG1(0.7, size, prediction=qt.ExpNoise())
 sim = q.simulate(qt.SPRPT, jobs=200_000, replications=6, seed=3)
-print(sim, "  z =", round(sim.z_score(table[0.7, "SPRPT"]), 2))
-assert abs(sim.z_score(table[0.7, "SPRPT"])) < 4
+print(sim, "  z =", round(sim.z(table[0.7, "SPRPT"]), 2))
+assert abs(sim.z(table[0.7, "SPRPT"])) < 4
 
 # %% [markdown]
 # ## The price of misprediction versus load

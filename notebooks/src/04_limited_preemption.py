@@ -64,8 +64,8 @@ assert table.exception.isna().all()
 
 sim = q.simulate(qt.Trail(0.5), jobs=200_000, replications=6, seed=5)
 middle = table.value.iloc[2]
-print(sim, " z =", round(sim.z_score(middle), 2))
-assert abs(sim.z_score(middle)) < 4
+print(sim, " z =", round(sim.z(middle), 2))
+assert abs(sim.z(middle)) < 4
 
 # %% [markdown]
 # Most of SPRPT's advantage over SPJF is already there with a small $c$: a job can be

@@ -23,9 +23,10 @@ from scipy import stats as _st
 
 from ..core.errors import ParameterError, PolicyError
 from ..core.report import Z_MAX, Report, Row, records_frame, t_limit  # noqa: F401  (re-exported)
-from ..policies.registry import catalogue
-from ..policies.catalogue import as_policy
+from ..core.types import PolicyLike
 from ..methods.sim.stats import batch_means, lag1_autocorrelation
+from ..policies.catalogue import as_policy
+from ..policies.registry import catalogue
 
 ANALYTIC = ("formula", "soap", "symbolic")
 
@@ -45,8 +46,9 @@ def _analytic(q, policy, method):
     return float(r), float(getattr(r, "error", 0.0)), ""
 
 
-def validate(q, policy=None, jobs=10**6, replications=10, seed=1, methods=None, reference=None,
-             z_max=Z_MAX, rtol=1e-6, **sim_options):
+def validate(q, policy: PolicyLike = None, jobs: int = 10**6, replications: int = 10,
+             seed: int = 1, methods=None, reference=None, z_max: float = Z_MAX,
+             rtol: float = 1e-6, **sim_options) -> Report:
     """Compute E[T] of ``policy`` on ``q`` by every available method and compare.
 
     A batch queue (``qt.BatchQueue``, ``qt.ContinuousBatching``) is validated by its own
@@ -218,10 +220,10 @@ def validate_all(policies=None, laws=None, loads=(0.5, 0.9), prediction=None, jo
     (True, 2)
     """
     from ..laws.convert import as_size_law
-    from ..laws.sizes import Exponential, Weibull
     from ..laws.predictions import ExpNoise, Threshold
-    from ..queues.mg1 import MG1
+    from ..laws.sizes import Exponential, Weibull
     from ..methods.sim.engine import Plan
+    from ..queues.mg1 import MG1
     laws = (Exponential(1.0), Weibull(0.5, 0.5)) if laws is None else tuple(laws)
     prediction = ExpNoise() if prediction is None else prediction
     reports = []
@@ -285,8 +287,8 @@ class SampleCheck:
         return "\n".join(out)
 
 
-def check_samples(response_times, q, policy, sizes=None, batches=30, warmup=0,
-                  z_max=Z_MAX, theory=None):
+def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: int = 30,
+                  warmup: int = 0, z_max: float = Z_MAX, theory=None) -> "SampleCheck":
     """Do per-job response times from another simulator agree with theory?
 
     Successive response times are autocorrelated, so the series is cut into ``batches``

@@ -3,17 +3,29 @@ that were typed, and integrals of x^p exp(-a x - b/x) in closed form (Gamma func
 for b > 0 the Bessel rule of Gradshteyn & Ryzhik 3.471.9); anything else stays an
 unevaluated sympy.Integral."""
 
-from fractions import Fraction
 import math
 import numbers
+from fractions import Fraction
 
 import numpy as np
 import sympy
-from sympy import (Add, Integral, Mul, Rational, S, besselk, exp, expand_func,
-                   gamma, log, oo, sqrt, uppergamma)
+from sympy import (
+    Add,
+    Integral,
+    Mul,
+    Rational,
+    S,
+    besselk,
+    exp,
+    expand_func,
+    gamma,
+    log,
+    oo,
+    sqrt,
+    uppergamma,
+)
 
 from ..core.errors import ParameterError
-
 
 # Bound (integration) variables. Plain positive symbols so results print and compare
 # reproducibly; they are always bound by an Integral or substituted.

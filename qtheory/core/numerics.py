@@ -84,24 +84,47 @@ def gauss_pieces(fn, cuts):
     return vals.sum(axis=-1), err.sum(axis=-1)
 
 
+def piece_kind(a, b):
+    """How pieces [a, b] are mapped from s in (0, 1): 0 linear, x = a + (b − a) s;
+    1 x = a (b/a)^s for wide pieces (b ≥ 2a > 0: exact for powers of x); 2 x = b s² for
+    pieces from 0 (absorbs x^(-1/2) at 0); 3 x = a / s for infinite pieces."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    kind = np.zeros(np.broadcast(a, b).shape, int)
+    kind[(a > 0) & (b >= 2 * a) & np.isfinite(b)] = 1
+    kind[(a == 0) & (b > 0) & np.isfinite(b)] = 2
+    kind[~np.isfinite(b)] = 3
+    return kind
+
+
+def piece_nodes(a, b, s):
+    """The nodes x and the Jacobian dx/ds of pieces [a, b] (arrays of one shape) at the
+    points ``s`` in (0, 1) of a rule, mapped as :func:`piece_kind` says; shape
+    ``a.shape + s.shape``. The one map of quadrature pieces every integral here uses.
+
+    Examples
+    --------
+    >>> x, jac = piece_nodes(np.array([0.0, 1.0, 2.0]), np.array([1.0, 4.0, np.inf]),
+    ...                      np.array([0.5]))
+    >>> x.ravel().tolist(), jac.ravel().tolist()
+    ([0.25, 2.0, 4.0], [1.0, 2.772588722239781, 8.0])
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    kind = piece_kind(a, b)[..., None]
+    a, b = a[..., None], b[..., None]
+    with np.errstate(all="ignore"):
+        lr = np.log(b / a)
+        wide = a * np.exp(lr * s)
+        x = np.select([kind == 0, kind == 1, kind == 2], [a + (b - a) * s, wide, b * s**2],
+                      a / s)
+        jac = np.select([kind == 0, kind == 1, kind == 2],
+                        [(b - a) + 0 * s, wide * lr, b * 2 * s], a / s**2)
+    return np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(jac), jac, 0.0)
+
+
 def gauss_each(fn, a, b):
     """Per-piece 32-point values and |32 - 16| errors over the pieces [a_i, b_i]."""
-    a, b = a[:, None], b[:, None]
-    x = a + (b - a) * _U
-    w = (b - a) * _W
-    wide = (a[:, 0] > 0) & (b[:, 0] >= 2 * a[:, 0]) & np.isfinite(b[:, 0])
-    if wide.any():
-        aw, lr = a[wide], np.log(b[wide] / a[wide])
-        x[wide] = aw * np.exp(lr * _U)
-        w[wide] = x[wide] * lr * _W
-    zero = a[:, 0] == 0.0
-    if zero.any():
-        x[zero] = b[zero] * _U**2
-        w[zero] = b[zero] * 2 * _U * _W
-    tail = ~np.isfinite(b[:, 0])
-    if tail.any():
-        x[tail] = a[tail] / _U
-        w[tail] = a[tail] / _U**2 * _W
+    x, jac = piece_nodes(a, b, _U)
+    w = jac * _W
     vals = np.asarray(fn(x.ravel()), float)
     vals = vals.reshape(vals.shape[:-1] + x.shape) * w
     lo, hi = vals[..., :_N1].sum(axis=-1), vals[..., _N1:].sum(axis=-1)

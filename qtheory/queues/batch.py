@@ -17,7 +17,7 @@ Exact methods (they share nothing but the service laws):
   (Lambert-W in closed form for deterministic S_b, Newton otherwise); E[X] follows
   from the PGF's derivative at 1. The linear system is Vandermonde-like and loses about
   0.5 b digits, so it is set up in mpmath with 30 + 0.6 b digits and solved in binary
-  fixed point on Python integers (:func:`_fixed_point_solve`); its cost grows like
+  fixed point on Python integers (:func:`~qtheory.queues.batch_roots.fixed_point_solve`); its cost grows like
   b³ · digits², so it is a cross-check for moderate b (see benchmarks/bench_batch.py).
 
 Both give E[T] by level crossing + PASTA::
@@ -37,155 +37,42 @@ import numbers
 
 import numpy as np
 import sympy
-from scipy import sparse, special, stats
+from scipy import sparse, special
 from scipy.sparse.linalg import splu
 
-from ..laws.convert import as_size_law
-from ..laws.sizes import (Deterministic, Empirical, Erlang, Exponential, Hyperexponential,
-                          SizeLaw)
 from ..core.errors import ConvergenceError, ParameterError, PolicyError, UnstableError
-from ..core.numerics import gauss_pieces
 from ..core.params import Param, is_symbolic, positive
-from ..core.result import Result
+from ..core.report import Report
+from ..core.result import Result, SimulationResult
+from ..laws.sizes import (
+    Exponential,
+    SizeLaw,
+)
+from .batch_forms import (
+    inoue_bound,
+    inoue_phi0,
+    inoue_phi1,
+    mg1_clipped_mean_response_time,
+    mm_ab1_mean_response_time,
+)
+from .batch_roots import (
+    LOST_DIGITS,
+    Transforms,
+    fixed_point_roots,
+    fixed_point_solve,
+    newton_root,
+    roots_dps,
+)
+from .batch_service import BatchService
 
 __all__ = ["BatchQueue", "inoue_phi0", "inoue_phi1", "inoue_bound",
            "mm_ab1_mean_response_time", "mg1_clipped_mean_response_time"]
 
 #: Stop growing the truncated chain once the mass in its top 10% is below this.
 TAIL_MASS = 1e-12
-_PMF_FLOOR = 1e-18      # Poisson-mixture probabilities below this are dropped (renormalised)
 _POLICY = "BatchQueue"
 
 
-# ---------------------------------------------------------------------------------------
-# service-time laws of a batch
-# ---------------------------------------------------------------------------------------
-class _Service:
-    """The law of S_k in the few forms the exact methods need: moments, the pmf of the
-    Poisson arrivals during S_k, the transform E[exp(-s S_k)] and a sampler."""
-
-    def __init__(self, spec, k):
-        self.k = k
-        if isinstance(spec, (numbers.Real, sympy.Basic)) and not isinstance(spec, bool):
-            if not isinstance(spec, sympy.Basic) or not spec.free_symbols:
-                v = float(spec)
-                if not (v > 0 and math.isfinite(v)):
-                    raise ParameterError(f"batch_time({k}) = {spec!r} is invalid: a batch time "
-                                         "must be a positive finite number or a size law.")
-                spec = v
-            self.law, self.value, self.kind = None, spec, "det"
-            self.mean, self.m2 = spec, spec * spec
-            return
-        try:
-            law = as_size_law(spec)
-        except ParameterError as exc:
-            raise ParameterError(f"batch_time({k}) = {spec!r} is invalid: return a positive "
-                                 "number (deterministic) or a size law such as "
-                                 "qt.Exponential(rate) or a frozen scipy.stats law.") from exc
-        self.law = law
-        if isinstance(law, Deterministic):
-            self.kind, self.value = "det", float(law.value)
-            self.mean, self.m2 = self.value, self.value**2
-            return
-        self.kind = type(law).__name__
-        self.mean, self.m2 = law.mean, law.moment(2)
-        if not is_symbolic(self.mean, self.m2):
-            self.mean, self.m2 = float(self.mean), float(self.m2)
-        if not is_symbolic(self.mean) and not self.mean > 0:
-            raise ParameterError(f"batch_time({k}) has mean {self.mean}: it must be positive.")
-
-    # -- Poisson(λ S) arrivals during the batch ------------------------------------------
-    def arrivals_pmf(self, lam):
-        """(lo, p): P(A = lo + j) = p[j] for the arrivals during S_k, tiny tails dropped."""
-        if self.kind == "det" or isinstance(self.law, Empirical):
-            vals, wts = ((np.array([self.value]), np.array([1.0])) if self.kind == "det"
-                         else (self.law.values, self.law.weights))
-            mhi = lam * vals.max()
-            hi = int(mhi + 12 * math.sqrt(mhi) + 40)
-            lo = max(0, int(lam * vals.min() - 12 * math.sqrt(lam * vals.min()) - 40))
-            j = np.arange(lo, hi + 1)
-            p = (wts[:, None] * stats.poisson.pmf(j[None, :], lam * vals[:, None])).sum(0)
-        elif isinstance(self.law, (Exponential, Erlang, Hyperexponential)):
-            law = self.law
-            if isinstance(law, Hyperexponential):
-                probs, rates, shape = law.probs, law.rates, np.ones_like(law.probs)
-            else:
-                probs = np.array([1.0])
-                rates = np.array([float(law.rate)])
-                shape = np.array([float(getattr(law, "k", 1))])
-            q = rates / (rates + lam)     # A | phase ~ NegBin(shape, q)
-            hi = 64
-            while True:
-                j = np.arange(hi + 1)
-                p = (probs[:, None] * stats.nbinom.pmf(j[None, :], shape[:, None],
-                                                       q[:, None])).sum(0)
-                tail = (probs * stats.nbinom.sf(hi, shape, q)).sum()
-                if tail < 1e-17 or hi > 10**7:
-                    break
-                hi *= 2
-            lo = 0
-        else:
-            p, lo = self._pmf_quadrature(lam)
-        keep = np.nonzero(p > _PMF_FLOOR)[0]
-        p = p[keep[0]:keep[-1] + 1]
-        lo += keep[0]
-        return lo, p / p.sum()
-
-    def _pmf_quadrature(self, lam):
-        law = self.law
-        mean, var = lam * self.mean, lam * self.mean + lam**2 * max(self.m2 - self.mean**2, 0)
-        hi = int(mean + 14 * math.sqrt(var) + 40)
-        sc = float(law.scale)
-        lo_s, hi_s = law.support
-        cuts = sorted({lo_s, hi_s, *[c for c in (sc * np.array([1e-3, 1e-2, .1, .3, 1, 3, 10,
-                                                                30, 100, 1e3]))
-                                     if lo_s < c < hi_s]})
-        for _ in range(6):
-            j = np.arange(hi + 1, dtype=float)
-
-            def fn(t, j=j):
-                t = np.asarray(t, float)
-                return stats.poisson.pmf(j[:, None], lam * t[None, :]) * law.pdf(t)[None, :]
-
-            p, err = gauss_pieces(fn, cuts)
-            if 1 - p.sum() < 1e-10:
-                break
-            hi *= 2
-        if not (abs(1 - p.sum()) < 1e-8 and err.sum() < 1e-8):
-            raise ConvergenceError(f"the law of arrivals during batch_time({self.k})",
-                                   float(p.sum()), float(max(err.sum(), abs(1 - p.sum()))))
-        return np.clip(p, 0, None), 0
-
-    # -- transform: E[exp(-s S)] and E[S exp(-s S)], s complex ---------------------------
-    def lst(self, s, deriv=False):
-        s = np.asarray(s, complex)
-        if self.kind == "det" or isinstance(self.law, Empirical):
-            vals, wts = ((np.array([float(self.value)]), np.array([1.0])) if self.kind == "det"
-                         else (self.law.values, self.law.weights))
-            e = np.exp(-s[..., None] * vals)
-            return (wts * (vals * e if deriv else e)).sum(-1)
-        law = self.law
-        if isinstance(law, (Exponential, Erlang, Hyperexponential)):
-            if isinstance(law, Hyperexponential):
-                probs, rates, shape = law.probs, law.rates, np.ones_like(law.probs)
-            else:
-                probs, rates = np.array([1.0]), np.array([float(law.rate)])
-                shape = np.array([float(getattr(law, "k", 1))])
-            r = rates / (rates + s[..., None])
-            val = r**shape if not deriv else shape / (rates + s[..., None]) * r**shape
-            return (probs * val).sum(-1)
-        raise PolicyError(f"method='roots' needs a batch-time law with a closed-form Laplace "
-                          f"transform (Deterministic, Empirical, Exponential, Erlang, "
-                          f"Hyperexponential); batch_time({self.k}) is {law!r}: use "
-                          "method='chain'.")
-
-    def sampler(self):
-        return self.law
-
-
-# ---------------------------------------------------------------------------------------
-# the queue
-# ---------------------------------------------------------------------------------------
 class BatchQueue:
     """The M/G_k^(a,b)/1 batch-service queue of docs/theory/batch.md.
 
@@ -281,7 +168,7 @@ class BatchQueue:
         """The law of S_k (cached)."""
         k = int(k)
         if k not in self._svc:
-            self._svc[k] = _Service(self.batch_time(k), k)
+            self._svc[k] = BatchService(self.batch_time(k), k)
         return self._svc[k]
 
     def _service_value(self, k):
@@ -439,14 +326,14 @@ class BatchQueue:
                               "method='chain'.")
         lam = float(self.arrival_rate)
         svc = self.service(b)
-        dps = dps or _roots_dps(b)
+        dps = dps or roots_dps(b)
         if svc.kind == "det":   # z^b = e^{λ s (z-1)}: z = -W0(-c ω e^{-c}) / c, c = λ s / b
             c = lam * svc.mean / b
             w = np.exp(2j * np.pi * np.arange(1, b) / b)
             seeds = -special.lambertw(-c * w * np.exp(-c)) / c
         else:
-            seeds = _fixed_point_roots(b, lam, svc)
-        zs = [_newton_root(complex(z), b, lam, svc, mp, dps) for z in seeds]
+            seeds = fixed_point_roots(b, lam, svc)
+        zs = [newton_root(complex(z), b, lam, svc, mp, dps) for z in seeds]
         with mp.workdps(dps):
             # sanity: distinct and inside the unit disk
             for i, z in enumerate(zs):
@@ -466,7 +353,7 @@ class BatchQueue:
         zs = self.roots(dps)
         lam = float(self.arrival_rate)
         a = self.min_batch
-        dps = dps or _roots_dps(b)
+        dps = dps or roots_dps(b)
         with mp.workdps(dps):
             L = mp.mpf(lam)
             x = list(range(b))
@@ -474,7 +361,7 @@ class BatchQueue:
             svcs = {k: self.service(k) for k in set(K) | {b}}
             ES = {k: mp.mpf(s.mean) for k, s in svcs.items()}
             ES2 = {k: mp.mpf(s.m2) for k, s in svcs.items()}
-            transforms = _Transforms(svcs, mp)
+            transforms = Transforms(svcs, mp)
             rows = []
             for r, z in enumerate(zs[:b // 2]):   # zs[k-1] pairs with its conjugate zs[b-k-1]
                 cache = transforms(L * (1 - z))
@@ -489,7 +376,7 @@ class BatchQueue:
             rows.append([b - xi + L * ES[K[xi]] - L * ES[b] for xi in x])
             rhs = [mp.mpf(0)] * (b - 1) + [b - L * ES[b]]
             bits = int(dps * 3.33)
-            pi = [mp.ldexp(v, -bits) for v in _fixed_point_solve(rows, rhs, bits)]
+            pi = [mp.ldexp(v, -bits) for v in fixed_point_solve(rows, rhs, bits)]
             D1 = b - L * ES[b]
             D2 = b * (b - 1) - L**2 * ES2[b]
             N2 = mp.fsum(pi[xi] * (b * (b - 1) + 2 * b * L * ES[K[xi]] + L**2 * ES2[K[xi]]
@@ -508,7 +395,7 @@ class BatchQueue:
             busy = L * (mp.fsum(pi[xi] * ES[K[xi]] for xi in x) + high * ES[b]) / EK
             neg = -min(0, float(min(pi)))
         return dict(T=float(T), EK=float(EK), ES_job=float(ESjob), busy=float(busy),
-                    error=float(abs(T)) * (1e-15 + 10.0 ** (_LOST_DIGITS * b - dps)) + neg,
+                    error=float(abs(T)) * (1e-15 + 10.0 ** (LOST_DIGITS * b - dps)) + neg,
                     roots=len(zs), dps=dps)
 
     # -- answers ---------------------------------------------------------------------------
@@ -525,7 +412,7 @@ class BatchQueue:
         raise ParameterError(f"method = {method!r} is invalid: use 'chain', 'roots', "
                              "'formula', 'bound' or 'simulation'.")
 
-    def mean_response_time(self, method="auto", **options):
+    def mean_response_time(self, method: str = "auto", **options) -> Result:
         """E[T], mean time from arrival to the end of the job's batch.
 
         ``method``: "auto"/"chain" (truncated embedded chain), "roots" (PGF roots),
@@ -542,26 +429,26 @@ class BatchQueue:
             alpha, tau0 = self._affine()
             if self.max_batch != math.inf or self.min_batch != 1:
                 raise PolicyError("Inoue's bound is for max_batch = inf and min_batch = 1.")
-            return Result(inoue_bound(self.arrival_rate, alpha, tau0), 0.0, "bound (Inoue 2021)",
-                          _POLICY)
+            return Result(inoue_bound(self.arrival_rate, alpha, tau0), 0.0, "bound", _POLICY,
+                          details={"kind": "upper bound", "source": "Inoue 2021, arXiv 1912.06322"})
         s, m = self._summary_for(method)
         return Result(s["T"], s["error"], m, _POLICY,
                       details={k: v for k, v in s.items() if k not in ("T", "error")})
 
-    def mean_wait(self, method="auto"):
+    def mean_wait(self, method: str = "auto") -> Result:
         """E[W] = E[T] − E[batch time of the job's batch] (time until its batch starts)."""
         s, m = self._summary_for(method)
         return Result(s["T"] - s["ES_job"], s["error"], m, _POLICY)
 
-    def mean_batch_size(self, method="auto"):
+    def mean_batch_size(self, method: str = "auto") -> float:
         """E[K], the mean number of jobs per batch."""
         return self._summary_for(method)[0]["EK"]
 
-    def utilisation(self, method="auto"):
+    def utilisation(self, method: str = "auto") -> float:
         """Fraction of time the server is busy: λ E[S_K] / E[K]."""
         return self._summary_for(method)[0]["busy"]
 
-    def prob_idle(self, method="auto"):
+    def prob_idle(self, method: str = "auto") -> float:
         """Fraction of time the server is idle (waiting for jobs or for min_batch)."""
         return 1.0 - self.utilisation(method)
 
@@ -574,7 +461,9 @@ class BatchQueue:
         alpha = s[1].value - s[0].value
         tau0 = s[0].value - alpha
         for k, x in zip((3, 5), s[2:]):
-            if sympy.simplify(x.value - (alpha * k + tau0)) != 0:
+            gap = sympy.simplify(x.value - (alpha * k + tau0))
+            # floats: S_k read back from α k + τ0 differ in the last bits
+            if gap != 0 and not (gap.is_number and abs(float(gap)) <= 1e-12 * abs(float(x.value))):
                 raise PolicyError("this closed form needs affine batch times S_k = α k + τ0; "
                                   f"batch_time({k}) = {x.value} breaks it.")
         return alpha, tau0
@@ -595,7 +484,8 @@ class BatchQueue:
                           "batch times not depending on k (M/M^(a,b)/1) and max_batch = 1 "
                           "(M/G/1); use method='chain' or 'roots'.")
 
-    def validate(self, jobs=200_000, replications=10, seed=1, z_max=4.0, rtol=1e-9,
+    def validate(self, jobs: int = 200_000, replications: int = 10, seed: int = 1,
+                 z_max: float = 4.0, rtol: float = 1e-9,
                  roots_max_batch=96):
         """E[T] by every method that applies, side by side: the exact ones (chain, roots,
         closed form) must agree to their errors plus ``rtol``, the simulation within
@@ -612,7 +502,7 @@ class BatchQueue:
         >>> report.passed, [(r.method, r.status) for r in report.rows]
         (True, [('chain', 'ok'), ('roots', 'ok'), ('formula', 'n/a'), ('simulation', 'ok')])
         """
-        from ..core.report import Report, Row, t_limit
+        from ..core.report import Row, t_limit
         report = Report(repr(self), "FCFS batches", z_max=z_max, rtol=rtol)
         for m in ("chain", "roots", "formula"):
             if m == "roots" and roots_max_batch < self.max_batch < math.inf:
@@ -638,201 +528,22 @@ class BatchQueue:
         except PolicyError:
             pass
         s = self.simulate(jobs=jobs, replications=replications, seed=seed)
-        sim = Row("simulation", s.value, s.std_error(), s.ci, status="ok",
+        sim = Row("simulation", s.value, s.error, s.ci, status="ok",
                   note=f"{replications} x {jobs} jobs")
         limit = t_limit(z_max, replications)
         for r in exact:
-            r.z = (s.value - r.value) / math.hypot(s.std_error(), r.error)
+            r.z = (s.value - r.value) / math.hypot(s.error, r.error)
             if abs(r.z) >= limit:
                 r.status = sim.status = "FAIL"
         report.rows.append(sim)
         return report
 
-    def simulate(self, jobs=200_000, seed=1, replications=10, warmup=0.1, **options):
+    def simulate(self, jobs: int = 200_000, seed: int = 1, replications: int = 10,
+                 warmup: float = 0.1, **options) -> SimulationResult:
         """Simulate the queue exactly as modelled (see :func:`qtheory.methods.sim.batch.simulate_batch`)."""
         from ..methods.sim.batch import simulate_batch
         return simulate_batch(self, jobs=jobs, seed=seed, replications=replications,
                               warmup=warmup, **options)
-
-
-def _newton_root(seed, b, lam, svc, mp, dps):
-    """Polish a double-precision root of z^b = Ã_b(z) to ``dps`` digits by Newton's
-    method, doubling the working precision as the digits double."""
-    f_tr = _mp_transform(svc, mp)
-    z, prec = mp.mpc(seed), 30
-    while True:
-        with mp.workdps(prec + 10):
-            for _ in range(60):
-                A, dA = f_tr(lam * (1 - z))
-                zb1 = _power(z, b - 1)
-                f = zb1 * z - A
-                df = b * zb1 - lam * dA   # d/dz E[e^{-λ(1-z)S}] = λ E[S e^{-λ(1-z)S}]
-                step = f / df
-                z -= step
-                if abs(step) < mp.mpf(10) ** -prec:
-                    break
-            else:
-                raise ConvergenceError("Newton's method for a root of z^b = A_b(z)",
-                                       float(abs(f)), 0.0)
-        if prec >= dps:
-            return z
-        prec = min(2 * prec, dps)
-
-
-def _power(z, n):
-    """z**n by repeated squaring, rounded at each step (mpmath's own z**n for complex z
-    is exact, hence slow at high n)."""
-    out = 1
-    while n:
-        if n & 1:
-            out = z * out
-        n >>= 1
-        if n:
-            z = z * z
-    return out
-
-
-def _fixed_point_roots(b, lam, svc, iters=3000):
-    """Double-precision seeds for the roots of z^b = Ã_b(z) in the unit disk: iterate
-    z <- ω_k exp(log Ã_b(z) / b) for the b-th roots of unity ω_k, k = 1..b-1, with a branch
-    of log Ã_b that is analytic in the disk for the supported laws."""
-    w = np.exp(2j * np.pi * np.arange(1, b) / b)
-    law = svc.law
-
-    def log_a(z):
-        s = lam * (1 - z)
-        if isinstance(law, Erlang):
-            return law.k * np.log(law.rate / (law.rate + s))
-        if isinstance(law, Empirical):
-            v0 = law.values.min()
-            return -s * v0 + np.log((law.weights * np.exp(-s[:, None] * (law.values - v0)))
-                                    .sum(-1))
-        return np.log(svc.lst(s))
-
-    c = lam * svc.mean / b
-    z = w * np.exp(c * (w - 1)) * 0.5
-    for _ in range(iters):
-        z_new = w * np.exp(log_a(z) / b)
-        if np.max(np.abs(z_new - z)) < 1e-14:
-            return z_new
-        z = z_new
-    return z
-
-
-class _Transforms:
-    """s -> {k: E[exp(-s S_k)]} in mpmath for many batch sizes k at once.
-
-    Deterministic (and empirical) batch times need exp(-s v) for every value v; sorted,
-    exp(-s v) = exp(-s v') exp(-s (v - v')) with v' the previous value, and the few
-    distinct gaps (one for S_k = α k + τ0, up to float rounding) are exponentiated once
-    per s. The b products cost b rounding errors: ~b 10^-dps, far below what we keep."""
-
-    def __init__(self, svcs, mp):
-        self.mp = mp
-        self.other = {}
-        values = set()
-        self.atoms = {}
-        for k, svc in svcs.items():
-            if svc.kind == "det" or isinstance(svc.law, Empirical):
-                vals, wts = (([svc.value], [1.0]) if svc.kind == "det"
-                             else (svc.law.values.tolist(), svc.law.weights.tolist()))
-                self.atoms[k] = [(mp.mpf(float(v)), mp.mpf(float(w))) for v, w in zip(vals, wts)]
-                values.update(v for v, _ in self.atoms[k])
-            else:
-                self.other[k] = _mp_transform(svc, mp)
-        self.values = sorted(values)
-        self.gaps = [v - u for u, v in zip(self.values[:-1], self.values[1:])]
-
-    def __call__(self, s):
-        mp = self.mp
-        out = {k: tr(s)[0] for k, tr in self.other.items()}
-        if self.values:
-            e = mp.exp(-s * self.values[0])
-            ex = {self.values[0]: e}
-            gap_exp = {}
-            for v, g in zip(self.values[1:], self.gaps):
-                if g not in gap_exp:
-                    gap_exp[g] = mp.exp(-s * g)
-                e *= gap_exp[g]
-                ex[v] = e
-            for k, atoms in self.atoms.items():
-                out[k] = (ex[atoms[0][0]] if len(atoms) == 1
-                          else mp.fsum(w * ex[v] for v, w in atoms))
-        return out
-
-
-def _fixed_point_solve(rows, rhs, bits):
-    """Solve a dense real system by Gaussian elimination with partial pivoting in binary
-    fixed point: every number is the integer round(x 2^bits).
-
-    The entries are O(1) and the ill-conditioning shows as cancellation to tiny Schur
-    complements, whose absolute error is 2^-bits in floating and in fixed point alike; so
-    fixed point loses nothing, and Python integers run it ~20x faster than mpmath."""
-    n = len(rows)
-    M = [[_to_fixed(v, bits) for v in r] + [_to_fixed(v, bits)] for r, v in zip(rows, rhs)]
-    for i in range(n):
-        p = max(range(i, n), key=lambda j: abs(M[j][i]))
-        M[i], M[p] = M[p], M[i]
-        piv = M[i]
-        if piv[i] == 0:
-            raise ConvergenceError("the boundary system of the PGF roots (singular at "
-                                   "this precision)", 0.0, 0.0)
-        tail = piv[i + 1:]
-        for j in range(i + 1, n):
-            Mj = M[j]
-            if Mj[i]:
-                f = (Mj[i] << bits) // piv[i]
-                M[j] = Mj[:i + 1] + [u - ((f * v) >> bits) for u, v in zip(Mj[i + 1:], tail)]
-    out = [0] * n
-    for i in range(n - 1, -1, -1):
-        s = M[i][n] - (sum(M[i][j] * out[j] for j in range(i + 1, n)) >> bits)
-        out[i] = (s << bits) // M[i][i]
-    return out
-
-
-def _to_fixed(x, bits):
-    """round(x 2^bits) for an mpmath real (exact shift of its mantissa)."""
-    man, exp = x._mpf_[1], x._mpf_[2]
-    v = man << (exp + bits) if exp + bits >= 0 else man >> -(exp + bits)
-    return -v if x._mpf_[0] else v
-
-
-#: Digits the boundary system loses per unit of b: it is Vandermonde-like in roots of
-#: modulus down to ~0.3 (measured: 0.52 b for S_k = 0.1438 k + 1.8874 at load 0.95, b ≤ 128).
-_LOST_DIGITS = 0.6
-
-
-def _roots_dps(b):
-    return int(30 + _LOST_DIGITS * b)      # 30 digits to spare
-
-
-def _mp_transform(svc, mp):
-    """s -> (E[e^{-sS}], E[S e^{-sS}]) in mpmath."""
-    if svc.kind == "det" or isinstance(svc.law, Empirical):
-        vals, wts = (([svc.value], [1.0]) if svc.kind == "det"
-                     else (svc.law.values.tolist(), svc.law.weights.tolist()))
-        vals = [mp.mpf(float(v)) for v in vals]
-        wts = [mp.mpf(float(w)) for w in wts]
-
-        def tr(s):
-            es = [mp.exp(-s * v) for v in vals]
-            return mp.fsum(w * e for w, e in zip(wts, es)), mp.fsum(w * v * e for w, v, e in
-                                                                     zip(wts, vals, es))
-        return tr
-    law = svc.law
-    if isinstance(law, (Exponential, Erlang, Hyperexponential)):
-        if isinstance(law, Hyperexponential):
-            parts = [(mp.mpf(float(p)), mp.mpf(float(r)), 1) for p, r in zip(law.probs, law.rates)]
-        else:
-            parts = [(mp.mpf(1), mp.mpf(float(law.rate)), int(getattr(law, "k", 1)))]
-
-        def tr(s):
-            v = mp.fsum(p * (r / (r + s)) ** n for p, r, n in parts)
-            d = mp.fsum(p * n / (r + s) * (r / (r + s)) ** n for p, r, n in parts)
-            return v, d
-        return tr
-    svc.lst(0.0)   # raises the informative PolicyError
-    raise AssertionError  # pragma: no cover
 
 
 def _check_batch(name, v, allow_inf):
@@ -844,136 +555,3 @@ def _check_batch(name, v, allow_inf):
         raise ParameterError(f"{name} = {v!r} is invalid: it must be a positive integer"
                              + (" (or None for no cap)." if allow_inf else "."))
     return int(v)
-
-
-# ---------------------------------------------------------------------------------------
-# closed forms
-# ---------------------------------------------------------------------------------------
-def inoue_phi0(arrival_rate, alpha, tau0):
-    """Inoue (2021), φ0 = (α + τ0)/(2(1 − λα)) · [1 + 2λτ0 + (1 − λτ0)/(1 + λα)].
-
-    Examples
-    --------
-    With α = 0 (batch time τ0 whatever the size) φ0 = τ0 + λτ0²/2:
-
-    >>> import sympy
-    >>> lam, tau = sympy.symbols("lambda tau0", positive=True)
-    >>> sympy.expand(inoue_phi0(lam, 0, tau))
-    lambda*tau0**2/2 + tau0
-    """
-    lam = arrival_rate
-    return (alpha + tau0) / (2 * (1 - lam * alpha)) * (
-        1 + 2 * lam * tau0 + (1 - lam * tau0) / (1 + lam * alpha))
-
-
-def inoue_phi1(arrival_rate, alpha, tau0):
-    """Inoue (2021), φ1 = 1.5 τ0/(1 − λα) + (α/2)(λα + 2)/(1 − λ²α²)."""
-    lam = arrival_rate
-    return (sympy.Rational(3, 2) if is_symbolic(lam, alpha, tau0) else 1.5) * tau0 / (
-        1 - lam * alpha) + alpha / 2 * (lam * alpha + 2) / (1 - lam**2 * alpha**2)
-
-
-def inoue_bound(arrival_rate, alpha, tau0):
-    """Inoue's closed-form upper bound min(φ0, φ1) on E[T] for dynamic batching with no
-    cap (b = ∞, a = 1) and deterministic batch times α k + τ0 (arXiv 1912.06322).
-
-    Examples
-    --------
-    V100 / ResNet-50 fit (α = 0.1438 ms, τ0 = 1.8874 ms) at 3 requests per ms:
-
-    >>> ub = inoue_bound(3.0, 0.1438, 1.8874)
-    >>> exact = BatchQueue(3.0, lambda k: 0.1438 * k + 1.8874).mean_response_time().value
-    >>> round(ub, 5), round(exact, 5), ub >= exact
-    (5.19386, 5.19384, True)
-    """
-    p0, p1 = inoue_phi0(arrival_rate, alpha, tau0), inoue_phi1(arrival_rate, alpha, tau0)
-    if is_symbolic(p0, p1):
-        return sympy.Min(p0, p1)
-    if not arrival_rate * alpha < 1:
-        raise UnstableError(arrival_rate * alpha, f"capacity 1/alpha = {1 / alpha:.6g}; lower "
-                                                  "arrival_rate")
-    return float(min(p0, p1))
-
-
-def mm_ab1_mean_response_time(arrival_rate, service_rate, min_batch, max_batch):
-    """E[T] of the M/M^(a,b)/1 bulk queue (batch time Exp(μ) whatever the batch size).
-
-    With r the root in (0, 1) of μ z^{b+1} − (λ + μ) z + λ = 0, i.e. of
-    μ(z + z² + … + z^b) = λ: P(busy, n waiting) = C rⁿ and P(idle, n waiting) =
-    (μ/λ) C (1 − r^{n+1})/(1 − r) for n < a; E[T] = E[N_q]/λ + 1/μ. Symbolic parameters
-    give a sympy expression when b ≤ 2 (r is then explicit).
-
-    Examples
-    --------
-    >>> round(mm_ab1_mean_response_time(0.5, 1.0, 1, 1), 12)     # M/M/1
-    2.0
-    >>> import sympy
-    >>> lam = sympy.Symbol("lambda", positive=True)
-    >>> sympy.simplify(mm_ab1_mean_response_time(lam, 1, 1, 1))
-    -1/(lambda - 1)
-    """
-    lam, mu, a, b = arrival_rate, service_rate, int(min_batch), max_batch
-    if not 1 <= a <= b:
-        raise ParameterError(f"min_batch = {min_batch!r} must be an integer in [1, max_batch].")
-    if is_symbolic(lam, mu):
-        lam, mu = sympy.sympify(lam), sympy.sympify(mu)
-        if b == math.inf or b > 2:
-            raise PolicyError("the symbolic M/M^(a,b)/1 form needs max_batch <= 2 (the root r "
-                              "of mu (z + ... + z^b) = lambda is explicit only then); pass "
-                              "numbers for larger b.")
-        r = lam / mu if b == 1 else (sympy.sqrt(1 + 4 * lam / mu) - 1) / 2
-        return _mm_ab1_from_root(lam, mu, a, r, symbolic=True)
-    if b == math.inf:
-        r = lam / (lam + mu)   # μ z/(1 − z) = λ
-    else:
-        b = int(b)
-        if not lam < b * mu:
-            raise UnstableError(lam / (b * mu), f"capacity b mu = {b * mu:.6g}; lower "
-                                                "arrival_rate")
-        # μ(z + ... + z^b) − λ is increasing on (0, 1) with a sign change: bisect/brentq
-        from scipy.optimize import brentq
-        r = brentq(lambda z: mu * sum(z**j for j in range(1, b + 1)) - lam, 0.0, 1.0,
-                   xtol=1e-300, rtol=1e-15, maxiter=500)
-    return float(_mm_ab1_from_root(lam, mu, a, r, symbolic=False))
-
-
-def _mm_ab1_from_root(lam, mu, a, r, symbolic):
-    n = np.arange(a) if not symbolic else range(a)
-    idle = [(mu / lam) * (1 - r**(k + 1)) / (1 - r) for k in n]
-    total = 1 / (1 - r) + sum(idle)             # in units of C
-    Nq = r / (1 - r)**2 + sum(k * w for k, w in zip(n, idle))
-    T = Nq / total / lam + 1 / mu
-    return sympy.simplify(T) if symbolic else T
-
-
-def mg1_clipped_mean_response_time(arrival_rate, t_pre, t_tok, output, max_output):
-    """One request at a time, output clipped at L = max_output tokens: M/G/1 with
-    S = t_pre + t_tok · min(O, L), by Pollaczek–Khinchine.
-
-    ``output`` is a number or size law of O; ``arrival_rate``, ``t_pre`` and ``t_tok``
-    may be sympy symbols.
-
-    Examples
-    --------
-    >>> from qtheory.laws.sizes import Empirical
-    >>> round(mg1_clipped_mean_response_time(0.01, 1.0, 0.1, Empirical([10, 100, 400]), 200), 6)
-    12.397243
-    >>> import sympy
-    >>> lam = sympy.Symbol("lambda", positive=True)
-    >>> mg1_clipped_mean_response_time(lam, 1, 0, 5, 10)
-    lambda/(2 - 2*lambda) + 1
-    """
-    L = max_output
-    if isinstance(output, (numbers.Real, sympy.Basic)):
-        c1 = sympy.Min(output, L) if is_symbolic(output, L) else min(output, L)
-        c2 = c1**2
-    else:
-        law = as_size_law(output)
-        c1 = float(law.partial_moment(1, L) + L * law.sf(L))
-        c2 = float(law.partial_moment(2, L) + L * L * law.sf(L))
-    m1 = t_pre + t_tok * c1
-    m2 = t_pre**2 + 2 * t_pre * t_tok * c1 + t_tok**2 * c2
-    rho = arrival_rate * m1
-    if not is_symbolic(rho) and not rho < 1:
-        raise UnstableError(rho, "lower arrival_rate or max_output")
-    return m1 + arrival_rate * m2 / (2 * (1 - rho))

@@ -22,11 +22,12 @@ import numbers
 import numpy as np
 from scipy import stats
 
-from ..laws.convert import as_size_law
-from ..laws.sizes import Empirical
 from ..core.errors import ParameterError, UnstableError
 from ..core.params import Param, nonnegative, positive, positive_or_inf
-from ..core.result import Result
+from ..core.report import Report
+from ..core.result import Result, SimulationResult
+from ..laws.convert import as_size_law
+from ..laws.sizes import Empirical
 
 __all__ = ["ContinuousBatching", "TokenLaw"]
 
@@ -229,13 +230,13 @@ class ContinuousBatching:
         """Server time per request besides d0: d_tok E[s + o] + d1 E[g]."""
         return self.d_tok * (self.mean_prompt + self.mean_output) + self.d1 * self.mean_g
 
-    def max_throughput(self):
+    def max_throughput(self) -> float:
         """λ_max = M / (E[g] d0 + M (d_tok E[s+o] + d1 E[g])): where the fluid memory in
         use M* reaches M (with d_tok = 0: M / (E[g](d0 + d1 M)), docs/theory/batch.md)."""
         M = self.memory
         return M / (self.mean_g * self.d0 + M * self._work)
 
-    def capacity_bound(self):
+    def capacity_bound(self) -> float:
         """The general bound λ ≤ 1 / (d_tok E[s+o] + d1 E[g] + d0 max{E[g]/M, E[I]/k_max,
         E[s+o]/B_tok}), I = o + 1 iterations per request (Li, Dai, Peng 2025): no policy
         sustains more."""
@@ -271,7 +272,7 @@ class ContinuousBatching:
         """M* = λ E[g] τ*, the mean KV tokens held per iteration at equilibrium."""
         return self.arrival_rate * self.mean_g * self.iteration_time().value
 
-    def mean_response_time(self, method="fluid", **options):
+    def mean_response_time(self, method: str = "auto", **options) -> Result:
         """E[T] ≈ (E[o] + 1.5) τ* — a **fluid approximation**, not an exact result.
 
         It assumes every request waits half an iteration and then runs its o + 1
@@ -307,9 +308,9 @@ class ContinuousBatching:
         """
         if method == "simulation":
             return self.simulate(**options)
-        if method != "fluid":
-            raise ParameterError(f"method = {method!r} is invalid: use 'fluid' or "
-                                 "'simulation'.")
+        if method not in ("auto", "fluid"):   # auto: the only analytic method here
+            raise ParameterError(f"method = {method!r} is invalid: use 'fluid' (or 'auto') "
+                                 "or 'simulation'.")
         self._check_stable()
         if not self.arrival_rate < self.max_throughput():
             raise UnstableError(self.arrival_rate / self.max_throughput(),
@@ -334,7 +335,7 @@ class ContinuousBatching:
         tau = self.iteration_time()
         return Result(tau.value, tau.error, "fluid", _NAME, details={"kind": "approximation"})
 
-    def lower_bound(self):
+    def lower_bound(self) -> float:
         """E[T] ≥ d0 E[o+1] + d1 E[g] (+ d_tok E[s+o]) for any policy: each of a request's
         o + 1 iterations takes at least d0 plus its own KV and token terms."""
         return self.d0 * (self.mean_output + 1) + self._work
@@ -370,7 +371,8 @@ class ContinuousBatching:
         return self.wait_queue(n).mean_response_time(method=method)
 
     # -- validation -------------------------------------------------------------------------
-    def validate(self, jobs=40_000, replications=4, seed=1, policy="fcfs"):
+    def validate(self, jobs: int = 40_000, replications: int = 4, seed: int = 1,
+                 policy=None) -> Report:
         """The analytic results against the simulator.
 
         Rows: ``capacity`` — a saturated simulation's throughput must not exceed
@@ -389,19 +391,22 @@ class ContinuousBatching:
         (True, ['ok', 'ok', 'ok', 'ok', 'n/a'])
         """
         from ..core.report import Report, Row
-        report = Report(repr(self), f"continuous batching, {policy}")
+        from ..policies.admission import as_admission
+        from ..policies.catalogue import FCFS
+        policy = FCFS() if policy is None else policy
+        report = Report(repr(self), f"continuous batching, {as_admission(policy).name}")
         cap = self.capacity_bound()
         sat = self.simulate(jobs=jobs, replications=replications, seed=seed, policy=policy,
                             saturated=True)
         thr, (lo, hi) = sat.mean("throughput"), sat.interval("throughput")
         report.rows.append(Row("capacity", cap, 0.0, status="ok", note="capacity_bound()"))
-        report.rows.append(Row("saturated sim", thr, sat.std_error("throughput"), (lo, hi),
+        report.rows.append(Row("saturated sim", thr, sat.metric("throughput").std_error, (lo, hi),
                                status="ok" if lo <= cap else "FAIL",
                                note=f"throughput {100 * (thr / cap - 1):+.2f}% vs bound"))
         s = self.simulate(jobs=jobs, replications=replications, seed=seed, policy=policy)
         lb = self.lower_bound()
         report.rows.append(Row("lower bound", lb, 0.0, status="ok", note="lower_bound()"))
-        report.rows.append(Row("simulation", s.value, s.std_error(), s.ci,
+        report.rows.append(Row("simulation", s.value, s.error, s.ci,
                                status="ok" if s.ci[1] >= lb else "FAIL",
                                note=f"{replications} x {jobs} requests, E[T]"))
         fluid = self.mean_response_time().value
@@ -411,9 +416,12 @@ class ContinuousBatching:
         return report
 
     # -- simulation -------------------------------------------------------------------------
-    def simulate(self, jobs=100_000, seed=1, replications=10, policy="fcfs", **options):
-        """Iteration-level simulation (see :func:`qtheory.methods.sim.batch.simulate_llm`)."""
-        from ..methods.sim.batch import simulate_llm
+    def simulate(self, jobs: int = 100_000, seed: int = 1, replications: int = 10, policy=None,
+                 **options) -> SimulationResult:
+        """Iteration-level simulation under an admission policy (qt.FCFS by default,
+        qt.Reserve(), qt.Evict(), qt.Trail(c); :mod:`qtheory.policies.admission`); see
+        :func:`qtheory.methods.sim.llm.simulate_llm` for the options and metrics."""
+        from ..methods.sim.llm import simulate_llm
         if not options.get("saturated", False):
             self._check_stable()
         return simulate_llm(self, jobs=jobs, seed=seed, replications=replications,

@@ -2,14 +2,19 @@
 
 import math
 
-
-from ..laws.convert import as_size_law
-from ..core.errors import InfiniteMomentError, ParameterError, PolicyError, UnstableError
-from ..laws.joint import joint_law
+from ..core.errors import (
+    InfiniteMomentError,
+    ParameterError,
+    PolicyError,
+    UnstableError,
+)
 from ..core.params import Param, as_float_copy, floated, is_symbolic, positive
-from ..policies.catalogue import as_policy
+from ..core.result import Result, SimulationResult
+from ..core.types import Number, PolicyLike, PredictionLike, SizeLike
+from ..laws.convert import as_size_law
+from ..laws.joint import joint_law
 from ..laws.predictions import as_prediction
-from ..core.result import Result
+from ..policies.catalogue import as_policy
 
 METHODS = ("auto", "formula", "soap", "symbolic", "simulation")
 
@@ -32,7 +37,8 @@ class MG1:
 
     arrival_rate = Param(positive)
 
-    def __init__(self, arrival_rate, size, prediction=None):
+    def __init__(self, arrival_rate: Number, size: SizeLike,
+                 prediction: PredictionLike = None):
         self.arrival_rate = arrival_rate
         self.size = as_size_law(size)
         self.prediction = as_prediction(prediction)
@@ -88,7 +94,7 @@ class MG1:
         return MG1(self.arrival_rate, self.size, prediction)
 
     # -- answers ---------------------------------------------------------------------------
-    def mean_response_time(self, policy, method="auto", **options):
+    def mean_response_time(self, policy: PolicyLike, method: str = "auto", **options) -> Result:
         """E[T] under ``policy`` by ``method`` ("auto", "formula", "soap", "symbolic",
         "simulation"). Returns a :class:`~qtheory.core.result.Result` (a sympy expression for
         "symbolic", a simulation summary for "simulation")."""
@@ -116,7 +122,8 @@ class MG1:
         details = {"cost": formula.cost(self, policy, value)} if hasattr(formula, "cost") else {}
         return Result(float(value), float(error), "formula", policy.name, details)
 
-    def response_time(self, policy, size, prediction=None, method="auto"):
+    def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
+                      method: str = "auto") -> Result:
         """E[T(x, y)]: mean response time of a job of size x (and prediction y).
 
         Examples
@@ -145,7 +152,7 @@ class MG1:
         from ..methods.formula import formula_for
         return float(formula_for(policy).at(self, policy, x, float(prediction)))
 
-    def mean_slowdown(self, policy, method="auto"):
+    def mean_slowdown(self, policy: PolicyLike, method: str = "auto") -> Result:
         """E[T(X, Y) / X], the mean slowdown (infinite when sizes near 0 wait).
 
         Size-based and blind policies average E[T(x)] / x; SPJF, PSPJF, SPRPT and Trail
@@ -202,7 +209,8 @@ class MG1:
                 f"(about {t_b:.4g}), so E[T / X] >= {t_b:.4g} E[1 / X] = inf. Use a size law "
                 "bounded away from 0, or report the mean response time.")
 
-    def simulate(self, policy, jobs=10**6, replications=10, seed=1, **options):
+    def simulate(self, policy: PolicyLike, jobs: int = 10**6, replications: int = 10,
+                 seed: int = 1, **options) -> SimulationResult:
         """Simulate ``policy``: independent replications with a 95% confidence interval."""
         from ..methods.sim import simulate
         return simulate(self.numeric(), as_float_copy(as_policy(policy)), jobs=jobs,

@@ -15,7 +15,6 @@ True
 """
 
 from .engine import Plan, run_replication, simulate
-from .stats import SimulationResult, SizeCurve, batch_means, t_interval
+from .stats import SizeCurve, batch_means
 
-__all__ = ["simulate", "SimulationResult", "SizeCurve", "Plan", "run_replication",
-           "batch_means", "t_interval"]
+__all__ = ["simulate", "SizeCurve", "Plan", "run_replication", "batch_means"]

@@ -18,7 +18,8 @@ from ...core.errors import ParameterError, PerformanceWarning, PolicyError
 from ...laws.grid import size_cuts
 from ...policies.pieces import INF, Profile, affine_template, discover_pieces
 from . import kernels as K
-from .stats import SimulationResult, SizeCurve, t_interval
+from ...core.result import SimulationResult
+from .stats import SizeCurve
 
 #: Arrivals generated (and served) per chunk.
 CHUNK = 1 << 16
@@ -564,15 +565,11 @@ def _size_edges(q, by_size, seed):
 
 
 def _summarise(plan, outs, jobs, warmup, edges, elapsed, precision):
-    means = np.array([o["sum"] / o["count"] for o in outs])
-    mean, ci, se = t_interval(means)
+    samples = {"T": [o["sum"] / o["count"] for o in outs]}
     spans = np.array([o["span"] for o in outs])
     if np.all(spans > 0):
-        L = np.array([o["area"] / o["span"] for o in outs])
-        lam_hat = float(np.mean((jobs - warmup) / spans))
-        mean_number = float(L.mean())
-    else:
-        L, lam_hat, mean_number = None, math.nan, math.nan
+        samples["N"] = [o["area"] / o["span"] for o in outs]
+        samples["arrival_rate"] = (jobs - warmup) / spans
     curve = None
     if edges is not None:
         bm = np.array([np.where(o["bcount"] > 0, o["bsum"] / np.maximum(o["bcount"], 1), np.nan)
@@ -587,8 +584,9 @@ def _summarise(plan, outs, jobs, warmup, edges, elapsed, precision):
     per_job = None
     if "T" in outs[0]:
         per_job = {"response_time": outs[0]["T"], "size": outs[0]["X"]}
-    res = SimulationResult(mean, ci, se, means, jobs, warmup, plan.policy.name, mean_number,
-                           lam_hat, L, curve, per_job, elapsed)
+    res = SimulationResult.from_replications(samples, jobs, warmup, plan.policy.name)
+    res = res.with_(by_size=curve, per_job=per_job, elapsed=elapsed)
+    ci = res.ci
     if precision is not None and res.relative_half_width > precision:
         warnings.warn(f"{plan.policy.name}: the 95% CI [{ci[0]:.6g}, {ci[1]:.6g}] has relative "
                       f"half-width {res.relative_half_width:.3g} > precision = {precision}; "

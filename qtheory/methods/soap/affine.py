@@ -2,10 +2,10 @@
 
 import numpy as np
 
+from ...core.numerics import piece_nodes
 from ...laws.grid import size_cuts
 from .levels import levels
-from .rules import INF, _S16, _T8, _W16, _W8, _map
-
+from .rules import _S16, _T8, _W8, _W16, INF
 
 _SX = np.concatenate([_S16, (_T8 + 1) / 2])
 
@@ -266,7 +266,7 @@ class _AffineCond:
         kinks = np.where(valid, kinks, xl)[:, valid.any(0)]
         cuts = np.sort(np.concatenate([np.broadcast_to(self.xcuts, (J, self.xcuts.size)),
                                        kinks], 1), 1)
-        x, jac = _map(cuts[:, :-1].ravel(), cuts[:, 1:].ravel(), _S16)
+        x, jac = piece_nodes(cuts[:, :-1].ravel(), cuts[:, 1:].ravel(), _S16)
         npc = cuts.shape[1] - 1
         x = x.reshape(J, -1)
         jac = jac.reshape(J, npc, -1)
@@ -307,7 +307,7 @@ class _AffineCond:
         extra = np.concatenate(extra)
         extra = extra[np.isfinite(extra) & (extra > xl) & (extra < xh)]
         xcuts = np.unique(np.concatenate([self.xcuts, extra]))
-        x, jx = _map(xcuts[:-1], xcuts[1:], _SX)                          # (npx, 24)
+        x, jx = piece_nodes(xcuts[:-1], xcuts[1:], _SX)                          # (npx, 24)
         x, jx = x.ravel(), jx.ravel()
         wx16, wx8 = jx * np.tile(_WX16, xcuts.size - 1), jx * np.tile(_WX8, xcuts.size - 1)
         with np.errstate(all="ignore"):
@@ -343,7 +343,7 @@ class _AffineCond:
         a, b = cand[:, :-1], cand[:, 1:]
         ok = np.isfinite(a) & ~np.isnan(b) & (b > a)
         xi = np.nonzero(ok)[0]
-        y, jy = _map(a[ok], b[ok], _SX)                                    # (n, 24)
+        y, jy = piece_nodes(a[ok], b[ok], _SX)                                    # (n, 24)
         with np.errstate(all="ignore"):
             hy = np.nan_to_num(np.asarray(self.eng.pred.pdf(y, x[xi][:, None]), float)) * jy
         xi = np.broadcast_to(xi[:, None], y.shape).ravel()

@@ -2,6 +2,7 @@
 population's threshold functions."""
 
 import numpy as np
+
 from ...core.errors import PolicyError
 from ...laws.grid import size_cuts
 from .envelope import _HFunction, envelope

@@ -1,7 +1,7 @@
 """Suffix maxima of rank profiles (the tagged job's worst future rank) and its residence time."""
 
-from numba import njit
 import numpy as np
+from numba import njit
 
 from .interp import _Interp
 from .levels import _distinct

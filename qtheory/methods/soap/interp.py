@@ -1,15 +1,14 @@
 """Adaptive piecewise-Legendre interpolation in rank space, with exact antiderivatives."""
 
-from functools import lru_cache
 import math
+from functools import lru_cache
 
+import numpy as np
 from numba import njit
 from numpy.polynomial import legendre as _leg
-import numpy as np
 
 from ...core.errors import ConvergenceError
 from .rules import INF
-
 
 #: Relative tolerance of the rank-space interpolants of 1 / (1 - rho^new[r]).
 INTERP_RTOL = 1e-11

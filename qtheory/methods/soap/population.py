@@ -2,15 +2,25 @@
 new and old work of other jobs at any threshold rank, exact in the ranks."""
 
 import math
+
 import numpy as np
+
 from ...core.errors import ParameterError, PolicyError
+from ...core.numerics import piece_nodes
 from ...laws.grid import size_cuts
 from ...laws.predictions import Perfect
 from ...policies.pieces import discover_pieces, stack_rows
 from .affine import _AffineCond
-from .levels import _bisect_change, _code, _distinct, _job_quantities, _piece_values, levels
-from .rules import INF, _S16, _S32, _W16, _W32, _map
-from .tables import _DiscreteTable, _Table, _moments, _split_integrate
+from .levels import (
+    _bisect_change,
+    _code,
+    _distinct,
+    _job_quantities,
+    _piece_values,
+    levels,
+)
+from .rules import _S16, _S32, _W16, _W32, INF
+from .tables import _DiscreteTable, _moments, _split_integrate, _Table
 
 
 class _Component:
@@ -294,8 +304,8 @@ class Population:
         if self.size.discrete:
             ycuts = np.union1d(ycuts, self._atom_breaks(comp, ycuts))
         a, b = ycuts[:-1], ycuts[1:]
-        y32, j32 = _map(a, b, _S32)
-        y16, j16 = _map(a, b, _S16)
+        y32, j32 = piece_nodes(a, b, _S32)
+        y16, j16 = piece_nodes(a, b, _S16)
         ys = np.concatenate([y32.ravel(), y16.ravel()])
         wy = np.concatenate([(j32 * _W32 / 2).ravel(), np.zeros(y16.size)])
         wy16 = np.concatenate([np.zeros(y32.size), (j16 * _W16 / 2).ravel()])
@@ -310,8 +320,8 @@ class Population:
     def _add_pieces(self, comp, rc, rv, si, sj, sa, sb, res32, res16):
         """Add to the y piece sums of :meth:`_exact_cond` the integrals over sub-pieces
         [sa, sb] of piece ``sj`` at thresholds ``si`` (32- and 16-point rules)."""
-        y3, j3 = _map(sa, sb, _S32)
-        y1, j1 = _map(sa, sb, _S16)
+        y3, j3 = piece_nodes(sa, sb, _S32)
+        y1, j1 = piece_nodes(sa, sb, _S16)
         yf = np.concatenate([y3, y1], 1).ravel()
         thr = np.repeat(si, 48)
         prf = self.profile(comp, yf)
@@ -330,7 +340,7 @@ class Population:
         Found between consecutive Gauss nodes of each y piece and bisected."""
         works = np.asarray(self.size.values, float) + comp.shift
         a, b = ycuts[:-1], ycuts[1:]
-        ys, _ = _map(a, b, _S32)
+        ys, _ = piece_nodes(a, b, _S32)
         ends = np.where(np.isfinite(b), b, ys[:, -1])
         ys = np.sort(np.concatenate([a[:, None], ys, ends[:, None]], 1), 1)  # (npc, 34)
 

@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from ...core.numerics import piece_kind, piece_nodes
 from .levels import _bisect_change
-from .rules import _ANTI, _S16, _S32, _W16, _W32, _legval, _map, _piece_kind
+from .rules import _ANTI, _S16, _S32, _W16, _W32, _legval
 
 
 class _Table:
@@ -17,9 +18,9 @@ class _Table:
         cuts = np.asarray(cuts, float)
         self.cuts, self.shift = cuts, float(shift)
         a, b = cuts[:, :-1], cuts[:, 1:]
-        self.kind, self.a, self.b = _piece_kind(a, b), a, b
-        x32, j32 = _map(a, b, _S32)
-        x16, j16 = _map(a, b, _S16)
+        self.kind, self.a, self.b = piece_kind(a, b), a, b
+        x32, j32 = piece_nodes(a, b, _S32)
+        x16, j16 = piece_nodes(a, b, _S16)
         with np.errstate(all="ignore"):
             g32 = np.nan_to_num(weight(x32) * j32, nan=0.0, posinf=0.0)
             g16 = np.nan_to_num(weight(x16) * j16, nan=0.0, posinf=0.0)
@@ -124,7 +125,7 @@ def _split_integrate(a, b, R, both, iters=64):
     ``both(x, i)`` gives (3, K) integrand values (density included) at points x paired
     with threshold indices i and their signatures (K, L). Returns (3, R)."""
     Np = len(a)
-    x32, j32 = _map(a, b, _S32)
+    x32, j32 = piece_nodes(a, b, _S32)
     xs = np.concatenate([x32.ravel(), a, np.where(np.isfinite(b), b, a)])
     K = xs.size
     ii = np.repeat(np.arange(R), K)
@@ -156,7 +157,7 @@ def _split_integrate(a, b, R, both, iters=64):
                 subs_i.append(ti); subs_j.append(pj); sa.append(u); sb.append(v)
         res[:, ti, pj] = 0.0
     subs_i = np.array(subs_i)
-    sx, sj = _map(np.array(sa), np.array(sb), _S32)
+    sx, sj = piece_nodes(np.array(sa), np.array(sb), _S32)
     sv = both(sx.ravel(), np.repeat(subs_i, 32))[0].reshape(3, len(sa), 32)
     contrib = (sv * (sj * _W32 / 2)).sum(-1)
     np.add.at(res, (slice(None), subs_i, np.array(subs_j)), contrib)
