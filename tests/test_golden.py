@@ -7,10 +7,11 @@ Allowed differences, each asked for by the restructuring: the error bounds of
 they may move slightly, never the values), and the simulated means of a user's
 ``qt.Rank``, which now runs in the compiled loops from its discovered pieces instead of
 the Python loop (same schedule; breakpoints found to ~1e-13, so means agree to ~1e-13);
-and the values and errors of ``method="soap"`` at the rounding level (1e-14 relative), since
+and the values and errors of ``method="soap"`` at the rounding level (1e-13 relative), since
 the SOAP engine now maps its quadrature pieces with the one map the formulas use
-(``core.numerics.piece_nodes``) instead of a copy that rounded the nodes differently
-(measured over the 789 SOAP cells under 10 s: see the closing note of the change).
+(``core.numerics.piece_nodes``) instead of a copy that rounded the nodes differently.
+Measured over the 789 SOAP cells under 10 s: 207 values moved, by at most 3.2e-14
+relative (bounded Pareto, FB, rho = 0.9), the others by at most 2.4e-15.
 
 The default suite checks a fixed, spread-out subset of the cheap cells; ``-m slow``
 checks them all (about 70 CPU minutes).
@@ -51,8 +52,8 @@ def check(key):
         assert math.isclose(got["value"], want["value"], rel_tol=1e-12), (key, got, want)
         return
     if method == "soap":
-        # errors at the rounding level (~1e-14 relative) are themselves rounding noise
-        rounding = 1e-14 * abs(want["value"])
+        # errors at the rounding level are themselves rounding noise
+        rounding = 1e-13 * abs(want["value"])
         assert abs(got["value"] - want["value"]) <= rounding, (key, got, want)
         assert abs(got["error"] - want["error"]) <= 0.1 * want["error"] + rounding, \
             (key, got, want)
