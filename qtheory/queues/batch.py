@@ -37,10 +37,8 @@ import numbers
 
 import numpy as np
 import sympy
-from scipy import sparse, special
-from scipy.sparse.linalg import splu
 
-from ..core.errors import ConvergenceError, ParameterError, PolicyError, UnstableError
+from ..core.errors import ParameterError, PolicyError, UnstableError
 from ..core.params import Param, is_symbolic, positive
 from ..core.report import Report
 from ..core.result import Result, SimulationResult
@@ -48,6 +46,7 @@ from ..laws.sizes import (
     Exponential,
     SizeLaw,
 )
+from .batch_chain import TAIL_MASS, chain_summary, stationary
 from .batch_forms import (
     inoue_bound,
     inoue_phi0,
@@ -56,20 +55,14 @@ from .batch_forms import (
     mm_ab1_mean_response_time,
 )
 from .batch_roots import (
-    LOST_DIGITS,
-    Transforms,
-    fixed_point_roots,
-    fixed_point_solve,
-    newton_root,
-    roots_dps,
+    pgf_roots,
+    roots_summary,
 )
 from .batch_service import BatchService
 
 __all__ = ["BatchQueue", "inoue_phi0", "inoue_phi1", "inoue_bound",
            "mm_ab1_mean_response_time", "mg1_clipped_mean_response_time"]
 
-#: Stop growing the truncated chain once the mass in its top 10% is below this.
-TAIL_MASS = 1e-12
 _POLICY = "BatchQueue"
 
 
@@ -125,6 +118,7 @@ class BatchQueue:
             batch_time = lambda k: constant  # noqa: E731  (S_k independent of k)
         self.batch_time = batch_time
         self._svc = {}
+        self._summaries = {}
         self.symbolic = is_symbolic(arrival_rate, self._service_value(self.min_batch))
         if not self.symbolic:
             self.check_stable()
@@ -176,14 +170,15 @@ class BatchQueue:
         return s.mean
 
     @property
-    def _b_eff(self):
+    def finite_cap(self):
+        """max_batch, or None when it is infinite."""
         return self.max_batch if self.max_batch != math.inf else None
 
     @property
     def capacity(self):
         """Jobs per unit time at saturation: b / E[S_b] (for b = ∞, k / E[S_k] at
         k = 10⁶, which for S_k = α k + τ_0 is ≈ 1/α)."""
-        b = self._b_eff if self._b_eff is not None else 10**6
+        b = self.finite_cap if self.finite_cap is not None else 10**6
         return b / self.service(b).mean
 
     @property
@@ -202,12 +197,14 @@ class BatchQueue:
                                      f"time is below arrival_rate = {self.arrival_rate!r}; lower "
                                      "arrival_rate or raise max_batch (memory)")
 
-    # -- exact stationary law: truncated embedded chain -------------------------------------
-    def _K(self, x):
+    # -- the pieces the exact methods share -------------------------------------------------
+    def batch_size(self, x):
+        """K(x) = min(max(x, a), b): the jobs a batch takes when x wait."""
         a, b = self.min_batch, self.max_batch
         return np.minimum(np.maximum(x, a), b if b != math.inf else np.iinfo(np.int64).max)
 
-    def _pmfs(self, ks):
+    def arrival_pmfs(self, ks):
+        """For each batch size k: (first index, pmf) of the Poisson arrivals during S_k."""
         lam = float(self.arrival_rate)
         out = {}
         for k in ks:
@@ -218,51 +215,9 @@ class BatchQueue:
             out[k] = s._pmf
         return out
 
-    def _chain(self, N):
-        """Stationary law of the departure chain truncated to 0..N (mass ≥ N lumped)."""
-        b = self.max_batch
-        x = np.arange(N + 1)
-        K = self._K(x)
-        base = np.maximum(x - b, 0) if b != math.inf else np.zeros_like(x)
-        pmfs = self._pmfs(np.unique(K))
-        rows, cols, vals = [], [], []
-        for xi in range(N + 1):
-            lo, p = pmfs[int(K[xi])]
-            c = base[xi] + lo + np.arange(p.size)
-            if c[-1] > N:   # lump the mass beyond N into state N
-                cut = np.searchsorted(c, N)
-                p = np.concatenate([p[:cut], [p[cut:].sum()]])
-                c = c[:cut + 1]
-                c[-1] = N
-            rows.append(np.full(c.size, xi))
-            cols.append(c)
-            vals.append(p)
-        r, c, v = (np.concatenate(z) for z in (rows, cols, vals))
-        # π (P - I) = 0  <=>  (P^T - I) π^T = 0; the equation of state m is replaced by π_m = 1
-        m = self._mode_guess(N)
-        # π (P - I) = 0  <=>  (P^T - I) π^T = 0; the equation of state m is replaced by π_m = 1
-        keep = c != m
-        d = np.arange(N + 1)
-        rr = np.concatenate([c[keep], d[d != m], [m]])
-        cc = np.concatenate([r[keep], d[d != m], [m]])
-        vv = np.concatenate([v[keep], -np.ones(N), [1.0]])
-        A = sparse.csc_matrix((vv, (rr, cc)), shape=(N + 1, N + 1))
-        rhs = np.zeros(N + 1)
-        rhs[m] = 1.0
-        pi = splu(A.tocsc()).solve(rhs)
-        pi = np.clip(pi, 0.0, None)
-        return pi / pi.sum()
-
-    def _mode_guess(self, N):
-        """A state of non-negligible probability: the fixed point of the mean drift."""
-        lam, b, x = float(self.arrival_rate), self.max_batch, 0.0
-        for _ in range(60):
-            k = int(self._K(int(round(x))))
-            x = max(x - b, 0.0) + lam * self.service(k).mean
-        return int(min(N, round(x)))
-
     def stationary(self, tail=TAIL_MASS, max_states=2_000_000):
-        """π, the law of the number waiting right after a batch departure, on 0..N.
+        """π, the law of the number waiting right after a batch departure, on 0..N (the
+        truncated embedded chain, :mod:`qtheory.queues.batch_chain`).
 
         Examples
         --------
@@ -270,133 +225,13 @@ class BatchQueue:
         >>> float(round(pi[0], 12))   # P(empty after a departure) = 1 - rho
         0.5
         """
-        self.check_stable()
-        b = self._b_eff
-        lam = float(self.arrival_rate)
-        top = b if b is not None else self.min_batch
-        mean_top = lam * self.service(top).mean
-        N = int(max(64, 2 * mean_top + 3 * top + 10 * math.sqrt(mean_top + 1) + 40))
-        while True:
-            pi = self._chain(N)
-            if pi[int(0.9 * N):].sum() < tail:
-                return pi
-            if N > max_states:
-                raise ConvergenceError("the truncated departure chain (tail mass)",
-                                       float(pi[int(0.9 * N):].sum()), tail)
-            N = int(N * 1.6)
-
-    def _chain_summary(self):
-        if getattr(self, "_summary", None) is not None:
-            return self._summary
-        pi = self.stationary()
-        lam = float(self.arrival_rate)
-        x = np.arange(pi.size)
-        K = self._K(x)
-        ks = np.unique(K)
-        ES = dict((int(k), self.service(k).mean) for k in ks)
-        ES2 = dict((int(k), self.service(k).m2) for k in ks)
-        es = np.array([ES[int(k)] for k in K])
-        es2 = np.array([ES2[int(k)] for k in K])
-        b = self.max_batch
-        over = np.maximum(x - b, 0) if b != math.inf else np.zeros_like(x)
-        EK = float(pi @ K)
-        num = float(pi @ (K * (over + lam * es + (K - 1) / 2.0)))
-        T = num / (lam * EK)
-        # second, independent route: area under N(t) per cycle / jobs per cycle
-        a = self.min_batch
-        idle_area = np.where(x < a, (a * (a - 1) - x * (x - 1)) / 2.0 / lam, 0.0)
-        area = idle_area + np.maximum(x, a) * es + lam * es2 / 2.0
-        T_area = float(pi @ area) / EK
-        tail_mass = float(pi[int(0.9 * pi.size):].sum())
-        err = abs(T - T_area) + tail_mass * (pi.size + lam * es.max()) / lam + 1e-14 * T
-        self._summary = dict(T=T, error=err, EK=EK, ES_job=float(pi @ (K * es)) / EK,
-                             busy=lam * float(pi @ es) / EK, states=pi.size,
-                             T_area=T_area)
-        return self._summary
+        return stationary(self, tail, max_states)
 
     # -- exact: PGF roots ------------------------------------------------------------------
     def roots(self, dps=None):
         """The b − 1 zeros of z^b − Ã_b(z) in the unit disk other than z = 1, as mpmath
         complex numbers (Ã_b(z) = E[z^{A_b}] = E[exp(-λ(1 − z) S_b)])."""
-        import mpmath as mp
-        b = self._b_eff
-        if b is None:
-            raise PolicyError("method='roots' needs a finite max_batch: with b = inf the "
-                              "generating function has infinitely many unknowns; use "
-                              "method='chain'.")
-        lam = float(self.arrival_rate)
-        svc = self.service(b)
-        dps = dps or roots_dps(b)
-        if svc.kind == "det":   # z^b = e^{λ s (z-1)}: z = -W0(-c ω e^{-c}) / c, c = λ s / b
-            c = lam * svc.mean / b
-            w = np.exp(2j * np.pi * np.arange(1, b) / b)
-            seeds = -special.lambertw(-c * w * np.exp(-c)) / c
-        else:
-            seeds = fixed_point_roots(b, lam, svc)
-        zs = [newton_root(complex(z), b, lam, svc, mp, dps) for z in seeds]
-        with mp.workdps(dps):
-            # sanity: distinct and inside the unit disk
-            for i, z in enumerate(zs):
-                if not abs(z) < 1:
-                    raise ConvergenceError("a root of z^b = A_b(z) inside the unit disk",
-                                           float(abs(z)), float(abs(z) - 1))
-            seen = sorted(zs, key=lambda z: (float(mp.re(z)), float(mp.im(z))))
-            for u, v in zip(seen[:-1], seen[1:]):
-                if abs(u - v) < mp.mpf(10) ** (-dps // 3):
-                    raise ConvergenceError("distinct roots of z^b = A_b(z)", float(abs(u - v)),
-                                           0.0)
-        return zs
-
-    def _roots_summary(self, dps=None):
-        import mpmath as mp
-        b = self._b_eff
-        zs = self.roots(dps)
-        lam = float(self.arrival_rate)
-        a = self.min_batch
-        dps = dps or roots_dps(b)
-        with mp.workdps(dps):
-            L = mp.mpf(lam)
-            x = list(range(b))
-            K = [min(max(xi, a), b) for xi in x]
-            svcs = {k: self.service(k) for k in set(K) | {b}}
-            ES = {k: mp.mpf(s.mean) for k, s in svcs.items()}
-            ES2 = {k: mp.mpf(s.m2) for k, s in svcs.items()}
-            transforms = Transforms(svcs, mp)
-            rows = []
-            for r, z in enumerate(zs[:b // 2]):   # zs[k-1] pairs with its conjugate zs[b-k-1]
-                cache = transforms(L * (1 - z))
-                zx, eq = mp.mpf(1), []
-                for xi in x:   # Σ_{x<b} π_x [Ã_{K(x)}(z_r) − z_r^x] = 0
-                    eq.append(cache[K[xi]] - zx)
-                    zx *= z
-                rows.append([mp.re(e) for e in eq])
-                if 2 * (r + 1) != b:           # a non-real root: its imaginary part too
-                    rows.append([mp.im(e) for e in eq])
-            # normalisation P(1) = 1 via l'Hôpital: N'(1) = D'(1)
-            rows.append([b - xi + L * ES[K[xi]] - L * ES[b] for xi in x])
-            rhs = [mp.mpf(0)] * (b - 1) + [b - L * ES[b]]
-            bits = int(dps * 3.33)
-            pi = [mp.ldexp(v, -bits) for v in fixed_point_solve(rows, rhs, bits)]
-            D1 = b - L * ES[b]
-            D2 = b * (b - 1) - L**2 * ES2[b]
-            N2 = mp.fsum(pi[xi] * (b * (b - 1) + 2 * b * L * ES[K[xi]] + L**2 * ES2[K[xi]]
-                                   - xi * (xi - 1) - 2 * xi * L * ES[b] - L**2 * ES2[b])
-                         for xi in x)
-            EX = (N2 - D2) / (2 * D1)       # P'(1) from P(z) D(z) = N(z) at second order
-            low = mp.fsum(pi)
-            high = 1 - low                  # P(X >= b)
-            over = EX - mp.fsum(pi[xi] * xi for xi in x) - b * high   # E[(X - b)^+]
-            num = (mp.fsum(pi[xi] * K[xi] * (L * ES[K[xi]] + (K[xi] - 1) / mp.mpf(2))
-                           for xi in x)
-                   + b * (over + high * (L * ES[b] + (b - 1) / mp.mpf(2))))
-            EK = mp.fsum(pi[xi] * K[xi] for xi in x) + b * high
-            T = num / (L * EK)
-            ESjob = (mp.fsum(pi[xi] * K[xi] * ES[K[xi]] for xi in x) + high * b * ES[b]) / EK
-            busy = L * (mp.fsum(pi[xi] * ES[K[xi]] for xi in x) + high * ES[b]) / EK
-            neg = -min(0, float(min(pi)))
-        return dict(T=float(T), EK=float(EK), ES_job=float(ESjob), busy=float(busy),
-                    error=float(abs(T)) * (1e-15 + 10.0 ** (LOST_DIGITS * b - dps)) + neg,
-                    roots=len(zs), dps=dps)
+        return pgf_roots(self, dps)
 
     # -- answers ---------------------------------------------------------------------------
     def _summary_for(self, method):
@@ -404,11 +239,13 @@ class BatchQueue:
             raise PolicyError("exact methods need numeric parameters; with sympy symbols use "
                               "method='formula' (M/M^(a,b)/1, M/G/1) or inoue_bound().")
         if method in ("auto", "chain"):
-            return self._chain_summary(), "chain"
+            if self._summaries.get("chain") is None:
+                self._summaries["chain"] = chain_summary(self)
+            return self._summaries["chain"], "chain"
         if method == "roots":
-            if getattr(self, "_rsummary", None) is None:
-                self._rsummary = self._roots_summary()
-            return self._rsummary, "roots"
+            if self._summaries.get("roots") is None:
+                self._summaries["roots"] = roots_summary(self)
+            return self._summaries["roots"], "roots"
         raise ParameterError(f"method = {method!r} is invalid: use 'chain', 'roots', "
                              "'formula', 'bound' or 'simulation'.")
 

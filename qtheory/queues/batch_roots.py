@@ -5,8 +5,9 @@ Vandermonde-like linear system solved exactly in binary fixed point."""
 
 
 import numpy as np
+from scipy import special
 
-from ..core.errors import ConvergenceError
+from ..core.errors import ConvergenceError, PolicyError
 from ..laws.sizes import (
     Empirical,
     Erlang,
@@ -193,3 +194,87 @@ def mp_transform(svc, mp):
         return tr
     svc.lst(0.0)   # raises the informative PolicyError
     raise AssertionError  # pragma: no cover
+
+
+def pgf_roots(queue, dps=None):
+    """The b − 1 zeros of z^b − Ã_b(z) in the unit disk other than z = 1, as mpmath
+    complex numbers (Ã_b(z) = E[z^{A_b}] = E[exp(-λ(1 − z) S_b)])."""
+    import mpmath as mp
+    b = queue.finite_cap
+    if b is None:
+        raise PolicyError("method='roots' needs a finite max_batch: with b = inf the "
+                          "generating function has infinitely many unknowns; use "
+                          "method='chain'.")
+    lam = float(queue.arrival_rate)
+    svc = queue.service(b)
+    dps = dps or roots_dps(b)
+    if svc.kind == "det":   # z^b = e^{λ s (z-1)}: z = -W0(-c ω e^{-c}) / c, c = λ s / b
+        c = lam * svc.mean / b
+        w = np.exp(2j * np.pi * np.arange(1, b) / b)
+        seeds = -special.lambertw(-c * w * np.exp(-c)) / c
+    else:
+        seeds = fixed_point_roots(b, lam, svc)
+    zs = [newton_root(complex(z), b, lam, svc, mp, dps) for z in seeds]
+    with mp.workdps(dps):
+        # sanity: distinct and inside the unit disk
+        for i, z in enumerate(zs):
+            if not abs(z) < 1:
+                raise ConvergenceError("a root of z^b = A_b(z) inside the unit disk",
+                                       float(abs(z)), float(abs(z) - 1))
+        seen = sorted(zs, key=lambda z: (float(mp.re(z)), float(mp.im(z))))
+        for u, v in zip(seen[:-1], seen[1:]):
+            if abs(u - v) < mp.mpf(10) ** (-dps // 3):
+                raise ConvergenceError("distinct roots of z^b = A_b(z)", float(abs(u - v)),
+                                       0.0)
+    return zs
+
+def roots_summary(queue, dps=None):
+    import mpmath as mp
+    b = queue.finite_cap
+    zs = pgf_roots(queue, dps)
+    lam = float(queue.arrival_rate)
+    a = queue.min_batch
+    dps = dps or roots_dps(b)
+    with mp.workdps(dps):
+        L = mp.mpf(lam)
+        x = list(range(b))
+        K = [min(max(xi, a), b) for xi in x]
+        svcs = {k: queue.service(k) for k in set(K) | {b}}
+        ES = {k: mp.mpf(s.mean) for k, s in svcs.items()}
+        ES2 = {k: mp.mpf(s.m2) for k, s in svcs.items()}
+        transforms = Transforms(svcs, mp)
+        rows = []
+        for r, z in enumerate(zs[:b // 2]):   # zs[k-1] pairs with its conjugate zs[b-k-1]
+            cache = transforms(L * (1 - z))
+            zx, eq = mp.mpf(1), []
+            for xi in x:   # Σ_{x<b} π_x [Ã_{K(x)}(z_r) − z_r^x] = 0
+                eq.append(cache[K[xi]] - zx)
+                zx *= z
+            rows.append([mp.re(e) for e in eq])
+            if 2 * (r + 1) != b:           # a non-real root: its imaginary part too
+                rows.append([mp.im(e) for e in eq])
+        # normalisation P(1) = 1 via l'Hôpital: N'(1) = D'(1)
+        rows.append([b - xi + L * ES[K[xi]] - L * ES[b] for xi in x])
+        rhs = [mp.mpf(0)] * (b - 1) + [b - L * ES[b]]
+        bits = int(dps * 3.33)
+        pi = [mp.ldexp(v, -bits) for v in fixed_point_solve(rows, rhs, bits)]
+        D1 = b - L * ES[b]
+        D2 = b * (b - 1) - L**2 * ES2[b]
+        N2 = mp.fsum(pi[xi] * (b * (b - 1) + 2 * b * L * ES[K[xi]] + L**2 * ES2[K[xi]]
+                               - xi * (xi - 1) - 2 * xi * L * ES[b] - L**2 * ES2[b])
+                     for xi in x)
+        EX = (N2 - D2) / (2 * D1)       # P'(1) from P(z) D(z) = N(z) at second order
+        low = mp.fsum(pi)
+        high = 1 - low                  # P(X >= b)
+        over = EX - mp.fsum(pi[xi] * xi for xi in x) - b * high   # E[(X - b)^+]
+        num = (mp.fsum(pi[xi] * K[xi] * (L * ES[K[xi]] + (K[xi] - 1) / mp.mpf(2))
+                       for xi in x)
+               + b * (over + high * (L * ES[b] + (b - 1) / mp.mpf(2))))
+        EK = mp.fsum(pi[xi] * K[xi] for xi in x) + b * high
+        T = num / (L * EK)
+        ESjob = (mp.fsum(pi[xi] * K[xi] * ES[K[xi]] for xi in x) + high * b * ES[b]) / EK
+        busy = L * (mp.fsum(pi[xi] * ES[K[xi]] for xi in x) + high * ES[b]) / EK
+        neg = -min(0, float(min(pi)))
+    return dict(T=float(T), EK=float(EK), ES_job=float(ESjob), busy=float(busy),
+                error=float(abs(T)) * (1e-15 + 10.0 ** (LOST_DIGITS * b - dps)) + neg,
+                roots=len(zs), dps=dps)
