@@ -122,6 +122,41 @@ class MG1:
         details = {"cost": formula.cost(self, policy, value)} if hasattr(formula, "cost") else {}
         return Result(float(value), float(error), "formula", policy.name, details)
 
+    def response_time_distribution(self, policy: PolicyLike, size: Number = None,
+                                   prediction: Number = None, method: str = "auto"):
+        """The law of the response time T under ``policy`` (of T given the size with
+        ``size=x``): transform, moments, CDF, tail and quantiles, each with its error
+        (:class:`~qtheory.methods.distribution.response.ResponseTimeDistribution`).
+
+        ``method="auto"`` or ``"formula"``: the policy's closed structure (FCFS, LCFS, FB,
+        PSJF, SRPT, SJF, priority classes and one bit with Perfect predictions; the
+        prediction-based policies with Perfect predictions). Other policies and noisy
+        predictions raise a PolicyError that says so: simulate them
+        (``q.simulate(policy, per_job=True)``).
+
+        Examples
+        --------
+        >>> import qtheory as qt
+        >>> d = qt.MG1(0.5, qt.Exponential(1.0)).response_time_distribution(qt.SRPT)
+        >>> abs(d.mean().value - qt.MG1(0.5, qt.Exponential(1.0)).mean_response_time(qt.SRPT).value) < 1e-9
+        True
+        """
+        from ..methods.distribution.response import ResponseTimeDistribution
+        policy = as_policy(policy)
+        if method not in ("auto", "formula"):
+            raise PolicyError(f"method = {method!r}: the response-time distribution is "
+                              "available by method='formula' (closed structures) only, for "
+                              "now; the generic SOAP transform is not yet built, and a "
+                              "simulation's quantiles come from q.simulate(..., per_job=True).")
+        if prediction is not None:
+            raise PolicyError("conditioning on the prediction is not available yet: give "
+                              "size= only.")
+        self._check_descriptor(policy)
+        if self.symbolic:
+            raise PolicyError("the response-time distribution is numeric: give numbers, not "
+                              "sympy symbols.")
+        return ResponseTimeDistribution(self, as_float_copy(policy), size)
+
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
                       method: str = "auto") -> Result:
         """E[T(x, y)]: mean response time of a job of size x (and prediction y).
