@@ -158,7 +158,7 @@ class MG1:
         return ResponseTimeDistribution(self, as_float_copy(policy), size)
 
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
-                      method: str = "auto") -> Result:
+                      method: str = "auto") -> float:
         """E[T(x, y)]: mean response time of a job of size x (and prediction y).
 
         Examples

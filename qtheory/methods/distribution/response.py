@@ -16,16 +16,23 @@ M/M/1 FCFS: T ~ Exp(μ − λ), so P99 = ln(100) / (μ − λ):
 """
 
 import math
+import warnings
 
 import numpy as np
 from numpy.polynomial import legendre as _leg
 
-from ...core.errors import ConvergenceError, ParameterError, PolicyError
+from ...core.errors import (
+    ConvergenceError,
+    ParameterError,
+    PerformanceWarning,
+    PolicyError,
+)
 from ...core.numerics import piece_nodes
 from ...core.result import Result
-from ...laws.transforms import _cuts
+from ...laws.grid import size_cuts
+from ...laws.transforms import has_closed_transform
 from .inversion import ORDERS, euler, euler_nodes
-from .structures import structure
+from .structures import SIZE_DEPENDENT, structure
 from .tagged import DESCENDING, busy_period, tagged_lst, tagged_moments
 
 _T, _W = _leg.leggauss(32)
@@ -45,24 +52,27 @@ class _Grid:
 
     def __init__(self, law, top=math.inf, omega=0.0, split=1, with_top=False):
         self.discrete = law.discrete
+        self.tail = False
         if self.discrete:
             keep = law.values < top if with_top else law.values <= top
             self.x, self.w = law.values[keep], law.weights[keep]
             if with_top:
                 self.x, self.w = np.append(self.x, top), np.append(self.w, 0.0)
             return
-        c = _cuts(law)
-        if np.isinf(c[-1]) and top > c[-2]:
-            top = math.inf   # past the last quantile cut (mass < 1e-16): one tail piece
+        c = np.array(size_cuts(law), float)
+        if np.isinf(c[-1]) and top > c[-2] and not with_top:
+            top = math.inf   # sizes past the last quantile cut (mass < 1e-16): one tail piece
         c = np.unique(np.concatenate([[0.0], c[c < top], [min(top, c[-1])]]))
         a, b = c[:-1], c[1:]
         width = np.where(np.isfinite(b), b - a, 0.0)
-        n = np.where(np.isfinite(b), np.ceil(omega * width / (4 * math.pi)), 1) * split
+        n = np.maximum(np.ceil(omega * width / (4 * math.pi)), 1)
+        n = n * np.where(np.isfinite(b), split, 1)
         n = np.clip(n, 1, 20_000).astype(int)
         a = np.concatenate([lo + (hi - lo) * np.arange(k) / k if np.isfinite(hi) else [lo]
                             for lo, hi, k in zip(a, b, n)])
         b = np.concatenate([a[1:], [c[-1]]])
         self.x, self.jac = piece_nodes(a, b, _S)                       # (pieces, 32)
+        self.tail = bool(np.isinf(b[-1]))
         with np.errstate(all="ignore"):
             pdf = np.where(self.x > 0, np.asarray(law.pdf(self.x), float), 0.0)
         self.w = np.nan_to_num(pdf * self.jac * _WS)
@@ -83,7 +93,18 @@ class _Grid:
         within = np.einsum("ij,pj...->pi...", _CUM, g)
         totals = np.einsum("j,pj...->p...", _WS, g)
         before = np.concatenate([np.zeros_like(totals[:1]), np.cumsum(totals, axis=0)[:-1]])
-        return within + before[:, None]
+        out = within + before[:, None]
+        if self.tail:
+            # x = a / s on [a, inf): g dx/ds has a 1/s² pole that no interpolant follows;
+            # the trapezoid rule in x over the piece's nodes (its mass is below 1e-16)
+            x = self.x[-1][::-1]
+            v = values[-1][::-1]
+            x0 = np.concatenate([[self.x[-2][-1]], x])
+            v0 = np.concatenate([values[-2][-1:], v])
+            dx = np.diff(x0).reshape((-1,) + (1,) * (v.ndim - 1))
+            steps = np.cumsum((v0[1:] + v0[:-1]) / 2 * dx, axis=0)
+            out[-1] = (out[-2][-1] + steps)[::-1]
+        return out
 
     def integrate_all(self, values):
         """∫_0^top g(ℓ) dℓ."""
@@ -115,6 +136,7 @@ class ResponseTimeDistribution:
             raise ParameterError(f"size = {size!r} is invalid: give a job size > 0.")
         self._build = structure(policy, queue.prediction)
         self.name = policy.name
+        self._warned = False
 
     def __repr__(self):
         given = "" if self.size is None else f" | size={self.size:g}"
@@ -144,6 +166,15 @@ class ResponseTimeDistribution:
 
     def lst(self, s):
         """E[e^{-sT}] at complex ``s`` (Re s > 0), vectorised."""
+        if not self._warned and not has_closed_transform(self.law) \
+                and isinstance(self.policy, SIZE_DEPENDENT):
+            self._warned = True
+            warnings.warn(f"{self.law!r} has no closed-form transform and {self.name}'s new "
+                          "work depends on the tagged size: each transform value costs "
+                          "O(nodes^2) quadratures per Newton step (seconds to minutes per "
+                          "tail value; the moments stay quick). Closed forms: Exponential, "
+                          "Erlang, Hyperexponential, Uniform, Empirical.", PerformanceWarning,
+                          stacklevel=2)
         s = np.asarray(s, complex)
         flat = s.ravel()
         if flat.size and not float(np.min(flat.real)) > 0:

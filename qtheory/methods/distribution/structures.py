@@ -95,6 +95,10 @@ STRUCTURES = {FCFS: _fcfs, LCFS: _lcfs, FB: _fb, PSJF: _psjf, PSPJF: _psjf, SRPT
 _BY_PREDICTION = (PSPJF, SPRPT, SPJF, PriorityClasses, OneBit)
 
 
+#: Policies whose new work depends on the tagged size itself (a busy period per size).
+SIZE_DEPENDENT = (FB, PSJF, PSPJF, SRPT, SPRPT, SJF, SPJF)
+
+
 def structure(policy, prediction):
     """The decomposition builder ``(law, x) -> Decomposition`` of a policy, or a
     PolicyError saying why there is none."""

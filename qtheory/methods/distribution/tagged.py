@@ -49,7 +49,8 @@ def busy_period(s, lam, new, tol=1e-14, max_iter=200):
         value, slope = new.pair(z)
         step = (B - value) / (1 - lam * slope)
         B = B - step
-        if not np.any(np.abs(step) > tol * np.maximum(np.abs(B), 1e-300)):
+        # |B| <= 1 and only 1 - B enters: an absolute tolerance
+        if not np.any(np.abs(step) > tol):
             return s + lam * (1 - B), B
     raise ConvergenceError("the busy-period transform (Newton on Kendall's equation)",
                            float(np.max(np.abs(step))), tol)

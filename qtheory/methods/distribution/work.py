@@ -10,7 +10,7 @@ Examples
 >>> import numpy as np
 >>> from qtheory.laws.sizes import Exponential
 >>> p = Capped(Exponential(1.0), 2.0)                   # min(X, 2)
->>> round(p.moment(1), 12), round(1 - np.exp(-2.0), 12)  # E[min(X, 2)] = 1 - e^{-2}
+>>> round(float(p.moment(1)), 12), round(1 - float(np.exp(-2.0)), 12)  # 1 - e^{-2}
 (0.864664716763, 0.864664716763)
 >>> complex(p.lst(np.array(0j)))
 (1+0j)
