@@ -70,12 +70,12 @@ def partial_lst_pair(law, z, upper=math.inf, strict=False):
         wu = w * np.where(np.isinf(upper), 0.0, np.maximum(upper, 0.0))
         p1 = -np.expm1(-wu)                                      # P(1, wu)
         p2 = 1 - np.exp(-wu) * (1 + wu)                          # P(2, wu)
-        small = np.abs(wu) < 2.0   # there P(2, v) = Σ_{j≥2} (j − 1)(−v)^j / j! (no cancelling)
+        small = np.abs(wu) < 0.5   # there P(2, v) = Σ_{j≥2} (j − 1)(−v)^j / j! (no cancelling)
         if np.any(small):
             v = wu[small]
             term = v * v / 2
             acc = term.copy()
-            for j in range(3, 32):
+            for j in range(3, 22):
                 term = term * (-v) / j
                 acc += (j - 1) * term
             p2[small] = acc

@@ -35,11 +35,20 @@ from .inversion import ORDERS, euler, euler_nodes
 from .structures import SIZE_DEPENDENT, structure
 from .tagged import DESCENDING, busy_period, tagged_lst, tagged_moments
 
-_T, _W = _leg.leggauss(32)
-_S, _WS = (_T + 1) / 2, _W / 2
-# values at the 32 nodes of a piece -> their integral from the piece's start to each node
-_PROJ = (_leg.legvander(_T, 31) * _W[:, None]).T * ((2 * np.arange(32) + 1) / 2)[:, None]
-_CUM = 0.5 * _leg.legvander(_T, 32) @ _leg.legint(np.eye(32), lbnd=-1) @ _PROJ
+
+
+def _rule(n):
+    """n Gauss–Legendre nodes and weights on (0, 1), and the matrix that takes values at
+    the nodes of a piece to their integrals from the piece's start to each node (through
+    the Legendre interpolant)."""
+    t, w = _leg.leggauss(n)
+    proj = (_leg.legvander(t, n - 1) * w[:, None]).T * ((2 * np.arange(n) + 1) / 2)[:, None]
+    cum = 0.5 * _leg.legvander(t, n) @ _leg.legint(np.eye(n), lbnd=-1) @ proj
+    return (t + 1) / 2, w / 2, cum
+
+
+#: 32 nodes for moments (no oscillation), 16 on the finer pieces of a transform grid.
+_RULES = {32: _rule(32), 16: _rule(16)}
 #: e^{-Re(s) x} beyond this is dropped from a transform.
 _DECAYED = 45.0
 
@@ -50,8 +59,9 @@ class _Grid:
     weights of the size law; for a discrete law, its atoms up to ``top`` (and ``top``
     itself as a level point with ``with_top``)."""
 
-    def __init__(self, law, top=math.inf, omega=0.0, split=1, with_top=False):
+    def __init__(self, law, top=math.inf, omega=0.0, split=1, with_top=False, nodes=32):
         self.discrete = law.discrete
+        self.S, self.WS, self.CUM = _RULES[nodes]
         self.tail = False
         if self.discrete:
             keep = law.values < top if with_top else law.values <= top
@@ -65,17 +75,18 @@ class _Grid:
         c = np.unique(np.concatenate([[0.0], c[c < top], [min(top, c[-1])]]))
         a, b = c[:-1], c[1:]
         width = np.where(np.isfinite(b), b - a, 0.0)
-        n = np.maximum(np.ceil(omega * width / (4 * math.pi)), 1)
+        # at most two oscillations of e^{-i ω x} per 32-node piece, one per 16-node piece
+        n = np.maximum(np.ceil(omega * width / (math.pi * nodes / 8)), 1)
         n = n * np.where(np.isfinite(b), split, 1)
         n = np.clip(n, 1, 20_000).astype(int)
         a = np.concatenate([lo + (hi - lo) * np.arange(k) / k if np.isfinite(hi) else [lo]
                             for lo, hi, k in zip(a, b, n)])
         b = np.concatenate([a[1:], [c[-1]]])
-        self.x, self.jac = piece_nodes(a, b, _S)                       # (pieces, 32)
+        self.x, self.jac = piece_nodes(a, b, self.S)                   # (pieces, nodes)
         self.tail = bool(np.isinf(b[-1]))
         with np.errstate(all="ignore"):
             pdf = np.where(self.x > 0, np.asarray(law.pdf(self.x), float), 0.0)
-        self.w = np.nan_to_num(pdf * self.jac * _WS)
+        self.w = np.nan_to_num(pdf * self.jac * self.WS)
 
     def _weighted(self, values):
         if self.discrete:
@@ -90,8 +101,8 @@ class _Grid:
         g = self._weighted(values)
         if self.discrete:
             return np.cumsum(g, axis=0)
-        within = np.einsum("ij,pj...->pi...", _CUM, g)
-        totals = np.einsum("j,pj...->p...", _WS, g)
+        within = np.einsum("ij,pj...->pi...", self.CUM, g)
+        totals = np.einsum("j,pj...->p...", self.WS, g)
         before = np.concatenate([np.zeros_like(totals[:1]), np.cumsum(totals, axis=0)[:-1]])
         out = within + before[:, None]
         if self.tail:
@@ -111,7 +122,7 @@ class _Grid:
         g = self._weighted(values)
         if self.discrete:
             return g.sum(axis=0)
-        return np.einsum("j,pj...->...", _WS, g)
+        return np.einsum("j,pj...->...", self.WS, g)
 
     def expect(self, values):
         """E[g(X)] over the nodes' weights (the mass beyond ``top`` omitted)."""
@@ -144,7 +155,7 @@ class ResponseTimeDistribution:
 
     # -- the transform -----------------------------------------------------------------
     def _levels(self, x, omega=0.0, split=1):
-        return _Grid(self.law, x, omega, split, with_top=True)
+        return _Grid(self.law, x, omega, split, with_top=True, nodes=16 if omega else 32)
 
     def _tagged(self, x, s, grid=None):
         """T̃_x(s) at s (shape S) for the single size x, or for every node of ``grid``."""
@@ -183,7 +194,7 @@ class ResponseTimeDistribution:
         if self.size is not None:
             return self._tagged(self.size, flat).reshape(s.shape)
         omega = float(np.max(np.abs(flat.imag), initial=0.0)) + 2 * self.lam
-        grid = _Grid(self.law, _DECAYED / float(np.min(flat.real)), omega)
+        grid = _Grid(self.law, _DECAYED / float(np.min(flat.real)), omega, nodes=16)
         return grid.expect(self._tagged(None, flat, grid)).reshape(s.shape)
 
     # -- moments -----------------------------------------------------------------------

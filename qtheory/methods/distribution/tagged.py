@@ -41,17 +41,23 @@ class Decomposition:
 
 def busy_period(s, lam, new, tol=1e-14, max_iter=200):
     """B̃(s) = X̃^new(s + λ − λ B̃(s)), the principal root (|B̃| ≤ 1), by Newton's method
-    from one fixed-point step; returns σ(s) = s + λ(1 − B̃(s)) and B̃(s)."""
-    s = np.asarray(s, complex)
-    B = new.lst(s + lam)
+    from one fixed-point step; returns σ(s) = s + λ(1 − B̃(s)) and B̃(s). Entries that
+    have converged drop out of the iteration."""
+    B = np.array(new.lst(np.asarray(s, complex) + lam), complex)
+    shape = B.shape
+    s_flat, B = np.broadcast_to(s, shape).ravel(), B.ravel()
+    idx, piece = np.arange(B.size), new.flat(shape)
     for _ in range(max_iter):
-        z = s + lam * (1 - B)
-        value, slope = new.pair(z)
-        step = (B - value) / (1 - lam * slope)
-        B = B - step
-        # |B| <= 1 and only 1 - B enters: an absolute tolerance
-        if not np.any(np.abs(step) > tol):
-            return s + lam * (1 - B), B
+        z = s_flat[idx] + lam * (1 - B[idx])
+        value, slope = piece.pair(z)
+        step = (B[idx] - value) / (1 - lam * slope)
+        B[idx] -= step
+        going = np.abs(step) > tol    # |B| <= 1 and only 1 - B enters: absolute tolerance
+        if not going.any():
+            B = B.reshape(shape)
+            return np.broadcast_to(s, shape) + lam * (1 - B), B
+        if going.mean() < 0.75:
+            idx, piece = idx[going], piece.take(going)
     raise ConvergenceError("the busy-period transform (Newton on Kendall's equation)",
                            float(np.max(np.abs(step))), tol)
 

@@ -16,6 +16,8 @@ Examples
 (1+0j)
 """
 
+import copy
+
 import numpy as np
 
 from ...laws.sizes import SizeLaw
@@ -39,15 +41,36 @@ def _mass(law, u, strict):
 
 
 class Work:
-    """A piece of work: its transform ``lst``, ``dlst`` = E[P e^{-zP}] and moments."""
+    """A piece of work: its transform ``lst``, ``dlst`` = E[P e^{-zP}] and moments.
+
+    Its parameters named in ``_arrays`` may be arrays (one per tagged job); ``flat`` and
+    ``take`` reshape them to follow a flattened, filtered set of transform arguments."""
+
+    _arrays = ()
 
     def pair(self, z):
         """(lst, dlst) at once (subclasses share the exponentials where they can)."""
         return self.lst(z), self.dlst(z)
 
+    def _with(self, fn):
+        out = copy.copy(self)
+        for name in self._arrays:
+            setattr(out, name, fn(np.asarray(getattr(self, name), float)))
+        return out
+
+    def flat(self, shape):
+        """This piece with its parameters broadcast to ``shape`` and flattened."""
+        return self._with(lambda v: np.broadcast_to(v, shape).ravel())
+
+    def take(self, keep):
+        """This (flat) piece restricted to the entries ``keep``."""
+        return self._with(lambda v: v[keep] if v.ndim else v)
+
 
 class Below(Work):
     """X·1{X ≤ u} (``1{X < u}`` with ``strict``): the whole job if it is small enough."""
+
+    _arrays = ("u", "_mass")
 
     def __init__(self, law, u, strict=False):
         self.law, self.u, self.strict = law, np.asarray(u, float), strict
@@ -90,6 +113,8 @@ class Above(Work):
 class Capped(Work):
     """min(X, c): a job served until it reaches the level c (FB's work below age c)."""
 
+    _arrays = ("c", "_over")
+
     def __init__(self, law, c):
         self.law, self.c = law, np.asarray(c, float)
         self._over = 1 - _mass(law, self.c, strict=True)     # P(X ≥ c)
@@ -113,6 +138,8 @@ class Capped(Work):
 class Fixed(Work):
     """c with probability p, else 0 (SRPT: an old job larger than the tagged one brings
     exactly the tagged size x once its remaining work is below x)."""
+
+    _arrays = ("c", "p")
 
     def __init__(self, c, p):
         self.c, self.p = np.asarray(c, float), np.asarray(p, float)
