@@ -51,7 +51,7 @@ _NAMES = {
     "analysis.validate": ["check_samples", "validate", "validate_all"],
     "analysis.bounds": ["bounce_bound", "error_range", "pspjf_bound", "uniform_bounds"],
     "tools.sweep": ["sweep"],
-    "tools.plot": ["plot_by_size", "plot_validation", "plot_vs_load"],
+    "tools.plot": ["plot_by_size", "plot_tail", "plot_validation", "plot_vs_load"],
 }
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 _MODULES = {"plot": "tools.plot"}   # public namespaces: qt.plot.plot_vs_load, ...

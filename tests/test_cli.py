@@ -220,3 +220,16 @@ def test_installed_script_default_table():
     assert float(rows["SRPT"][0]) == pytest.approx(1.4254, abs=5e-5)
     assert float(rows["SRPT"][3]) == pytest.approx(2.3528, abs=5e-5)
     assert "60 results" in done.stdout
+
+
+def test_tail_prints_exact_moments_and_quantiles(capsys):
+    """M/M/1 FCFS at rho = 0.8: Var T = 1/(mu - lambda)^2 = 25 and P99 = 5 ln 100."""
+    assert cli.main(["tail", "--policy", "fcfs", "--policy", "srpt", "--load", "0.8",
+                 "--quantile", "0.99", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    fcfs = rows[0]
+    assert fcfs["variance"] == pytest.approx(25.0, rel=1e-12)
+    assert abs(fcfs["p0.99"] - 5 * math.log(100)) <= fcfs["p0.99_error"]
+    assert rows[1]["variance"] > 25.0          # SRPT's variance exceeds FCFS's (M/M/1)
+    assert cli.main(["tail", "--policy", "sprpt", "--prediction", "exp", "--load", "0.8"]) == 2
+    assert "noisy predictions" in capsys.readouterr().err

@@ -151,3 +151,26 @@ def test_exports():
     assert qt.plot_vs_load is plot.plot_vs_load
     assert qt.plot_by_size is plot.plot_by_size
     assert qt.plot_validation is plot.plot_validation
+
+
+def test_plot_tail_theory_lines_and_simulated_points():
+    """M/M/1 FCFS: the theory line is e^{-(mu - lambda) t}; the simulated points (95%
+    Student-t bars over 6 replications) agree with it to |t| below the 4-sigma limit; the
+    axes are logarithmic."""
+    from scipy import stats
+    from qtheory.analysis.validate import t_limit
+    q = qt.MG1(0.5, qt.Exponential(1.0))
+    times = [0.5, 1.0, 2.0, 4.0, 8.0, 12.0]
+    ax = plot.plot_tail(q, [qt.FCFS, qt.SRPT], times=times, simulate=True, jobs=40_000,
+                        replications=6, seed=2)
+    fcfs = ax.get_lines()[0]
+    assert fcfs.get_ydata().tolist() == pytest.approx([math.exp(-0.5 * t) for t in times],
+                                                      abs=1e-9)
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    bars = ax.containers[0]
+    y = bars.lines[0].get_ydata()
+    for (lo, hi), t in zip(([s[0][1], s[1][1]] for s in bars.lines[2][0].get_segments()),
+                           bars.lines[0].get_xdata()):
+        se = (hi - lo) / 2 / stats.t.ppf(0.975, 5)
+        assert abs((lo + hi) / 2 - math.exp(-0.5 * t)) < t_limit(4.0, 6) * se, (t, lo, hi)
+    assert len(y) == len(times)

@@ -227,6 +227,34 @@ def cmd_mean(args):
     return 0
 
 
+def cmd_tail(args):
+    s = Setup(args)
+    quantiles = [float(v) for v in args.quantile] or [0.5, 0.9, 0.99, 0.999]
+    records = []
+    for rho, policy, q, T in s.cells():
+        d = q.response_time_distribution(policy)
+        mean, var = d.mean(), d.variance()
+        rec = dict(load=rho, policy=label(policy), mean=mean.value, variance=var.value,
+                   variance_error=var.error, threshold=math.nan if T is None else T)
+        for p in quantiles:
+            r = d.quantile(p)
+            rec[f"p{p:g}"], rec[f"p{p:g}_error"] = r.value, r.error
+        records.append(rec)
+
+    def text():
+        head = (f"{'rho':<6}{'policy':<26}{'E[T]':>12}{'Var T':>14}"
+                + "".join(f"{'P' + format(100 * p, 'g'):>16}" for p in quantiles))
+        rows = [head, "-" * len(head)]
+        for r in records:
+            rows.append(f"{r['load']:<6g}{r['policy']:<26}{r['mean']:>12.6g}"
+                        f"{r['variance']:>14.6g}"
+                        + "".join(f"{r[f'p{p:g}']:>16.8g}" for p in quantiles))
+        rows.append("exact moments; quantiles by Euler inversion (errors in --csv/--json)")
+        return "\n".join(rows)
+    emit(records, args.format, text)
+    return 0
+
+
 def cmd_validate(args):
     from ..analysis.validate import ValidationSuite, validate
     s = Setup(args)
@@ -409,6 +437,14 @@ def build_parser():
             ["--policy sprpt --size 'expon()' --prediction exp --load 0.5:0.95:0.05 --csv",
              "--policy onebit:pre --size 'weibull(0.5, 0.5)' --prediction exp --load 0.9",
              "--policy srpt --method simulation --jobs 100000 --json"])
+    t = command("tail", [queue, output],
+                "variance and percentiles of the response time (exact moments, quantiles "
+                "by numerical inversion)",
+                ["--policy srpt --policy fcfs --load 0.8 --quantile 0.99",
+                 "--policy psjf --policy fb --size 'erlang(2, 2)' --load 0.5,0.9 --csv"])
+    t.add_argument("--quantile", action="append", default=[], metavar="P",
+                   help="a probability p < 1; repeat for several (default 0.5, 0.9, 0.99, "
+                        "0.999)")
     v = command("validate", [queue, simulation, output],
                 "all methods side by side; exit status 1 when they disagree",
                 ["--policy srpt --policy ps --load 0.5,0.9",
@@ -446,7 +482,7 @@ def build_parser():
     return parser
 
 
-COMMANDS = {"mean": cmd_mean, "validate": cmd_validate, "plot": cmd_plot, "sweep": cmd_sweep,
+COMMANDS = {"mean": cmd_mean, "tail": cmd_tail, "validate": cmd_validate, "plot": cmd_plot, "sweep": cmd_sweep,
             "reproduce": cmd_reproduce}
 
 

@@ -278,6 +278,63 @@ def plot_by_size(q, policies, sizes=None, ax=None, prediction_of=None):
     return ax
 
 
+def plot_tail(q, policies, times=None, ax=None, simulate=False, jobs=10**5, replications=8,
+              seed=1, points=30):
+    """P(T > t), the tail of the response time, on log axes, one curve per policy; with
+    ``simulate=True`` also the simulated tail at a few times with 95% CI bars (over
+    independent replications).
+
+    Parameters
+    ----------
+    q : qtheory.MG1
+    policies : iterable of policies with a response-time distribution
+        (:meth:`qtheory.MG1.response_time_distribution`).
+    times : array_like, optional
+        Default: ``points`` times from the median to the 99.9th percentile of the first
+        policy.
+    simulate : bool
+        Add simulated points (``jobs``, ``replications`` and ``seed`` set the runs).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import qtheory as qt
+    >>> ax = plot_tail(qt.MG1(0.5, qt.Exponential(1.0)), [qt.FCFS], times=[1.0, 2.0])
+    >>> [round(float(v), 9) for v in ax.get_lines()[0].get_ydata()]     # M/M/1: e^{-t/2}
+    [0.60653066, 0.367879441]
+    """
+    ax = _axes(ax)
+    policies = [as_policy(p) for p in policies]
+    dists = [q.response_time_distribution(p) for p in policies]
+    if times is None:
+        lo, hi = dists[0].quantile(0.5).value, dists[0].quantile(0.999).value
+        times = np.geomspace(lo, hi, points)
+    times = np.asarray(times, float)
+    for i, (p, d) in enumerate(zip(policies, dists)):
+        colour = PALETTE[i % len(PALETTE)]
+        ax.plot(times, d.sf(times), color=colour, marker="", label=f"{label(p)} (theory)")
+        if simulate:
+            at = times[:: max(1, len(times) // 6)]
+            sims = np.array([[np.mean(s.per_job["response_time"] > t) for t in at]
+                             for s in (q.simulate(p, jobs=jobs, replications=2,
+                                                  seed=seed + 1000 * r + i, per_job=True,
+                                                  executor=False)
+                                       for r in range(replications))])
+            from scipy import stats
+            mean = sims.mean(axis=0)
+            half = (stats.t.ppf(0.975, replications - 1) * sims.std(axis=0, ddof=1)
+                    / np.sqrt(replications))
+            ax.errorbar(at, mean, yerr=half, linestyle="none", color=colour,
+                        marker=MARKERS[i % len(MARKERS)], label=f"{label(p)} (simulation)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"time $t$")
+    ax.set_ylabel(r"$P(T > t)$")
+    ax.legend()
+    return ax
+
+
 FORMATS = (".pdf", ".pgf", ".png", ".svg")
 
 
