@@ -187,31 +187,21 @@ def test_srpt_mean_against_mpmath():
 
 
 # -- the simulator ----------------------------------------------------------------------------
-def _replicated(q, policy, stat, reps=8, jobs=60_000, seed=3):
-    """One statistic of the response times per independent replication."""
-    out = []
-    for r in range(reps):
-        s = q.simulate(policy, jobs=jobs, replications=2, seed=seed + 1000 * r, per_job=True,
-                       executor=False)
-        out.append(stat(s.per_job["response_time"]))
-    return np.array(out)
-
-
 @pytest.mark.parametrize("rho", [0.5, 0.9])
 @pytest.mark.parametrize("name", ["exp", "hyper"])
 @pytest.mark.parametrize("policy", [qt.FCFS, qt.SRPT, qt.FB, qt.PSJF], ids=lambda p: p.__name__)
 def test_quantiles_and_second_moment_against_simulation(policy, name, rho):
     """P50, P90, P99 and E[T^2] inside the simulation's replication CI (|t| below the
-    4-sigma limit; the per-replication estimates absorb the correlation between jobs)."""
+    4-sigma limit; per-replication estimates absorb the correlation between jobs)."""
     law = LAWS[name]
     q = qt.MG1(rho / law.mean, law)
     d = q.response_time_distribution(policy)
-    ps = (0.5, 0.9, 0.99)
-    theory = [d.quantile(p).value for p in ps] + [d.moment(2).value]
-    sims = _replicated(q, policy, lambda t: np.concatenate([np.quantile(t, ps), [np.mean(t**2)]]))
-    se = sims.std(axis=0, ddof=1) / math.sqrt(len(sims))
-    z = (sims.mean(axis=0) - theory) / se
-    assert np.all(np.abs(z) < t_limit(4.0, len(sims))), (z, theory, sims.mean(axis=0))
+    s = q.simulate(policy, jobs=60_000, replications=8, seed=3, quantiles=(0.5, 0.9, 0.99),
+                   executor=False)
+    limit = t_limit(4.0, 8)
+    for p, est in s.quantiles.items():
+        assert abs(est.z(d.quantile(p).value)) < limit, (p, est, d.quantile(p))
+    assert abs(s.moment(2).z(d.moment(2).value)) < limit, (s.moment(2), d.moment(2))
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -230,3 +220,36 @@ def test_clear_errors():
         d.lst(np.array([0j]))
     with pytest.raises(ParameterError, match="size"):
         q.response_time_distribution(qt.SRPT, size=-1)
+
+
+# -- the simulator's streaming quantiles ----------------------------------------------------
+def test_simulated_quantiles_stream_through_a_histogram():
+    """The histogram quantiles of a replication equal numpy's quantiles of its per-job
+    response times to the bin width (1/256 relative); asking for quantiles leaves every
+    other output of the run unchanged (same draws)."""
+    q = qt.MG1(0.8, qt.Exponential(1.0))
+    ps = (0.5, 0.9, 0.99)
+    s = q.simulate(qt.SRPT, jobs=100_000, replications=2, seed=4, per_job=True, quantiles=ps,
+                   executor=False)
+    plain = q.simulate(qt.SRPT, jobs=100_000, replications=2, seed=4, executor=False)
+    assert s.value == plain.value and np.array_equal(s.replications, plain.replications)
+    first = s.per_job["response_time"]
+    for p in ps:
+        assert s.quantile(p).values[0] == pytest.approx(np.quantile(first, p), rel=1 / 256)
+    assert s.moment(2).values[0] == pytest.approx(np.mean(first**2), rel=1e-12)
+    assert sorted(s.quantiles) == list(ps)
+
+
+def test_simulated_moments_and_quantiles_against_mm1():
+    """M/M/1 FCFS, T ~ Exp(mu - lambda): E[T^2] = 2/(mu-lambda)^2, E[T^3] = 6/(mu-lambda)^3
+    and the quantiles -ln(1-p)/(mu-lambda), each inside the simulation's CI (|t| below
+    the 4-sigma limit over 8 replications)."""
+    q = qt.MG1(0.6, qt.Exponential(1.0))
+    s = q.simulate(qt.FCFS, jobs=200_000, replications=8, seed=9, quantiles=True,
+                   executor=False)
+    limit = t_limit(4.0, 8)
+    assert abs(s.moment(2).z(2 / 0.4**2)) < limit and abs(s.moment(3).z(6 / 0.4**3)) < limit
+    for p, est in s.quantiles.items():
+        assert abs(est.z(-math.log1p(-p) / 0.4)) < limit, (p, est)
+    with pytest.raises(ParameterError, match="quantiles"):
+        q.simulate(qt.FCFS, jobs=1000, replications=2, quantiles=(0.5, 1.0))

@@ -207,6 +207,20 @@ class SimulationResult(Result):
         """(simulated − exact) / standard error of a quantity: |z| < 4 is agreement."""
         return self.metric(name).z(exact)
 
+    @property
+    def quantiles(self) -> dict:
+        """The estimated quantiles of T (simulated with ``quantiles=``): p -> Estimate."""
+        return {round(float(k[1:]) / 100, 12): v for k, v in self.metrics.items()
+                if k.startswith("P") and k[1:].replace(".", "", 1).isdigit()}
+
+    def quantile(self, p: float) -> Estimate:
+        """The estimate of the p-quantile of T (simulate with ``quantiles=``)."""
+        return self.metric(f"P{100 * p:g}")
+
+    def moment(self, k: int) -> Estimate:
+        """The estimate of E[T^k], k = 1, 2, 3 (k > 1: simulate with ``quantiles=``)."""
+        return self.metric("T" if k == 1 else f"T^{k}")
+
     def __repr__(self):
         return (f"SimulationResult({self.value:.6g}, 95% CI [{self.ci[0]:.6g}, "
                 f"{self.ci[1]:.6g}], {len(self.replications)} x {self.jobs} jobs, "

@@ -732,3 +732,25 @@ def lindley_chunk(gaps, work, state):
     state[1] = work[-1]
     W += work
     return W
+
+
+@njit(**_JIT)
+def tail_add(T, counts, scale, per_octave, octaves, powers):
+    """Count response times on bins ``per_octave`` to an octave over ``octaves`` octaves
+    centred on ``scale`` (bin 1 + (e + octaves/2) per_octave + j holds
+    scale 2^{e-1} (1 + j/per_octave) <= T < scale 2^{e-1} (1 + (j+1)/per_octave); bin 0
+    and the last bin catch what falls outside), and add the squares and cubes of T to
+    ``powers``. No logarithm: the binary exponent and mantissa give the bin."""
+    top = counts.size - 1
+    half = octaves // 2
+    for t in T:
+        m, e = math.frexp(t / scale)        # t / scale = m 2^e, m in [0.5, 1)
+        if e < -half:
+            i = 0
+        elif e >= half:
+            i = top
+        else:
+            i = 1 + (e + half) * per_octave + int((2.0 * m - 1.0) * per_octave)
+        counts[i] += 1
+        powers[0] += t * t
+        powers[1] += t * t * t
