@@ -253,3 +253,25 @@ def test_simulated_moments_and_quantiles_against_mm1():
         assert abs(est.z(-math.log1p(-p) / 0.4)) < limit, (p, est)
     with pytest.raises(ParameterError, match="quantiles"):
         q.simulate(qt.FCFS, jobs=1000, replications=2, quantiles=(0.5, 1.0))
+
+
+def test_check_samples_tests_quantiles_and_catches_a_distorted_tail():
+    """A user's per-job output (here: our simulator's, one replication) agrees with the
+    theoretical P50/P90/P99 by batch quantiles; the same output stretched by 3% does not."""
+    q = qt.MG1(0.7, qt.Exponential(1.0))
+    T = q.simulate(qt.SRPT, jobs=400_000, replications=2, seed=4,
+                   per_job=True).per_job["response_time"]
+    good = qt.check_samples(T, q, qt.SRPT, quantiles=(0.5, 0.9, 0.99))
+    assert good.agrees and len(good.quantiles) == 3 and "P99" in str(good)
+    bad = qt.check_samples(T * 1.03, q, qt.SRPT, quantiles=(0.5, 0.9, 0.99))
+    assert not bad.agrees and not bad.quantiles[0]["agrees"]
+
+
+def test_validate_shows_the_tail():
+    q = qt.MG1(0.8, qt.Exponential(1.0))
+    r = qt.validate(q, qt.SRPT, jobs=60_000, replications=8, quantiles=(0.5, 0.99),
+                    methods=("formula", "simulation"))
+    assert r.passed and [row.method for row in r.rows][-3:] == ["E[T^2]", "P50", "P99"]
+    ps = qt.validate(q, qt.PS, jobs=10_000, replications=4, quantiles=True,
+                     methods=("formula", "simulation"))
+    assert ps.rows[-1].method == "tail" and ps.rows[-1].status == "n/a"

@@ -48,7 +48,7 @@ def _analytic(q, policy, method):
 
 def validate(q, policy: PolicyLike = None, jobs: int = 10**6, replications: int = 10,
              seed: int = 1, methods=None, reference=None, z_max: float = Z_MAX,
-             rtol: float = 1e-6, **sim_options) -> Report:
+             rtol: float = 1e-6, quantiles=None, **sim_options) -> Report:
     """Compute E[T] of ``policy`` on ``q`` by every available method and compare.
 
     A batch queue (``qt.BatchQueue``, ``qt.ContinuousBatching``) is validated by its own
@@ -71,6 +71,10 @@ def validate(q, policy: PolicyLike = None, jobs: int = 10**6, replications: int 
         z = (simulated - value) / sqrt(std_error^2 + error^2).
     rtol : float
         Relative tolerance between analytic values, on top of their error estimates.
+    quantiles : tuple of float or True, optional
+        Also compare the tail: E[T^2] and these quantiles of T from the response-time
+        distribution (:meth:`qtheory.MG1.response_time_distribution`) against the
+        simulation's (rows "E[T^2]", "P99", ...; ``True``: P50, P90, P99, P99.9).
     **sim_options
         Passed to the simulator (``warmup``, ``executor``, ...).
 
@@ -125,7 +129,7 @@ def validate(q, policy: PolicyLike = None, jobs: int = 10**6, replications: int 
     if "simulation" in methods and jobs:
         try:
             s = q.simulate(policy, jobs=jobs, replications=replications, seed=seed,
-                           **sim_options)
+                           quantiles=quantiles, **sim_options)
         except (NotImplementedError, PolicyError) as exc:
             report.rows.append(Row("simulation", status="n/a", note=_short(exc)))
             return report
@@ -143,7 +147,28 @@ def validate(q, policy: PolicyLike = None, jobs: int = 10**6, replications: int 
         if zs and max(zs) >= limit:
             sim.status = "FAIL"
         report.rows.append(sim)
+        if quantiles is not None:
+            report.rows.extend(_tail_rows(q, policy, s, limit))
     return report
+
+
+def _tail_rows(q, policy, s, limit):
+    """E[T^2] and the quantiles: the distribution's value and error, the simulation's
+    estimate as the z-score against it."""
+    try:
+        d = q.response_time_distribution(policy)
+        wanted = [("E[T^2]", d.moment(2), s.moment(2))]
+        wanted += [(f"P{100 * p:g}", d.quantile(p), est) for p, est in s.quantiles.items()]
+    except PolicyError as exc:
+        return [Row("tail", status="n/a", note=_short(exc))]
+    rows = []
+    for name, exact, est in wanted:
+        z = (est.mean - exact.value) / math.hypot(est.std_error, exact.error)
+        ok = abs(z) < limit
+        rows.append(Row(name, exact.value, exact.error, est.ci, z, "ok" if ok else "FAIL",
+                        f"simulated {est.mean:.6g}" + ("" if ok else
+                                                        f"; |z| >= {limit:.2f}")))
+    return rows
 
 
 def _label(policy):
@@ -268,6 +293,8 @@ class SampleCheck:
     lag1: float
     by_size: list = None
     notes: list = field(default_factory=list)
+    #: With ``quantiles=``: for each p, the batch-quantile estimate against the theory.
+    quantiles: list = None
 
     @property
     def difference(self):
@@ -283,12 +310,17 @@ class SampleCheck:
                f"[{self.ci[0]:.6g}, {self.ci[1]:.6g}], {self.batches} batch means) vs "
                f"theory {self.theory:.6g}; difference {self.relative_difference:+.2%}, "
                f"z = {self.z:+.2f}, p = {self.p_value:.3g}"]
+        for r in self.quantiles or ():
+            out.append(f"P{100 * r['p']:g}: samples {r['estimate']:.6g} ± {r['std_error']:.2g} "
+                       f"vs theory {r['theory']:.6g} (z = {r['z']:+.2f}) "
+                       + ("agrees" if r["agrees"] else "DISAGREES"))
         out += [f"note: {n}" for n in self.notes]
         return "\n".join(out)
 
 
 def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: int = 30,
-                  warmup: int = 0, z_max: float = Z_MAX, theory=None) -> "SampleCheck":
+                  warmup: int = 0, z_max: float = Z_MAX, theory=None,
+                  quantiles=None) -> "SampleCheck":
     """Do per-job response times from another simulator agree with theory?
 
     Successive response times are autocorrelated, so the series is cut into ``batches``
@@ -313,6 +345,11 @@ def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: in
         Disagreement threshold on |z|.
     theory : float, optional
         The value to test against (default: ``q.mean_response_time(policy)``).
+    quantiles : tuple of float, optional
+        Also test these quantiles: the mean of the batches' own p-quantiles (nearly
+        independent, like the batch means) against the p-quantile of
+        :meth:`qtheory.MG1.response_time_distribution`, by a Student-t test; every one
+        must agree for ``agrees``. Batches should hold a few hundred jobs per 1 − p.
 
     Returns
     -------
@@ -363,10 +400,25 @@ def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: in
     by_size = None
     if sizes is not None:
         by_size = _by_size(x, np.asarray(sizes, float).ravel()[warmup:], q, policy, z_max)
-    check = SampleCheck(bool(abs(z) < z_max), est, float(theory), se,
-                        (est - tq * se, est + tq * se), float(z), p, int(batches), lag1,
-                        by_size, notes)
-    return check
+    tails = None
+    if quantiles is not None:
+        d = q.response_time_distribution(policy)
+        blocks = x[:x.size // batches * batches].reshape(batches, -1)
+        tails = []
+        for pq in quantiles:
+            per = np.quantile(blocks, pq, axis=1)
+            exact = d.quantile(pq)
+            m, e = float(per.mean()), float(per.std(ddof=1) / math.sqrt(batches))
+            zq = (m - exact.value) / math.hypot(e, exact.error)
+            tails.append(dict(p=float(pq), estimate=m, std_error=e, theory=exact.value,
+                              z=zq, agrees=bool(abs(zq) < z_max)))
+            if blocks.shape[1] * (1 - pq) < 50:
+                notes.append(f"P{100 * pq:g}: batches of {blocks.shape[1]} jobs hold fewer "
+                             "than 50 beyond the quantile; its estimate is biased; pass "
+                             "more jobs or fewer batches.")
+    agrees = bool(abs(z) < z_max) and all(r["agrees"] for r in tails or ())
+    return SampleCheck(agrees, est, float(theory), se, (est - tq * se, est + tq * se),
+                       float(z), p, int(batches), lag1, by_size, notes, tails)
 
 
 def _by_size(T, sizes, q, policy, z_max, bins=5):
