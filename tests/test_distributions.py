@@ -275,3 +275,22 @@ def test_validate_shows_the_tail():
     ps = qt.validate(q, qt.PS, jobs=10_000, replications=4, quantiles=True,
                      methods=("formula", "simulation"))
     assert ps.rows[-1].method == "tail" and ps.rows[-1].status == "n/a"
+
+
+def test_heavy_tails_say_which_moment_is_infinite_and_still_invert():
+    """Pareto(2.5) sizes: E[X^3] is infinite, so FCFS's E[T^2] is (Takacs); SRPT's E[T^2]
+    needs only E[X^2] and is finite. The FCFS tail still inverts: its P99 lies inside the
+    simulation's CI."""
+    import scipy.stats as st
+    law = qt.as_size_law(st.pareto(2.5, scale=0.6))
+    q = qt.MG1(0.5, law)
+    fcfs = q.response_time_distribution(qt.FCFS)
+    with pytest.raises(qt.InfiniteMomentError, match="E\\[X\\^3\\]"):
+        fcfs.moment(2)
+    with pytest.raises(qt.InfiniteMomentError):
+        fcfs.variance()
+    assert math.isfinite(q.response_time_distribution(qt.SRPT).moment(2).value)
+    p99 = fcfs.quantile(0.99)
+    s = q.simulate(qt.FCFS, jobs=100_000, replications=8, seed=5, quantiles=(0.99,),
+                   executor=False)
+    assert abs(s.quantile(0.99).z(p99.value)) < t_limit(4.0, 8), (s.quantile(0.99), p99)

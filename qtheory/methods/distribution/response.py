@@ -23,6 +23,7 @@ from numpy.polynomial import legendre as _leg
 
 from ...core.errors import (
     ConvergenceError,
+    InfiniteMomentError,
     ParameterError,
     PerformanceWarning,
     PolicyError,
@@ -34,7 +35,6 @@ from ...laws.transforms import has_closed_transform
 from .inversion import ORDERS, euler, euler_nodes
 from .structures import SIZE_DEPENDENT, structure
 from .tagged import DESCENDING, busy_period, tagged_lst, tagged_moments
-
 
 
 def _rule(n):
@@ -217,14 +217,16 @@ class ResponseTimeDistribution:
         pieces cut in half."""
         if "_m" not in self.__dict__:
             runs = []
-            for split in (2, 1):
-                self._split = split
-                if self.size is not None:
-                    runs.append(np.array(self._given(self.size, None), float))
-                else:
-                    grid = _Grid(self.law, split=split)
-                    runs.append(np.array([grid.expect(m) for m in self._given(None, grid)]))
-            self._m = runs[0], np.abs(runs[0] - runs[1]) + 1e-15 * np.abs(runs[0])
+            with np.errstate(invalid="ignore"):   # inf - inf where a moment is infinite
+                for split in (2, 1):
+                    self._split = split
+                    if self.size is not None:
+                        runs.append(np.array(self._given(self.size, None), float))
+                    else:
+                        grid = _Grid(self.law, split=split)
+                        runs.append(np.array([grid.expect(m)
+                                              for m in self._given(None, grid)]))
+                self._m = runs[0], np.abs(runs[0] - runs[1]) + 1e-15 * np.abs(runs[0])
         return self._m
 
     def moment(self, k):
@@ -232,6 +234,12 @@ class ResponseTimeDistribution:
         if k not in (1, 2):
             raise ParameterError(f"k = {k!r} is invalid: moments k = 1, 2 are available.")
         m, e = self._moments()
+        if not math.isfinite(m[k - 1]):
+            raise InfiniteMomentError(
+                f"E[T^{k}] under {self.name} is infinite: it needs E[X^{k + 1}] of "
+                f"{self.law!r} (through the work a job finds, or a started job's "
+                "remainder), which is infinite. The tail P(T > t) still inverts "
+                "(d.sf, d.quantile).")
         return Result(float(m[k - 1]), float(e[k - 1]), "formula", self.name,
                       {"kind": "exact", "moment": k})
 
@@ -240,6 +248,7 @@ class ResponseTimeDistribution:
 
     def variance(self):
         """Var T = E[T²] − E[T]² as a Result."""
+        self.moment(2)   # raises where it is infinite
         (m1, m2), (e1, e2) = self._moments()
         return Result(float(m2 - m1**2), float(e2 + 2 * abs(m1) * e1), "formula", self.name,
                       {"kind": "exact"})
