@@ -294,3 +294,31 @@ def test_heavy_tails_say_which_moment_is_infinite_and_still_invert():
     s = q.simulate(qt.FCFS, jobs=100_000, replications=8, seed=5, quantiles=(0.99,),
                    executor=False)
     assert abs(s.quantile(0.99).z(p99.value)) < t_limit(4.0, 8), (s.quantile(0.99), p99)
+
+
+# -- symbolic ---------------------------------------------------------------------------------
+def test_symbolic_transforms_match_the_numeric_engine():
+    """FCFS (Pollaczek-Khinchine, any law) and LCFS (M/M/1: Kendall's quadratic) as
+    sympy expressions, evaluated at complex s, against the numeric transform (a separate
+    code path: pieces, Newton, quadrature); E[T^2] likewise."""
+    import sympy
+    s = sympy.Symbol("s")
+    points = [0.2 + 1j, 1.5 - 3j, 0.05 + 0.5j]
+    cases = [(qt.FCFS, qt.Uniform(0.2, 1.8)), (qt.FCFS, qt.Hyperexponential([0.4, 0.6], [0.5, 3.0])),
+             (qt.FCFS, qt.Empirical([0.5, 1.0, 3.0])), (qt.LCFS, qt.Exponential(1.0))]
+    for policy, law in cases:
+        q = qt.MG1(0.7 / law.mean, law)
+        sym = q.response_time_distribution(policy, method="symbolic")
+        num = q.response_time_distribution(policy)
+        expr = sym.lst(s)
+        for p in points:
+            assert complex(expr.subs(s, p).evalf(30)) == pytest.approx(complex(num.lst(p)),
+                                                                       rel=1e-11, abs=1e-13)
+        assert float(sym.moment(2)) == pytest.approx(num.moment(2).value, rel=1e-12)
+    # LCFS's second moment on a law without an elementary transform
+    q = qt.MG1(0.5, qt.Weibull(0.5, 0.5))
+    m2 = q.response_time_distribution(qt.LCFS, method="symbolic").moment(2)
+    assert float(m2) == pytest.approx(q.response_time_distribution(qt.LCFS).moment(2).value,
+                                      rel=1e-10)
+    with pytest.raises(PolicyError, match="FCFS and LCFS"):
+        q.response_time_distribution(qt.SRPT, method="symbolic")

@@ -128,6 +128,9 @@ class MG1:
         ``size=x``): transform, moments, CDF, tail and quantiles, each with its error
         (:class:`~qtheory.methods.distribution.response.ResponseTimeDistribution`).
 
+        ``method="symbolic"`` (and ``"auto"`` with sympy parameters): sympy expressions
+        of the transform and moments for FCFS and LCFS
+        (:mod:`qtheory.methods.symbolic.distribution`).
         ``method="auto"`` or ``"formula"``: the policy's closed structure (FCFS, LCFS, FB,
         PSJF, SRPT, SJF, priority classes and one bit with Perfect predictions; the
         prediction-based policies with Perfect predictions). Other policies and noisy
@@ -143,18 +146,22 @@ class MG1:
         """
         from ..methods.distribution.response import ResponseTimeDistribution
         policy = as_policy(policy)
+        if method == "symbolic" or (method == "auto" and self.symbolic):
+            from ..methods.symbolic.distribution import SymbolicDistribution
+            if size is not None:
+                raise PolicyError("the symbolic distribution is the unconditional one: drop "
+                                  "size=, or use method='formula' for T given the size.")
+            return SymbolicDistribution(self, policy)
         if method not in ("auto", "formula"):
             raise PolicyError(f"method = {method!r}: the response-time distribution is "
-                              "available by method='formula' (closed structures) only, for "
-                              "now; the generic SOAP transform is not yet built, and a "
-                              "simulation's quantiles come from q.simulate(..., per_job=True).")
+                              "available by method='formula' (closed structures) and "
+                              "'symbolic' (FCFS, LCFS); the generic SOAP transform is not yet "
+                              "built, and simulated quantiles come from "
+                              "q.simulate(..., quantiles=True).")
         if prediction is not None:
             raise PolicyError("conditioning on the prediction is not available yet: give "
                               "size= only.")
         self._check_descriptor(policy)
-        if self.symbolic:
-            raise PolicyError("the response-time distribution is numeric: give numbers, not "
-                              "sympy symbols.")
         return ResponseTimeDistribution(self, as_float_copy(policy), size)
 
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
