@@ -24,7 +24,7 @@ def _build_module():
 def test_every_source_has_an_up_to_date_notebook_without_outputs():
     build = _build_module()
     sources = sorted((NOTEBOOKS / "src").glob("*.py"))
-    assert [s.stem for s in sources] == [p.stem for p in PATHS] and len(PATHS) == 7
+    assert [s.stem for s in sources] == [p.stem for p in PATHS] and len(PATHS) == 8
     for src, path in zip(sources, PATHS):
         assert path.read_text(encoding="utf-8") == build.build(src), \
             f"{path.name} is stale: run python notebooks/build.py"
