@@ -15,11 +15,11 @@ import warnings
 import numpy as np
 
 from ...core.errors import ParameterError, PerformanceWarning, PolicyError
+from ...core.result import SimulationResult
 from ...laws.grid import size_cuts
 from ...policies.pieces import INF, Profile, affine_template, discover_pieces
 from . import kernels as K
-from ...core.result import SimulationResult
-from .stats import SizeCurve
+from .stats import SizeCurve, TailHistogram
 
 #: Arrivals generated (and served) per chunk.
 CHUNK = 1 << 16
@@ -303,40 +303,6 @@ class _State:
         free[nf:nf + old] = np.arange(new - 1, old - 1, -1)
         self.free = free
         self.st[K.FN] = nf + old
-
-
-class TailHistogram:
-    """Response times counted on bins of relative width at most 1/256 (``PER_OCTAVE`` to
-    an octave over ``OCTAVES`` octaves centred on the mean size, 2^±27 ≈ 10^±8) and their
-    squares and cubes summed: quantiles and moments of a replication in O(bins) memory,
-    however many jobs it has."""
-
-    PER_OCTAVE, OCTAVES = 256, 54
-
-    def __init__(self, scale):
-        self.scale = scale
-        e = np.arange(-self.OCTAVES // 2, self.OCTAVES // 2)
-        j = np.arange(self.PER_OCTAVE)
-        lower = (2.0 ** (e[:, None] - 1) * (1 + j[None, :] / self.PER_OCTAVE)).ravel()
-        self.edges = scale * np.append(lower, 2.0 ** (self.OCTAVES // 2 - 1) * 2)
-        self.counts = np.zeros(self.edges.size + 1, np.int64)   # + below and above
-        self.powers = np.zeros(2)                                  # Σ T², Σ T³
-
-    def add(self, T):
-        K.tail_add(np.ascontiguousarray(T, float), self.counts, self.scale,
-                   self.PER_OCTAVE, self.OCTAVES, self.powers)
-
-    def quantile(self, p):
-        """The p-quantile, interpolating linearly inside its bin (relative width at most
-        0.4%, so the interpolation error is far below a simulation's CI)."""
-        cum = np.cumsum(self.counts)
-        k = p * cum[-1]
-        i = int(np.searchsorted(cum, k, side="left"))
-        if i == 0 or i > self.edges.size - 1:
-            raise ParameterError(f"the {p}-quantile fell outside the histogram's range "
-                                 "(2^±27 times the mean size).")
-        frac = (k - cum[i - 1]) / max(self.counts[i], 1)
-        return float(self.edges[i - 1] + frac * (self.edges[i] - self.edges[i - 1]))
 
 
 class _Accumulator:

@@ -25,7 +25,6 @@ import math
 
 import numpy as np
 
-
 GRID = 32
 TOL = 1e-10
 
