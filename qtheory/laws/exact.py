@@ -3,12 +3,11 @@ in closed form for each catalogue law (and any scipy law with a closed form), fo
 symbolic method."""
 
 import sympy
-from sympy import (Add, S, exp, expand_func, gamma, log, lowergamma, oo,
-                   sqrt, uppergamma)
+from sympy import Add, S, exp, expand_func, gamma, log, lowergamma, oo, sqrt, uppergamma
 
 from ..core.errors import PolicyError
-from ..laws import sizes as D
 from ..core.exact import INSIDE, U_VAR, X_VAR, exact, integrate_exact
+from ..laws import sizes as D
 
 
 class _Law:
@@ -28,6 +27,13 @@ class _Law:
 
     def sf(self, t):
         return 1 - self.pm(0, t)
+
+    #: The rate μ when the law is Exp(μ) (where busy periods have closed forms).
+    exponential_rate = None
+
+    def transform(self, s):
+        """E[e^{-sX}]: an unevaluated integral of the density unless a law has it closed."""
+        return sympy.Integral(exp(-s * X_VAR) * self.pdf(X_VAR), (X_VAR, self.lo, self.hi))
 
     def moment(self, k):
         return sympy.simplify(self.pm(k, self.hi)) if self.hi != oo else \
@@ -115,6 +121,14 @@ class _ExpMixture(_Law):
         return Add(*[w * sympy.factorial(n + k - 1) / (sympy.factorial(n - 1) * r**k)
                      for w, n, r in self.parts])
 
+    def transform(self, s):
+        return Add(*[w * (r / (r + s)) ** n for w, n, r in self.parts])
+
+    @property
+    def exponential_rate(self):
+        (w, n, r), *rest = self.parts
+        return r if not rest and n == 1 else None
+
 
 class _GammaLaw(_Law):
     """Erlang(k, rate) with a symbolic number of phases k (a Gamma law)."""
@@ -151,6 +165,9 @@ class _UniformLaw(_Law):
 
     def moment(self, k):
         return self.pm(k, self.hi)
+
+    def transform(self, s):
+        return (exp(-s * self.lo) - exp(-s * self.hi)) / (s * (self.hi - self.lo))
 
 
 class _WeibullLaw(_Law):
@@ -236,6 +253,9 @@ class _DiscreteLaw(_Law):
         super().__init__(min(values, key=float) if all(sympy.sympify(v).is_number for v in values)
                          else values[0], values[-1])
         self.values, self.weights = list(values), list(weights)
+
+    def transform(self, s):
+        return Add(*[w * exp(-s * v) for v, w in zip(self.values, self.weights)])
 
     def pdf(self, t):
         raise PolicyError("a discrete size law has no density")

@@ -23,24 +23,10 @@ Examples
 """
 
 import sympy
-from sympy import Integral, exp
 
 from ...core.errors import PolicyError
-from ...core.exact import X_VAR
-from ...laws.exact import _DiscreteLaw, _ExpMixture, _UniformLaw, exact_law
+from ...laws.exact import exact_law
 from ...policies.catalogue import FCFS, LCFS
-
-
-def size_transform(law, s):
-    """E[e^{-sX}] of an exact size law: closed for exponential mixtures, uniform and
-    discrete laws, an unevaluated integral of the density otherwise."""
-    if isinstance(law, _ExpMixture):
-        return sympy.Add(*[w * (r / (r + s)) ** n for w, n, r in law.parts])
-    if isinstance(law, _DiscreteLaw):
-        return sympy.Add(*[w * exp(-s * v) for v, w in zip(law.values, law.weights)])
-    if isinstance(law, _UniformLaw):
-        return (exp(-s * law.lo) - exp(-s * law.hi)) / (s * (law.hi - law.lo))
-    return Integral(exp(-s * X_VAR) * law.pdf(X_VAR), (X_VAR, law.lo, law.hi))
 
 
 class SymbolicDistribution:
@@ -63,14 +49,13 @@ class SymbolicDistribution:
         s = sympy.sympify(s)
         lam, rho = self.lam, self.rho
         if isinstance(self.policy, FCFS):
-            X = size_transform(self.law, s)
+            X = self.law.transform(s)
             return X * (1 - rho) * s / (s - lam * (1 - X))
-        if not (isinstance(self.law, _ExpMixture) and len(self.law.parts) == 1
-                and self.law.parts[0][1] == 1):
+        mu = self.law.exponential_rate
+        if mu is None:
             raise PolicyError("LCFS's transform needs the busy-period transform, elementary "
                               "for exponential sizes only (Kendall's equation is then a "
                               "quadratic); its moments are given for any law.")
-        mu = self.law.parts[0][2]
         r = lam + mu + s
         B = (r - sympy.sqrt(r**2 - 4 * lam * mu)) / (2 * lam)
         sigma = s + lam * (1 - B)
