@@ -202,6 +202,7 @@ def test_quantiles_and_second_moment_against_simulation(policy, name, rho):
     for p, est in s.quantiles.items():
         assert abs(est.z(d.quantile(p).value)) < limit, (p, est, d.quantile(p))
     assert abs(s.moment(2).z(d.moment(2).value)) < limit, (s.moment(2), d.moment(2))
+    assert abs(s.moment(3).z(d.moment(3).value)) < limit, (s.moment(3), d.moment(3))
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -214,8 +215,8 @@ def test_clear_errors():
     d = q.response_time_distribution(qt.SRPT)
     with pytest.raises(ParameterError, match="p = 1"):
         d.quantile(1)
-    with pytest.raises(ParameterError, match="k = 3"):
-        d.moment(3)
+    with pytest.raises(ParameterError, match="k = 4"):
+        d.moment(4)
     with pytest.raises(ParameterError, match="Re s > 0"):
         d.lst(np.array([0j]))
     with pytest.raises(ParameterError, match="size"):
@@ -322,3 +323,24 @@ def test_symbolic_transforms_match_the_numeric_engine():
                                       rel=1e-10)
     with pytest.raises(PolicyError, match="FCFS and LCFS"):
         q.response_time_distribution(qt.SRPT, method="symbolic")
+
+
+@pytest.mark.parametrize("name", list(LAWS))
+def test_third_moments_against_takacs_and_the_busy_period(name):
+    """E[T^3] in closed form against two textbook recursions on every law: FCFS by
+    Takacs' E[W^3] = lambda/(1-rho) [3 E[X^2]/2 E[W^2] + E[X^3] E[W] + E[X^4]/4] (with
+    T = W + X independent), LCFS-PR by the busy period's E[B^3] = E[X^3]/(1-rho)^4 +
+    3 lambda E[X^2]^2/(1-rho)^5 applied per size."""
+    law = LAWS[name]
+    lam = 0.7 / law.mean
+    q = qt.MG1(lam, law)
+    m = [law.moment(k) for k in range(5)]
+    EW = lam * m[2] / (2 * 0.3)
+    EW2 = 2 * EW**2 + lam * m[3] / (3 * 0.3)
+    EW3 = lam / 0.3 * (1.5 * m[2] * EW2 + m[3] * EW + m[4] / 4)
+    fcfs = EW3 + 3 * EW2 * m[1] + 3 * EW * m[2] + m[3]
+    assert q.response_time_distribution(qt.FCFS).moment(3).value == pytest.approx(fcfs, rel=1e-11)
+    # LCFS: T_x is a busy period started by x: cumulants x k1, x k2, x k3
+    k1, k2, k3 = 1 / 0.3, lam * m[2] / 0.3**3, lam * (m[3] / 0.3**4 + 3 * lam * m[2]**2 / 0.3**5)
+    lcfs = m[1] * k3 + 3 * m[2] * k1 * k2 + m[3] * k1**3
+    assert q.response_time_distribution(qt.LCFS).moment(3).value == pytest.approx(lcfs, rel=1e-11)

@@ -34,7 +34,7 @@ from ...laws.grid import size_cuts
 from ...laws.transforms import has_closed_transform
 from .inversion import ORDERS, euler, euler_nodes
 from .structures import SIZE_DEPENDENT, structure
-from .tagged import DESCENDING, busy_period, tagged_lst, tagged_moments
+from .tagged import DESCENDING, busy_moments, busy_period, tagged_lst, tagged_moments
 
 
 def _rule(n):
@@ -199,17 +199,16 @@ class ResponseTimeDistribution:
 
     # -- moments -----------------------------------------------------------------------
     def _given(self, x, grid):
-        """(E[T_x], E[T_x²]) at the single size x (grid None) or at the grid's nodes."""
+        """(E[T_x], E[T_x²], E[T_x³]) at the single size x (grid None) or at the grid's
+        nodes."""
         nodes = np.asarray(x, float) if grid is None else grid.x
         dec = self._build(self.law, nodes)
         res = None
         if dec.residence == DESCENDING:
             levels = grid or self._levels(float(x), split=self._split)
-            new = dec.new_at(levels.x)
-            b = 1 - self.lam * new.moment(1)
-            g = (1 / b, self.lam * new.moment(2) / b**3)
+            rates = busy_moments(self.lam, dec.new_at(levels.x))
             res = tuple(levels.integrate_levels(v) if grid is not None
-                        else levels.integrate_all(v) for v in g)
+                        else levels.integrate_all(v) for v in rates)
         return tagged_moments(self.lam, dec, res)
 
     def _moments(self):
@@ -230,9 +229,9 @@ class ResponseTimeDistribution:
         return self._m
 
     def moment(self, k):
-        """E[T^k] (k = 1, 2) as a Result, in closed form from the policy's structure."""
-        if k not in (1, 2):
-            raise ParameterError(f"k = {k!r} is invalid: moments k = 1, 2 are available.")
+        """E[T^k] (k = 1, 2, 3) as a Result, in closed form from the policy's structure."""
+        if k not in (1, 2, 3):
+            raise ParameterError(f"k = {k!r} is invalid: moments k = 1, 2, 3 are available.")
         m, e = self._moments()
         if not math.isfinite(m[k - 1]):
             raise InfiniteMomentError(
@@ -249,7 +248,7 @@ class ResponseTimeDistribution:
     def variance(self):
         """Var T = E[T²] − E[T]² as a Result."""
         self.moment(2)   # raises where it is infinite
-        (m1, m2), (e1, e2) = self._moments()
+        (m1, m2, _), (e1, e2, _) = self._moments()
         return Result(float(m2 - m1**2), float(e2 + 2 * abs(m1) * e1), "formula", self.name,
                       {"kind": "exact"})
 

@@ -89,21 +89,40 @@ def tagged_lst(s, lam, dec, descending_integral=None):
     return wait * res
 
 
-def tagged_moments(lam, dec, residence_moments=None):
-    """E[T_x] and E[T_x²] from the pieces' moments (docs/theory/distributions.md).
+def busy_moments(lam, new):
+    """The cumulants per unit of work of the time that work takes to clear when new work
+    arrives at rate λ during it (a busy period per unit): κ_1 = 1/b, κ_2 = λ E[X²]/b³,
+    κ_3 = λ (E[X³]/b⁴ + 3 λ E[X²]²/b⁵), with b = 1 − λ E[X] and X the new work."""
+    b = 1 - lam * new.moment(1)
+    m2, m3 = new.moment(2), new.moment(3)
+    return 1 / b, lam * m2 / b**3, lam * (m3 / b**4 + 3 * lam * m2**2 / b**5)
 
-    ``residence_moments`` gives (E[R], Var R) for DESCENDING residences."""
+
+def tagged_moments(lam, dec, residence_cumulants=None):
+    """E[T_x], E[T_x²], E[T_x³] from the pieces' moments (docs/theory/distributions.md).
+
+    ``residence_cumulants`` gives the cumulants (κ_1, κ_2, κ_3) of R for DESCENDING
+    residences (integrals over the levels of :func:`busy_moments`)."""
+    # Ũ(z) = (1 − A z + B z² − C z³ + ...) / (1 + G z − D z² + E z³ − ...): the
+    # numerator's terms come from the vacations X_i (i ≥ 1), the denominator's from X_0
     a = 1 - lam * dec.old.moment(1)
-    pieces = [dec.old, *dec.vacations]
-    EU = lam * sum(p.moment(2) for p in pieces) / (2 * a)
-    EU2 = lam * sum(p.moment(3) for p in pieces) / (3 * a) + lam * dec.old.moment(2) * EU / a
-    b = 1 - lam * dec.new.moment(1)
-    EW = EU / b
-    EW2 = EU2 / b**2 + lam * dec.new.moment(2) * EU / b**3
+    A, B, C = (lam * sum(v.moment(k) for v in dec.vacations) / (f * a)
+               for k, f in ((2, 2), (3, 6), (4, 24)))
+    G, D, E = (lam * dec.old.moment(k) / (f * a) for k, f in ((2, 2), (3, 6), (4, 24)))
+    EU = A + G
+    EU2 = 2 * (B + D + G * G + A * G)
+    EU3 = 6 * (C + E + 2 * G * D + G**3 + A * D + A * G * G + B * G)
+    # W̃(s) = Ũ(σ(s)) with σ'(0) = κ_1, σ''(0) = −κ_2, σ'''(0) = κ_3 (chain rule)
+    k1, k2, k3 = busy_moments(lam, dec.new)
+    EW = EU * k1
+    EW2 = EU2 * k1**2 + EU * k2
+    EW3 = EU3 * k1**3 + 3 * EU2 * k1 * k2 + EU * k3
     if dec.residence == NONE:
-        ER, VR = dec.x, 0.0 * dec.x
+        c1, c2, c3 = dec.x, 0.0 * dec.x, 0.0 * dec.x
     elif dec.residence == SAME:
-        ER, VR = dec.x / b, dec.x * lam * dec.new.moment(2) / b**3
+        c1, c2, c3 = dec.x * k1, dec.x * k2, dec.x * k3
     else:
-        ER, VR = residence_moments
-    return EW + ER, EW2 + 2 * EW * ER + VR + ER**2
+        c1, c2, c3 = residence_cumulants
+    ER, ER2, ER3 = c1, c2 + c1**2, c3 + 3 * c2 * c1 + c1**3
+    return (EW + ER, EW2 + 2 * EW * ER + ER2,
+            EW3 + 3 * EW2 * ER + 3 * EW * ER2 + ER3)
