@@ -344,3 +344,15 @@ def test_third_moments_against_takacs_and_the_busy_period(name):
     k1, k2, k3 = 1 / 0.3, lam * m[2] / 0.3**3, lam * (m[3] / 0.3**4 + 3 * lam * m[2]**2 / 0.3**5)
     lcfs = m[1] * k3 + 3 * m[2] * k1 * k2 + m[3] * k1**3
     assert q.response_time_distribution(qt.LCFS).moment(3).value == pytest.approx(lcfs, rel=1e-11)
+
+
+def test_discrete_sizes_give_atoms_and_no_inverted_tail():
+    """With discrete sizes T has atoms (M/D/1 FCFS: P(T = 1) = 1 - rho), which inversion
+    cannot resolve: tail and quantiles refuse, and say why; moments stay exact (M/D/1:
+    E[T] = 1 + rho / (2 (1 - rho)))."""
+    q = qt.MG1(0.5, qt.Deterministic(1.0))
+    d = q.response_time_distribution(qt.FCFS)
+    assert d.mean().value == pytest.approx(1.5, rel=1e-14)
+    for call in (lambda: d.quantile(0.5), lambda: d.sf(2.0), lambda: d.pdf(2.0)):
+        with pytest.raises(PolicyError, match="atoms"):
+            call()

@@ -253,9 +253,19 @@ class ResponseTimeDistribution:
                       {"kind": "exact"})
 
     # -- inversion ---------------------------------------------------------------------
+    def _check_continuous(self):
+        if self.law.discrete:
+            raise PolicyError(f"{self.law!r} is discrete, so T has atoms (a job that meets "
+                              "no competing work finishes at exactly its size): its CDF "
+                              "jumps, and the inversion of the transform cannot resolve "
+                              "jumps (it would print a smooth, wrong curve). The transform "
+                              "and the moments are exact; the simulator's quantiles "
+                              "(q.simulate(..., quantiles=True)) serve the tail.")
+
     def sf(self, t, error=False):
         """P(T > t) by Euler inversion of (1 − T̃(s))/s; with ``error=True`` also the
         estimated absolute error (difference of two inversion orders)."""
+        self._check_continuous()
         t = np.atleast_1d(np.asarray(t, float))
         vals, errs = np.empty(t.shape), np.empty(t.shape)
         for i, ti in np.ndenumerate(t):
@@ -274,6 +284,7 @@ class ResponseTimeDistribution:
 
     def pdf(self, t):
         """The density of T by Euler inversion of T̃(s)."""
+        self._check_continuous()
         t = np.atleast_1d(np.asarray(t, float))
         return np.array([euler(self.lst, [ti])[0][0] for ti in t.ravel()]).reshape(t.shape)
 
@@ -290,6 +301,7 @@ class ResponseTimeDistribution:
         inversion error divided by the density, plus the iteration's tolerance."""
         if not 0 < p < 1:
             raise ParameterError(f"p = {p!r} is invalid: a quantile needs 0 < p < 1.")
+        self._check_continuous()
         target = math.log1p(-p)
         lt = math.log(max(self.mean().value * -target, 1e-12))   # exact for Exp tails
         lo, hi = -math.inf, math.inf
