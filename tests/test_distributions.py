@@ -208,7 +208,7 @@ def test_quantiles_and_second_moment_against_simulation(policy, name, rho):
 # -- errors ---------------------------------------------------------------------------------
 def test_clear_errors():
     q = qt.MG1(0.5, qt.Exponential(1.0))
-    with pytest.raises(PolicyError, match="PS"):
+    with pytest.raises(PolicyError, match="PS is not a SOAP policy"):
         q.response_time_distribution(qt.PS)
     with pytest.raises(PolicyError, match="noisy predictions"):
         qt.MG1(0.5, qt.Exponential(1.0), prediction=qt.ExpNoise()).response_time_distribution(qt.SPRPT)
