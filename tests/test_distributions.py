@@ -356,3 +356,27 @@ def test_discrete_sizes_give_atoms_and_no_inverted_tail():
     for call in (lambda: d.quantile(0.5), lambda: d.sf(2.0), lambda: d.pdf(2.0)):
         with pytest.raises(PolicyError, match="atoms"):
             call()
+
+
+def test_conditional_distributions_given_the_size():
+    """T given X = x: M/M/1 FCFS has T_x = W + x with P(W > w) = rho e^{-(mu - lambda) w},
+    so P(T_x > t) = rho e^{-(mu - lambda)(t - x)} for t >= x and E[T_x^2] = E[W^2] +
+    2 x E[W] + x^2 (E[W] = rho/(mu - lambda), E[W^2] = 2 rho/(mu - lambda)^2)."""
+    lam, x = 0.6, 1.3
+    q = qt.MG1(lam, qt.Exponential(1.0))
+    d = q.response_time_distribution(qt.FCFS, size=x)
+    gap = 1 - lam
+    t = np.array([x + 0.5, x + 3.0, x + 10.0])
+    v, err = d.sf(t, error=True)
+    exact = lam * np.exp(-gap * (t - x))
+    assert np.all(np.abs(v - exact) <= err)
+    p = 0.99     # P(T_x > t) = 0.01 at t = x + ln(100 rho) / (mu - lambda)
+    r = d.quantile(p)
+    assert abs(r.value - (x + math.log(100 * lam) / gap)) <= r.error
+    EW, EW2 = lam / gap, 2 * lam / gap**2
+    assert d.moment(2).value == pytest.approx(EW2 + 2 * x * EW + x * x, rel=1e-13)
+    # the atom at x: FCFS P(W = 0) = 1 - rho; LCFS-PR no arrival during x, e^{-lambda x}
+    assert d.atom() == pytest.approx(1 - lam, rel=1e-14)
+    assert d.quantile(0.3).value == x and d.sf(x) == pytest.approx(lam, rel=1e-14)
+    lcfs = q.response_time_distribution(qt.LCFS, size=x)
+    assert lcfs.atom() == pytest.approx(math.exp(-lam * x), rel=1e-13)

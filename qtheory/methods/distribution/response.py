@@ -34,7 +34,14 @@ from ...laws.grid import size_cuts
 from ...laws.transforms import has_closed_transform
 from .inversion import ORDERS, euler, euler_nodes
 from .structures import SIZE_DEPENDENT, structure
-from .tagged import DESCENDING, busy_moments, busy_period, tagged_lst, tagged_moments
+from .tagged import (
+    DESCENDING,
+    atom_at_size,
+    busy_moments,
+    busy_period,
+    tagged_lst,
+    tagged_moments,
+)
 
 
 def _rule(n):
@@ -157,8 +164,9 @@ class ResponseTimeDistribution:
     def _levels(self, x, omega=0.0, split=1):
         return _Grid(self.law, x, omega, split, with_top=True, nodes=16 if omega else 32)
 
-    def _tagged(self, x, s, grid=None):
-        """T̃_x(s) at s (shape S) for the single size x, or for every node of ``grid``."""
+    def _tagged(self, x, s, grid=None, shifted=False):
+        """T̃_x(s) at s (shape S) for the single size x, or for every node of ``grid``;
+        with ``shifted`` the transform of T_x − x."""
         nodes = np.asarray(x, float) if grid is None else grid.x
         pad = (1,) * np.ndim(s)
         dec = self._build(self.law, nodes.reshape(nodes.shape + pad))
@@ -167,10 +175,10 @@ class ResponseTimeDistribution:
             omega = float(np.max(np.abs(np.imag(s)), initial=0.0)) + 2 * self.lam
             levels = grid or self._levels(float(x), omega)
             lv = levels.x.reshape(levels.x.shape + pad)
-            sigma = self._sigma(dec, lv, s)
+            sigma = self._sigma(dec, lv, s) - (s if shifted else 0)
             integral = (levels.integrate_levels(sigma) if grid is not None
                         else levels.integrate_all(sigma))
-        return tagged_lst(s, self.lam, dec, integral)
+        return tagged_lst(s, self.lam, dec, integral, shifted)
 
     def _sigma(self, dec, levels, s):
         return busy_period(s + 0 * levels, self.lam, dec.new_at(levels))[0]
@@ -192,7 +200,8 @@ class ResponseTimeDistribution:
             raise ParameterError("lst needs Re s > 0 (the transform at s = 0 is 1; use "
                                  "moment() for derivatives there).")
         if self.size is not None:
-            return self._tagged(self.size, flat).reshape(s.shape)
+            return (self._tagged(self.size, flat, shifted=True)
+                    * np.exp(-flat * self.size)).reshape(s.shape)
         omega = float(np.max(np.abs(flat.imag), initial=0.0)) + 2 * self.lam
         grid = _Grid(self.law, _DECAYED / float(np.min(flat.real)), omega, nodes=16)
         return grid.expect(self._tagged(None, flat, grid)).reshape(s.shape)
@@ -262,17 +271,43 @@ class ResponseTimeDistribution:
                               "and the moments are exact; the simulator's quantiles "
                               "(q.simulate(..., quantiles=True)) serve the tail.")
 
+    def _inverted(self, s):
+        """The transform of T − x given the size x (T ≥ x, with an atom at x), else of
+        T: what the inversion works on."""
+        if self.size is None:
+            return self.lst(s)
+        s = np.asarray(s, complex)
+        return self._tagged(self.size, s.ravel(), shifted=True).reshape(s.shape)
+
+    @property
+    def _shift(self):
+        return 0.0 if self.size is None else self.size
+
+    def atom(self):
+        """P(T = x) given the size x (the job meets no work and is never overtaken); 0
+        without a size (T then has a density)."""
+        if self.size is None:
+            return 0.0
+        dec = self._build(self.law, np.asarray(self.size))
+        rate = None
+        if dec.residence == DESCENDING:
+            levels = self._levels(self.size)
+            rate = levels.integrate_all(np.asarray(dec.new_at(levels.x).positive(), float))
+        return float(atom_at_size(self.lam, dec, rate))
+
     def sf(self, t, error=False):
-        """P(T > t) by Euler inversion of (1 − T̃(s))/s; with ``error=True`` also the
-        estimated absolute error (difference of two inversion orders)."""
+        """P(T > t) by Euler inversion of (1 − T̃(s))/s (of T − x given the size x); with
+        ``error=True`` also the estimated absolute error (difference of two inversion
+        orders)."""
         self._check_continuous()
         t = np.atleast_1d(np.asarray(t, float))
         vals, errs = np.empty(t.shape), np.empty(t.shape)
         for i, ti in np.ndenumerate(t):
-            if ti <= 0:
-                vals[i], errs[i] = 1.0, 0.0
+            u = ti - self._shift
+            if u <= 0:
+                vals[i], errs[i] = (1.0 if u < 0 or self.size is None else 1 - self.atom()), 0.0
                 continue
-            v, e = euler(lambda s: (1 - self.lst(s)) / s, [ti])
+            v, e = euler(lambda s: (1 - self._inverted(s)) / s, [u])
             vals[i], errs[i] = v[0], e[0]
         vals = np.clip(vals, 0.0, 1.0)
         return (vals, errs) if error else vals
@@ -283,37 +318,45 @@ class ResponseTimeDistribution:
         return (1 - v, e) if error else 1 - v
 
     def pdf(self, t):
-        """The density of T by Euler inversion of T̃(s)."""
+        """The density of T by Euler inversion of T̃(s) (given the size: of its continuous
+        part, beside the atom at x, :meth:`atom`)."""
         self._check_continuous()
         t = np.atleast_1d(np.asarray(t, float))
-        return np.array([euler(self.lst, [ti])[0][0] for ti in t.ravel()]).reshape(t.shape)
+        u = t.ravel() - self._shift
+        return np.array([euler(self._inverted, [v])[0][0] if v > 0 else 0.0
+                         for v in u]).reshape(t.shape)
 
-    def _sf_pdf(self, t, M=ORDERS[0]):
-        """P(T > t) and the density at t from one set of transform values."""
+    def _sf_pdf(self, u, M=ORDERS[0]):
+        """P(T − x > u) and its density at u (x = 0 without a size) from one set of
+        transform values."""
         beta, eta = euler_nodes(M)
-        s = beta / t
-        L = self.lst(s)
-        return float(((1 - L) / s).real @ eta / t), float(L.real @ eta / t)
+        s = beta / u
+        L = self._inverted(s)
+        return float(((1 - L) / s).real @ eta / u), float(L.real @ eta / u)
 
     def quantile(self, p):
         """The p-quantile (p < 1) as a Result, by Newton's method on log P(T > t) in log t
         (tail and density come from the same transform values); its error is the tail's
-        inversion error divided by the density, plus the iteration's tolerance."""
+        inversion error divided by the density, plus the iteration's tolerance. Given the
+        size x, a p at or below the atom P(T = x) has the quantile x exactly."""
         if not 0 < p < 1:
             raise ParameterError(f"p = {p!r} is invalid: a quantile needs 0 < p < 1.")
         self._check_continuous()
+        if self.size is not None and p <= self.atom():
+            return Result(self.size, 0.0, "formula", self.name,
+                          {"kind": "exact (the atom at the size)", "p": p})
         target = math.log1p(-p)
-        lt = math.log(max(self.mean().value * -target, 1e-12))   # exact for Exp tails
+        lt = math.log(max((self.mean().value - self._shift) * -target, 1e-12))
         lo, hi = -math.inf, math.inf
         for _ in range(60):
-            t = math.exp(lt)
-            sf, pdf = self._sf_pdf(t)
+            u = math.exp(lt)
+            sf, pdf = self._sf_pdf(u)
             g = math.log(max(sf, 1e-300)) - target
             if g > 0:
                 lo = lt
             else:
                 hi = lt
-            slope = -t * pdf / max(sf, 1e-300)
+            slope = -u * pdf / max(sf, 1e-300)
             step = -g / slope if slope < 0 else math.inf
             new = lt + max(min(step, 1.0), -1.0)
             if not lo < new < hi:   # bisect when Newton leaves the bracket
@@ -322,8 +365,8 @@ class ResponseTimeDistribution:
                 break
             lt = new
         else:
-            raise ConvergenceError(f"the {p}-quantile (Newton on the inverted tail)", t, 0.0)
-        t = math.exp(lt)
+            raise ConvergenceError(f"the {p}-quantile (Newton on the inverted tail)", u, 0.0)
+        t = math.exp(lt) + self._shift
         _, err = self.sf(t, error=True)
         if not pdf > 0:
             raise PolicyError(f"the density at the {p}-quantile is not positive ({pdf:g}): "

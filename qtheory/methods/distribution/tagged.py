@@ -73,20 +73,36 @@ def vacation_lst(z, lam, old, vacations):
         return np.where(small, 1.0, num / np.where(small, 1.0, den))
 
 
-def tagged_lst(s, lam, dec, descending_integral=None):
-    """T̃_x(s) for the tagged sizes ``dec.x`` (broadcast against ``s``).
+def tagged_lst(s, lam, dec, descending_integral=None, shifted=False):
+    """T̃_x(s) for the tagged sizes ``dec.x`` (broadcast against ``s``); with ``shifted``
+    the transform of T_x − x (T_x ≥ x: the shift keeps e^{-sx} out of the numbers).
 
-    ``descending_integral`` gives ∫_0^x σ_ℓ(s) dℓ for DESCENDING residences (computed on
-    the caller's grid of levels)."""
+    ``descending_integral`` gives ∫_0^x σ_ℓ(s) dℓ (∫_0^x (σ_ℓ(s) − s) dℓ when shifted)
+    for DESCENDING residences, computed on the caller's grid of levels."""
     sigma, _ = busy_period(s, lam, dec.new)
     wait = vacation_lst(sigma, lam, dec.old, dec.vacations)
+    own = 0 if shifted else s
     if dec.residence == NONE:
-        res = np.exp(-s * dec.x)
+        res = np.exp(-own * dec.x)
     elif dec.residence == SAME:
-        res = np.exp(-sigma * dec.x)
+        res = np.exp(-(sigma - s + own) * dec.x)
     else:
         res = np.exp(-descending_integral)
     return wait * res
+
+
+def atom_at_size(lam, dec, descending_rate=None):
+    """P(T_x = x): the job finds no relevant old work, P(U = 0) = 1 − ρ_0 − ρ_+ (the
+    limit of Ũ(z) as z → ∞), and no job with positive new work arrives while it is
+    served (rate λ P(X^new > 0); ``descending_rate`` is its integral over the levels)."""
+    empty = 1 - lam * (dec.old.moment(1) + sum(v.moment(1) for v in dec.vacations))
+    if dec.residence == NONE:
+        alone = 1.0
+    elif dec.residence == SAME:
+        alone = np.exp(-lam * dec.new.positive() * dec.x)
+    else:
+        alone = np.exp(-lam * descending_rate)
+    return empty * alone
 
 
 def busy_moments(lam, new):

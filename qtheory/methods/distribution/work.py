@@ -52,6 +52,10 @@ class Work:
         """(lst, dlst) at once (subclasses share the exponentials where they can)."""
         return self.lst(z), self.dlst(z)
 
+    def positive(self):
+        """P(P > 0) (sizes are positive: the mass of the part that is the job's work)."""
+        raise NotImplementedError
+
     def _with(self, fn):
         out = copy.copy(self)
         for name in self._arrays:
@@ -75,6 +79,9 @@ class Below(Work):
     def __init__(self, law, u, strict=False):
         self.law, self.u, self.strict = law, np.asarray(u, float), strict
         self._mass = _mass(law, self.u, strict)
+
+    def positive(self):
+        return self._mass
 
     def lst(self, z):
         return partial_lst(self.law, z, self.u, 0, self.strict) + (1 - self._mass)
@@ -119,6 +126,9 @@ class Capped(Work):
         self.law, self.c = law, np.asarray(c, float)
         self._over = 1 - _mass(law, self.c, strict=True)     # P(X ≥ c)
 
+    def positive(self):
+        return 1.0 if np.all(self.c > 0) else np.where(self.c > 0, 1.0, 0.0)
+
     def lst(self, z):
         return partial_lst(self.law, z, self.c, 0, True) + self._over * np.exp(-z * self.c)
 
@@ -156,6 +166,9 @@ class Fixed(Work):
 
 class Nothing(Work):
     """No work (a policy under which no new job ever overtakes)."""
+
+    def positive(self):
+        return 0.0
 
     def lst(self, z):
         return np.ones_like(np.asarray(z, complex))
