@@ -121,6 +121,53 @@ def piece_nodes(a, b, s):
     return np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(jac), jac, 0.0)
 
 
+def split_pieces(a, b, omega, nodes=32, split=1, cap=20_000):
+    """Pieces [a_i, b_i] cut into equal parts so that each holds at most ``nodes / 16``
+    oscillations of e^{-i ω x} (two for a 32-node rule, one for 16 nodes), each finite
+    piece into at least ``split`` parts and at most ``cap``; an infinite last piece stays
+    whole. The parts are contiguous: every part ends where the next begins.
+
+    Examples
+    --------
+    >>> a, b = split_pieces(np.array([0.0, 1.0]), np.array([1.0, np.inf]), omega=0.0, split=2)
+    >>> a.tolist(), b.tolist()
+    ([0.0, 0.5, 1.0], [0.5, 1.0, inf])
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.size == 0:
+        return a, b
+    finite = np.isfinite(b)
+    width = np.where(finite, b - a, 0.0)
+    n = np.maximum(np.ceil(omega * width / (math.pi * nodes / 8)), 1)
+    n = np.clip(n * np.where(finite, split, 1), 1, cap).astype(int)
+    starts = np.concatenate([lo + (hi - lo) * np.arange(k) / k if fin else [lo]
+                             for lo, hi, k, fin in zip(a, b, n, finite)])
+    ends = np.concatenate([starts[1:], b[-1:]])
+    # a gap between consecutive input pieces is kept: a part never runs past its piece
+    last = np.cumsum(n) - 1
+    ends[last] = b
+    return starts, ends
+
+
+def legendre_rule(n):
+    """n Gauss–Legendre nodes and weights on (0, 1), and the matrix that takes values at
+    the nodes of a piece to their integrals from the piece's start to each node (through
+    the Legendre interpolant, :func:`legendre_antiderivative`)."""
+    t, w = np.polynomial.legendre.leggauss(n)
+    cum = np.polynomial.legendre.legvander(t, n) @ legendre_antiderivative(n)
+    return (t + 1) / 2, w / 2, cum
+
+
+def legendre_antiderivative(n):
+    """The (n + 1) × n matrix from the values at n Gauss–Legendre nodes to the Legendre
+    coefficients (in t on [-1, 1]) of the interpolant's antiderivative from -1, in units
+    of s = (t + 1) / 2."""
+    leg = np.polynomial.legendre
+    t, w = leg.leggauss(n)
+    proj = (leg.legvander(t, n - 1) * w[:, None]).T * ((2 * np.arange(n) + 1) / 2)[:, None]
+    return 0.5 * leg.legint(np.eye(n), lbnd=-1) @ proj
+
+
 def gauss_each(fn, a, b):
     """Per-piece 32-point values and |32 - 16| errors over the pieces [a_i, b_i]."""
     x, jac = piece_nodes(a, b, _U)

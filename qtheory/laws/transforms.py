@@ -23,12 +23,11 @@ import math
 
 import numpy as np
 
-from ..core.numerics import piece_nodes
+from ..core.numerics import legendre_rule, piece_nodes, split_pieces
 from .grid import size_cuts
 from .sizes import Empirical, Erlang, Exponential, Hyperexponential, Uniform
 
-_S, _W = np.polynomial.legendre.leggauss(32)
-_S, _W = (_S + 1) / 2, _W / 2
+_S, _W, _ = legendre_rule(32)
 #: e^{-Re(z) x} below this is dropped.
 _NEGLIGIBLE = 40.0
 
@@ -180,7 +179,7 @@ def has_closed_transform(law):
 
 def _quadrature(law, z, upper, k):
     """Gauss–Legendre on the law's pieces below each threshold, each piece split so that
-    it holds at most ~2 oscillations of e^{-i Im(z) x}."""
+    it holds at most two oscillations of e^{-i Im(z) x} (:func:`split_pieces`)."""
     cuts = law.__dict__.get("_transform_cuts")
     if cuts is None:
         cuts = law.__dict__["_transform_cuts"] = np.array(size_cuts(law), float)
@@ -198,14 +197,9 @@ def _quadrature(law, z, upper, k):
         re_min, im_max = max(float(zs.real.min()), 0.0), float(np.abs(zs.imag).max())
         live = (re_min * a < _NEGLIGIBLE)
         a, b = a[live], b[live]
-        finite = np.isfinite(b)
-        n = np.ones(a.size, int)
-        width = np.where(finite, b - a, 0.0)
-        n[finite] = np.clip(np.ceil(im_max * width[finite] / (4 * math.pi)), 1, 4096)
-        aa = np.concatenate([a[i] + (b[i] - a[i]) * np.arange(n[i]) / n[i] if finite[i]
-                             else [a[i]] for i in range(a.size)])
-        bb = np.concatenate([a[i] + (b[i] - a[i]) * np.arange(1, n[i] + 1) / n[i] if finite[i]
-                             else [b[i]] for i in range(a.size)])
+        if a.size == 0:     # everything below u has decayed: the integral is 0
+            continue
+        aa, bb = split_pieces(a, b, im_max, cap=4096)
         x, jac = piece_nodes(aa, bb, _S)
         x, wts = x.ravel(), (jac * _W).ravel() * np.asarray(law.pdf(x.ravel()), float)
         wts = wts * x**k

@@ -19,7 +19,6 @@ import math
 import warnings
 
 import numpy as np
-from numpy.polynomial import legendre as _leg
 
 from ...core.errors import (
     ConvergenceError,
@@ -28,7 +27,7 @@ from ...core.errors import (
     PerformanceWarning,
     PolicyError,
 )
-from ...core.numerics import piece_nodes
+from ...core.numerics import legendre_rule, piece_nodes, split_pieces
 from ...core.result import Result
 from ...laws.grid import size_cuts
 from ...laws.transforms import has_closed_transform
@@ -43,19 +42,8 @@ from .tagged import (
     tagged_moments,
 )
 
-
-def _rule(n):
-    """n Gauss–Legendre nodes and weights on (0, 1), and the matrix that takes values at
-    the nodes of a piece to their integrals from the piece's start to each node (through
-    the Legendre interpolant)."""
-    t, w = _leg.leggauss(n)
-    proj = (_leg.legvander(t, n - 1) * w[:, None]).T * ((2 * np.arange(n) + 1) / 2)[:, None]
-    cum = 0.5 * _leg.legvander(t, n) @ _leg.legint(np.eye(n), lbnd=-1) @ proj
-    return (t + 1) / 2, w / 2, cum
-
-
 #: 32 nodes for moments (no oscillation), 16 on the finer pieces of a transform grid.
-_RULES = {32: _rule(32), 16: _rule(16)}
+_RULES = {32: legendre_rule(32), 16: legendre_rule(16)}
 #: e^{-Re(s) x} beyond this is dropped from a transform.
 _DECAYED = 45.0
 
@@ -80,15 +68,7 @@ class _Grid:
         if np.isinf(c[-1]) and top > c[-2] and not with_top:
             top = math.inf   # sizes past the last quantile cut (mass < 1e-16): one tail piece
         c = np.unique(np.concatenate([[0.0], c[c < top], [min(top, c[-1])]]))
-        a, b = c[:-1], c[1:]
-        width = np.where(np.isfinite(b), b - a, 0.0)
-        # at most two oscillations of e^{-i ω x} per 32-node piece, one per 16-node piece
-        n = np.maximum(np.ceil(omega * width / (math.pi * nodes / 8)), 1)
-        n = n * np.where(np.isfinite(b), split, 1)
-        n = np.clip(n, 1, 20_000).astype(int)
-        a = np.concatenate([lo + (hi - lo) * np.arange(k) / k if np.isfinite(hi) else [lo]
-                            for lo, hi, k in zip(a, b, n)])
-        b = np.concatenate([a[1:], [c[-1]]])
+        a, b = split_pieces(c[:-1], c[1:], omega, nodes, split)
         self.x, self.jac = piece_nodes(a, b, self.S)                   # (pieces, nodes)
         self.tail = bool(np.isinf(b[-1]))
         with np.errstate(all="ignore"):

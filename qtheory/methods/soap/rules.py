@@ -6,11 +6,13 @@ import math
 import numpy as np
 from numpy.polynomial import legendre as _leg
 
+from ...core.numerics import legendre_antiderivative
+
 INF = math.inf
 
 
-# Gauss-Legendre rules on [-1, 1] and the matrices that turn 32 node values into the
-# Legendre coefficients of the interpolant and of its antiderivative from -1.
+# Gauss-Legendre rules on [-1, 1], and the matrix that turns 32 node values into the
+# Legendre coefficients of the interpolant's antiderivative from -1.
 _T32, _W32 = _leg.leggauss(32)
 
 
@@ -20,16 +22,7 @@ _T16, _W16 = _leg.leggauss(16)
 _T8, _W8 = _leg.leggauss(8)
 
 
-_V32 = _leg.legvander(_T32, 31)                       # P_n(t_i)
-
-
-_PROJ = (_V32 * _W32[:, None]).T * ((2 * np.arange(32) + 1) / 2)[:, None]
-
-
-_INT = _leg.legint(np.eye(32), lbnd=-1)               # (33, 32)
-
-
-_ANTI = 0.5 * _INT @ _PROJ                            # values -> antiderivative in s in [0, 1]
+_ANTI = legendre_antiderivative(32)                   # values -> antiderivative in s in [0, 1]
 
 
 _S32, _S16 = (_T32 + 1) / 2, (_T16 + 1) / 2
