@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 import qtheory as qt
+from qtheory.core.result import t_interval
 
 
 def timed(fn, repeat=3):
@@ -30,8 +31,8 @@ def simulated_p99(q, policy, reps=8, jobs=250_000):
         s = q.simulate(policy, jobs=jobs, replications=2, seed=11 + r, per_job=True,
                        executor=False)
         vals.append(np.quantile(s.per_job["response_time"], 0.99))
-    vals = np.array(vals)
-    return vals.mean(), 2.36 * vals.std(ddof=1) / math.sqrt(reps)   # t(0.975, 7) = 2.36
+    mean, (_, hi), _ = t_interval(vals)
+    return mean, hi - mean
 
 
 def main():

@@ -23,6 +23,7 @@ from scipy import stats as _st
 
 from ..core.errors import ParameterError, PolicyError
 from ..core.report import Z_MAX, Report, Row, records_frame, t_limit  # noqa: F401  (re-exported)
+from ..core.result import Estimate
 from ..core.types import PolicyLike
 from ..methods.sim.stats import batch_means, lag1_autocorrelation
 from ..policies.catalogue import as_policy
@@ -406,12 +407,11 @@ def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: in
         blocks = x[:x.size // batches * batches].reshape(batches, -1)
         tails = []
         for pq in quantiles:
-            per = np.quantile(blocks, pq, axis=1)
+            per = Estimate.of(np.quantile(blocks, pq, axis=1))
             exact = d.quantile(pq)
-            m, e = float(per.mean()), float(per.std(ddof=1) / math.sqrt(batches))
-            zq = (m - exact.value) / math.hypot(e, exact.error)
-            tails.append(dict(p=float(pq), estimate=m, std_error=e, theory=exact.value,
-                              z=zq, agrees=bool(abs(zq) < z_max)))
+            zq = (per.mean - exact.value) / math.hypot(per.std_error, exact.error)
+            tails.append(dict(p=float(pq), estimate=per.mean, std_error=per.std_error,
+                              theory=exact.value, z=zq, agrees=bool(abs(zq) < z_max)))
             if blocks.shape[1] * (1 - pq) < 50:
                 notes.append(f"P{100 * pq:g}: batches of {blocks.shape[1]} jobs hold fewer "
                              "than 50 beyond the quantile; its estimate is biased; pass "

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import ParameterError, PolicyError
 from ..analysis.optimize import optimal_threshold
-from ..policies.catalogue import OneBit, SkipPredict, as_policy
+from ..core.errors import ParameterError, PolicyError
+from ..core.result import t_interval
 from ..laws.predictions import Threshold
+from ..policies.catalogue import OneBit, SkipPredict, as_policy
 
 #: Okabe & Ito (2008) colours, distinguishable with every common colour-vision deficiency.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
@@ -321,10 +322,9 @@ def plot_tail(q, policies, times=None, ax=None, simulate=False, jobs=10**5, repl
                                                   seed=seed + 1000 * r + i, per_job=True,
                                                   executor=False)
                                        for r in range(replications))])
-            from scipy import stats
-            mean = sims.mean(axis=0)
-            half = (stats.t.ppf(0.975, replications - 1) * sims.std(axis=0, ddof=1)
-                    / np.sqrt(replications))
+            rows = [t_interval(column) for column in sims.T]    # (mean, (lo, hi), se)
+            mean = np.array([m for m, _, _ in rows])
+            half = np.array([hi - m for m, (_, hi), _ in rows])
             ax.errorbar(at, mean, yerr=half, linestyle="none", color=colour,
                         marker=MARKERS[i % len(MARKERS)], label=f"{label(p)} (simulation)")
     ax.set_xscale("log")

@@ -187,29 +187,28 @@ class ResponseTimeDistribution:
         return grid.expect(self._tagged(None, flat, grid)).reshape(s.shape)
 
     # -- moments -----------------------------------------------------------------------
-    def _given(self, x, grid):
-        """(E[T_x], E[T_x²], E[T_x³]) at the single size x (grid None) or at the grid's
-        nodes."""
+    def _given(self, x, grid, split=1):
+        """(E[T_x], E[T_x²], E[T_x³]) at the single size x (grid None: its levels in
+        ``split`` parts a piece) or at the grid's nodes."""
         nodes = np.asarray(x, float) if grid is None else grid.x
         dec = self._build(self.law, nodes)
         res = None
         if dec.residence == DESCENDING:
-            levels = grid or self._levels(float(x), split=self._split)
+            levels = grid or self._levels(float(x), split=split)
             rates = busy_moments(self.lam, dec.new_at(levels.x))
             res = tuple(levels.integrate_levels(v) if grid is not None
                         else levels.integrate_all(v) for v in rates)
         return tagged_moments(self.lam, dec, res)
 
     def _moments(self):
-        """(E[T], E[T²]) and their errors: the difference from a second computation on
-        pieces cut in half."""
+        """(E[T], E[T²], E[T³]) and their errors: the difference from a second computation
+        on pieces cut in half."""
         if "_m" not in self.__dict__:
             runs = []
             with np.errstate(invalid="ignore"):   # inf - inf where a moment is infinite
                 for split in (2, 1):
-                    self._split = split
                     if self.size is not None:
-                        runs.append(np.array(self._given(self.size, None), float))
+                        runs.append(np.array(self._given(self.size, None, split), float))
                     else:
                         grid = _Grid(self.law, split=split)
                         runs.append(np.array([grid.expect(m)

@@ -81,11 +81,10 @@ def tagged_lst(s, lam, dec, descending_integral=None, shifted=False):
     for DESCENDING residences, computed on the caller's grid of levels."""
     sigma, _ = busy_period(s, lam, dec.new)
     wait = vacation_lst(sigma, lam, dec.old, dec.vacations)
-    own = 0 if shifted else s
     if dec.residence == NONE:
-        res = np.exp(-own * dec.x)
+        res = 1.0 if shifted else np.exp(-s * dec.x)
     elif dec.residence == SAME:
-        res = np.exp(-(sigma - s + own) * dec.x)
+        res = np.exp(-((sigma - s) if shifted else sigma) * dec.x)
     else:
         res = np.exp(-descending_integral)
     return wait * res
