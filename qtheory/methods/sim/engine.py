@@ -325,6 +325,18 @@ class _Accumulator:
     def record(self):
         return self.edges is not None or self.T is not None or self.tail is not None
 
+    def add_run(self, first, T, x):
+        """Completions of consecutive measured jobs numbered ``first``, ``first + 1``, ...
+        (FCFS): the job numbers are built only when per-job output or a size curve needs
+        them."""
+        if self.edges is not None or self.T is not None:
+            self.add(np.arange(first, first + T.size), T, x)
+            return
+        self.sum += float(T.sum())
+        self.count += T.size
+        if self.tail is not None:
+            self.tail.add(T)
+
     def add(self, g, T, x):
         """Completions (job numbers ``g``, response times, sizes); unmeasured ones dropped."""
         keep = (g >= self.warmup) & (g < self.jobs)
@@ -377,13 +389,7 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
             T = K.lindley_chunk(gaps, work, lindley)
             lo, hi = min(max(warmup - g0, 0), n), min(max(jobs - g0, 0), n)
             if lo < hi:
-                if acc.edges is not None or acc.T is not None:
-                    acc.add(np.arange(g0 + lo, g0 + hi), T[lo:hi], x[lo:hi])
-                else:
-                    acc.sum += float(T[lo:hi].sum())
-                    acc.count += hi - lo
-                    if acc.tail is not None:
-                        acc.tail.add(T[lo:hi])
+                acc.add_run(g0 + lo, T[lo:hi], x[lo:hi])
             count = acc.count
         elif loop is not None:
             acc.add(*loop.chunk(gaps, work, x, d, part, g0, warmup, jobs))
