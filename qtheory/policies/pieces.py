@@ -244,7 +244,10 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
                v0[gR[extra]], np.zeros(extra.size))
         pieces = [np.insert(z, extra, zi) for z, zi in zip((gR, gS, gE, gC, gV, gM), ins)]
         gR, gS, gE, gC, gV, gM = pieces
-    tidy = [_tidy(*(z[gR == r] for z in (gS, gE, gC, gV, gM)), unit) for r in range(n)]
+    order = np.argsort(gR, kind="stable")      # each row's pieces, in their order
+    bounds = np.searchsorted(gR[order], np.arange(n + 1))
+    cols = [z[order] for z in (gS, gE, gC, gV, gM)]
+    tidy = [_tidy(*(z[bounds[r]:bounds[r + 1]] for z in cols), unit) for r in range(n)]
     gR = np.repeat(np.arange(n), [t[0].size for t in tidy])
     return stack_rows(n, gR, *(np.concatenate(z) for z in zip(*tidy)))
 

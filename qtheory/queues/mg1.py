@@ -131,11 +131,14 @@ class MG1:
         ``method="symbolic"`` (and ``"auto"`` with sympy parameters): sympy expressions
         of the transform and moments for FCFS and LCFS
         (:mod:`qtheory.methods.symbolic.distribution`).
-        ``method="auto"`` or ``"formula"``: the policy's closed structure (FCFS, LCFS, FB,
-        PSJF, SRPT, SJF, priority classes and one bit with Perfect predictions; the
-        prediction-based policies with Perfect predictions). Other policies and noisy
-        predictions raise a PolicyError that says so: simulate them
-        (``q.simulate(policy, per_job=True)``).
+        ``method="formula"``: the policy's closed structure (FCFS, LCFS, FB, PSJF, SRPT,
+        SJF, priority classes and one bit; the prediction-based policies with Perfect
+        predictions). ``method="soap"``: the generic SOAP transform, for every SOAP policy
+        (Gittins, Trail, SkipPredict, ``qt.Rank``, ...) with Perfect or no predictions
+        (:mod:`qtheory.methods.distribution.generic`); slower, and an independent witness
+        of the closed structures. ``method="auto"``: the closed structure where there is
+        one, else the generic transform. PS and noisy predictions raise a PolicyError that
+        says so: simulate them (``q.simulate(policy, quantiles=True)``).
 
         Examples
         --------
@@ -152,17 +155,16 @@ class MG1:
                 raise PolicyError("the symbolic distribution is the unconditional one: drop "
                                   "size=, or use method='formula' for T given the size.")
             return SymbolicDistribution(self, policy)
-        if method not in ("auto", "formula"):
+        if method not in ("auto", "formula", "soap"):
             raise PolicyError(f"method = {method!r}: the response-time distribution is "
-                              "available by method='formula' (closed structures) and "
-                              "'symbolic' (FCFS, LCFS); the generic SOAP transform is not yet "
-                              "built, and simulated quantiles come from "
-                              "q.simulate(..., quantiles=True).")
+                              "available by method='formula' (closed structures), 'soap' "
+                              "(any SOAP policy) and 'symbolic' (FCFS, LCFS); simulated "
+                              "quantiles come from q.simulate(..., quantiles=True).")
         if prediction is not None:
             raise PolicyError("conditioning on the prediction is not available yet: give "
                               "size= only.")
         self._check_descriptor(policy)
-        return ResponseTimeDistribution(self, as_float_copy(policy), size)
+        return ResponseTimeDistribution(self, as_float_copy(policy), size, method)
 
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
                       method: str = "auto") -> float:

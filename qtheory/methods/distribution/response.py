@@ -32,7 +32,7 @@ from ...core.result import Result
 from ...laws.grid import size_cuts
 from ...laws.transforms import has_closed_transform
 from .inversion import ORDERS, euler, euler_nodes
-from .structures import SIZE_DEPENDENT, structure
+from .structures import SIZE_DEPENDENT, size_jumps, structure
 from .tagged import (
     DESCENDING,
     atom_at_size,
@@ -54,7 +54,8 @@ class _Grid:
     weights of the size law; for a discrete law, its atoms up to ``top`` (and ``top``
     itself as a level point with ``with_top``)."""
 
-    def __init__(self, law, top=math.inf, omega=0.0, split=1, with_top=False, nodes=32):
+    def __init__(self, law, top=math.inf, omega=0.0, split=1, with_top=False, nodes=32,
+                 jumps=()):
         self.discrete = law.discrete
         self.S, self.WS, self.CUM = _RULES[nodes]
         self.tail = False
@@ -65,6 +66,7 @@ class _Grid:
                 self.x, self.w = np.append(self.x, top), np.append(self.w, 0.0)
             return
         c = np.array(size_cuts(law), float)
+        c = np.unique(np.concatenate([c, [j for j in jumps if c[0] < j < c[-1]]]))
         if np.isinf(c[-1]) and top > c[-2] and not with_top:
             top = math.inf   # sizes past the last quantile cut (mass < 1e-16): one tail piece
         c = np.unique(np.concatenate([[0.0], c[c < top], [min(top, c[-1])]]))
@@ -116,31 +118,20 @@ class _Grid:
         return np.tensordot(self.w, values, axes=(tuple(range(self.w.ndim)),) * 2)
 
 
-class ResponseTimeDistribution:
-    """The law of the response time T (or of T given the size, with ``size=x``).
+class ClosedStructure:
+    """The transform, moments and atom of a tagged job from a policy's closed structure
+    (:mod:`~qtheory.methods.distribution.structures`): the fast path."""
 
-    Built from the policy's structure (:mod:`qtheory.methods.distribution.structures`):
-    the transform :meth:`lst`, the moments in closed form (:meth:`moment`, k = 1, 2),
-    and the CDF, tail and quantiles by Euler inversion of the transform with an error
-    estimate from two orders (:mod:`qtheory.methods.distribution.inversion`).
-    """
+    method = "formula"
 
-    def __init__(self, queue, policy, size=None):
-        self.queue, self.policy = queue, policy
+    def __init__(self, queue, policy):
         self.law = queue.numeric().size
         self.lam = float(queue.arrival_rate)
-        self.size = None if size is None else float(size)
-        if self.size is not None and not self.size > 0:
-            raise ParameterError(f"size = {size!r} is invalid: give a job size > 0.")
+        self.policy = policy
         self._build = structure(policy, queue.prediction)
-        self.name = policy.name
-        self._warned = False
+        #: sizes where T_x jumps (class thresholds): cuts of every grid over sizes
+        self.jumps = size_jumps(policy, queue.prediction)
 
-    def __repr__(self):
-        given = "" if self.size is None else f" | size={self.size:g}"
-        return f"ResponseTimeDistribution({self.name} on {self.queue!r}{given})"
-
-    # -- the transform -----------------------------------------------------------------
     def _levels(self, x, omega=0.0, split=1):
         return _Grid(self.law, x, omega, split, with_top=True, nodes=16 if omega else 32)
 
@@ -163,30 +154,15 @@ class ResponseTimeDistribution:
     def _sigma(self, dec, levels, s):
         return busy_period(s + 0 * levels, self.lam, dec.new_at(levels))[0]
 
-    def lst(self, s):
-        """E[e^{-sT}] at complex ``s`` (Re s > 0), vectorised."""
-        if not self._warned and not has_closed_transform(self.law) \
-                and isinstance(self.policy, SIZE_DEPENDENT):
-            self._warned = True
-            warnings.warn(f"{self.law!r} has no closed-form transform and {self.name}'s new "
-                          "work depends on the tagged size: each transform value costs "
-                          "O(nodes^2) quadratures per Newton step (seconds to minutes per "
-                          "tail value; the moments stay quick). Closed forms: Exponential, "
-                          "Erlang, Hyperexponential, Uniform, Empirical.", PerformanceWarning,
-                          stacklevel=2)
-        s = np.asarray(s, complex)
-        flat = s.ravel()
-        if flat.size and not float(np.min(flat.real)) > 0:
-            raise ParameterError("lst needs Re s > 0 (the transform at s = 0 is 1; use "
-                                 "moment() for derivatives there).")
-        if self.size is not None:
-            return (self._tagged(self.size, flat, shifted=True)
-                    * np.exp(-flat * self.size)).reshape(s.shape)
-        omega = float(np.max(np.abs(flat.imag), initial=0.0)) + 2 * self.lam
-        grid = _Grid(self.law, _DECAYED / float(np.min(flat.real)), omega, nodes=16)
-        return grid.expect(self._tagged(None, flat, grid)).reshape(s.shape)
+    def transform(self, s, size=None, shifted=False):
+        """T̃(s) (1-d s), given the size x with ``size`` (of T − x with ``shifted``)."""
+        if size is not None:
+            return self._tagged(size, s, shifted=shifted)
+        omega = float(np.max(np.abs(s.imag), initial=0.0)) + 2 * self.lam
+        grid = _Grid(self.law, _DECAYED / float(np.min(s.real)), omega, nodes=16,
+                     jumps=self.jumps)
+        return grid.expect(self._tagged(None, s, grid))
 
-    # -- moments -----------------------------------------------------------------------
     def _given(self, x, grid, split=1):
         """(E[T_x], E[T_x²], E[T_x³]) at the single size x (grid None: its levels in
         ``split`` parts a piece) or at the grid's nodes."""
@@ -200,20 +176,127 @@ class ResponseTimeDistribution:
                         else levels.integrate_all(v) for v in rates)
         return tagged_moments(self.lam, dec, res)
 
-    def _moments(self):
+    def moments(self, size=None):
         """(E[T], E[T²], E[T³]) and their errors: the difference from a second computation
         on pieces cut in half."""
+        runs = []
+        for split in (2, 1):
+            if size is not None:
+                runs.append(np.array(self._given(size, None, split), float))
+            else:
+                grid = _Grid(self.law, split=split, jumps=self.jumps)
+                runs.append(np.array([grid.expect(m) for m in self._given(None, grid)]))
+        return runs[0], np.abs(runs[0] - runs[1]) + 1e-15 * np.abs(runs[0])
+
+    def atom(self, size):
+        dec = self._build(self.law, np.asarray(size))
+        rate = None
+        if dec.residence == DESCENDING:
+            levels = self._levels(size)
+            rate = levels.integrate_all(np.asarray(dec.new_at(levels.x).positive(), float))
+        return float(atom_at_size(self.lam, dec, rate))
+
+    def slow(self, size):
+        """Why a transform value may take long here, or None."""
+        if size is None and not has_closed_transform(self.law) and isinstance(self.policy, SIZE_DEPENDENT):
+            return (f"{self.law!r} has no closed-form transform and {self.policy.name}'s new "
+                    "work depends on the tagged size: each transform value costs "
+                    "O(nodes^2) quadratures per Newton step (seconds to minutes per "
+                    "tail value; the moments stay quick). Closed forms: Exponential, "
+                    "Erlang, Hyperexponential, Uniform, Empirical.")
+        return None
+
+
+class SoapStructure:
+    """The same from the generic SOAP path (:mod:`~qtheory.methods.distribution.generic`),
+    with errors from a second computation on 16-point rules."""
+
+    method = "soap"
+
+    def __init__(self, queue, policy):
+        from .generic import GenericStructure
+        self.g = GenericStructure(queue, policy)
+        self.policy = policy
+
+    def transform(self, s, size=None, shifted=False):
+        return self.g.transform(s, size, shifted)
+
+    def moments(self, size=None):
+        a, b = self.g.moments(size, 32), self.g.moments(size, 16)
+        return a, np.abs(a - b) + 1e-14 * np.abs(a)
+
+    def atom(self, size):
+        return self.g.atom(size)
+
+    def slow(self, size):
+        if size is not None:
+            return None
+        return (f"{self.policy.name} by the generic SOAP transform: every set of transform "
+                "values solves a busy period at each of ~10^3 threshold ranks over ~10^3 "
+                "job nodes (tens of seconds per tail value, minutes per quantile; the "
+                "moments and the conditional law given the size stay quick).")
+
+
+def _backend(queue, policy, method):
+    """The closed structure (``"formula"``), the generic path (``"soap"``), or the first
+    of the two that covers the policy (``"auto"``)."""
+    if method == "soap":
+        return SoapStructure(queue, policy)
+    try:
+        return ClosedStructure(queue, policy)
+    except PolicyError:
+        bound = policy.bind(queue.numeric())
+        if method == "formula" or bound.rank is None or bound.arrival_order:
+            raise   # not a SOAP policy (PS): the closed structure's message says what is known
+    return SoapStructure(queue, policy)
+
+
+class ResponseTimeDistribution:
+    """The law of the response time T (or of T given the size, with ``size=x``).
+
+    Built from the policy's closed structure where it has one
+    (:mod:`qtheory.methods.distribution.structures`, ``method="formula"``), else from the
+    generic SOAP path (:mod:`qtheory.methods.distribution.generic`, ``method="soap"``):
+    the transform :meth:`lst`, the moments (:meth:`moment`, k = 1, 2, 3), and the CDF,
+    tail and quantiles by Euler inversion of the transform with an error estimate from
+    two orders (:mod:`qtheory.methods.distribution.inversion`).
+    """
+
+    def __init__(self, queue, policy, size=None, method="auto"):
+        self.queue, self.policy = queue, policy
+        self.law = queue.numeric().size
+        self.lam = float(queue.arrival_rate)
+        self.size = None if size is None else float(size)
+        if self.size is not None and not self.size > 0:
+            raise ParameterError(f"size = {size!r} is invalid: give a job size > 0.")
+        self.backend = _backend(queue, policy, method)
+        self.method = self.backend.method
+        self.name = policy.name
+        self._warned = False
+
+    def __repr__(self):
+        given = "" if self.size is None else f" | size={self.size:g}"
+        return f"ResponseTimeDistribution({self.name} on {self.queue!r}{given})"
+
+    def lst(self, s):
+        """E[e^{-sT}] at complex ``s`` (Re s > 0), vectorised."""
+        if not self._warned and (why := self.backend.slow(self.size)):
+            self._warned = True
+            warnings.warn(why, PerformanceWarning, stacklevel=2)
+        s = np.asarray(s, complex)
+        flat = s.ravel()
+        if flat.size and not float(np.min(flat.real)) > 0:
+            raise ParameterError("lst needs Re s > 0 (the transform at s = 0 is 1; use "
+                                 "moment() for derivatives there).")
+        if self.size is not None:
+            return (self.backend.transform(flat, self.size, shifted=True)
+                    * np.exp(-flat * self.size)).reshape(s.shape)
+        return self.backend.transform(flat).reshape(s.shape)
+
+    def _moments(self):
         if "_m" not in self.__dict__:
-            runs = []
             with np.errstate(invalid="ignore"):   # inf - inf where a moment is infinite
-                for split in (2, 1):
-                    if self.size is not None:
-                        runs.append(np.array(self._given(self.size, None, split), float))
-                    else:
-                        grid = _Grid(self.law, split=split)
-                        runs.append(np.array([grid.expect(m)
-                                              for m in self._given(None, grid)]))
-                self._m = runs[0], np.abs(runs[0] - runs[1]) + 1e-15 * np.abs(runs[0])
+                self._m = self.backend.moments(self.size)
         return self._m
 
     def moment(self, k):
@@ -227,7 +310,7 @@ class ResponseTimeDistribution:
                 f"{self.law!r} (through the work a job finds, or a started job's "
                 "remainder), which is infinite. The tail P(T > t) still inverts "
                 "(d.sf, d.quantile).")
-        return Result(float(m[k - 1]), float(e[k - 1]), "formula", self.name,
+        return Result(float(m[k - 1]), float(e[k - 1]), self.method, self.name,
                       {"kind": "exact", "moment": k})
 
     def mean(self):
@@ -237,8 +320,8 @@ class ResponseTimeDistribution:
         """Var T = E[T²] − E[T]² as a Result."""
         self.moment(2)   # raises where it is infinite
         (m1, m2, _), (e1, e2, _) = self._moments()
-        return Result(float(m2 - m1**2), float(e2 + 2 * abs(m1) * e1), "formula", self.name,
-                      {"kind": "exact"})
+        return Result(float(m2 - m1**2), float(e2 + 2 * abs(m1) * e1), self.method,
+                      self.name, {"kind": "exact"})
 
     # -- inversion ---------------------------------------------------------------------
     def _check_continuous(self):
@@ -256,7 +339,7 @@ class ResponseTimeDistribution:
         if self.size is None:
             return self.lst(s)
         s = np.asarray(s, complex)
-        return self._tagged(self.size, s.ravel(), shifted=True).reshape(s.shape)
+        return self.backend.transform(s.ravel(), self.size, shifted=True).reshape(s.shape)
 
     @property
     def _shift(self):
@@ -267,12 +350,9 @@ class ResponseTimeDistribution:
         without a size (T then has a density)."""
         if self.size is None:
             return 0.0
-        dec = self._build(self.law, np.asarray(self.size))
-        rate = None
-        if dec.residence == DESCENDING:
-            levels = self._levels(self.size)
-            rate = levels.integrate_all(np.asarray(dec.new_at(levels.x).positive(), float))
-        return float(atom_at_size(self.lam, dec, rate))
+        if "_atom" not in self.__dict__:
+            self._atom = self.backend.atom(self.size)
+        return self._atom
 
     def sf(self, t, error=False):
         """P(T > t) by Euler inversion of (1 − T̃(s))/s (of T − x given the size x); with
@@ -322,7 +402,7 @@ class ResponseTimeDistribution:
             raise ParameterError(f"p = {p!r} is invalid: a quantile needs 0 < p < 1.")
         self._check_continuous()
         if self.size is not None and p <= self.atom():
-            return Result(self.size, 0.0, "formula", self.name,
+            return Result(self.size, 0.0, self.method, self.name,
                           {"kind": "exact (the atom at the size)", "p": p})
         target = math.log1p(-p)
         lt = math.log(max((self.mean().value - self._shift) * -target, 1e-12))
@@ -350,5 +430,5 @@ class ResponseTimeDistribution:
         if not pdf > 0:
             raise PolicyError(f"the density at the {p}-quantile is not positive ({pdf:g}): "
                               "the quantile is not well defined by inversion here.")
-        return Result(t, float(err[0]) / pdf + 1e-11 * t, "formula", self.name,
+        return Result(t, float(err[0]) / pdf + 1e-11 * t, self.method, self.name,
                       {"kind": "numerical inversion", "p": p})

@@ -110,9 +110,8 @@ def structure(policy, prediction):
                           "distribution is not computed here: simulate it "
                           "(q.simulate(qt.PS, quantiles=True)).")
     if rule is None:
-        raise PolicyError(f"{policy.name}: no closed response-time structure; its "
-                          "distribution needs the generic SOAP transform (not yet available) "
-                          "or simulation (q.simulate).")
+        raise PolicyError(f"{policy.name}: no closed response-time structure; use "
+                          "method='soap' (the generic SOAP transform) or simulation.")
     if isinstance(policy, OneBit):
         if not isinstance(prediction, Threshold):
             raise PolicyError("OneBit needs a Threshold prediction model (qt.Threshold(T)).")
@@ -122,7 +121,16 @@ def structure(policy, prediction):
     if isinstance(policy, _BY_PREDICTION):
         noise = prediction.noise if isinstance(prediction, Threshold) else prediction
         if noise is not None and not isinstance(noise, Perfect):
-            raise PolicyError(f"{policy.name} with {prediction!r}: the response-time "
-                              "distribution under noisy predictions needs the generic SOAP "
-                              "transform (not yet available); simulate it.")
+            raise PolicyError(f"{policy.name} with {prediction!r}: no closed structure under "
+                              "noisy predictions; simulate it.")
     return lambda law, x: rule(law, x, policy, prediction)
+
+
+def size_jumps(policy, prediction):
+    """The sizes at which T_x jumps: the class thresholds (a job just above one waits for
+    a whole class more), where integrals over the size must be cut."""
+    if isinstance(policy, PriorityClasses):
+        return tuple(float(t) for t in policy.thresholds)
+    if isinstance(policy, OneBit) and isinstance(prediction, Threshold):
+        return (float(prediction.T),)
+    return ()

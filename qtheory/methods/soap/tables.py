@@ -118,21 +118,26 @@ def _moments(tab, rows, n, c0, B, Cr):
     return new, old0, sq
 
 
-def _split_integrate(a, b, R, both, iters=64):
-    """Integrals over x of val_fn for R thresholds, on the pieces [a_j, b_j], each piece
-    split wherever the level-set signature changes (located by vectorised bisection).
+def _samples(a, b):
+    """The points :func:`split_points` scans: each piece's 32 Gauss nodes, then the
+    pieces' starts and ends."""
+    x32, _ = piece_nodes(a, b, _S32)
+    return np.concatenate([x32.ravel(), a, np.where(np.isfinite(b), b, a)])
 
-    ``both(x, i)`` gives (3, K) integrand values (density included) at points x paired
-    with threshold indices i and their signatures (K, L). Returns (3, R)."""
+
+def split_points(a, b, R, signature, iters=64, sig=None):
+    """Where the level-set signature changes inside the pieces [a_j, b_j], for R
+    thresholds: ``signature(x, i)`` gives the signatures (K, L) of points x paired with
+    threshold indices i (``sig``: those at the :func:`_samples`, if already known). Scans
+    each piece at its 32 Gauss nodes and ends, then bisects every change (``iters``
+    times). Returns (threshold i, piece j, point) arrays."""
     Np = len(a)
-    x32, j32 = piece_nodes(a, b, _S32)
-    xs = np.concatenate([x32.ravel(), a, np.where(np.isfinite(b), b, a)])
+    x32, _ = piece_nodes(a, b, _S32)
+    xs = _samples(a, b)
     K = xs.size
-    ii = np.repeat(np.arange(R), K)
-    xx = np.tile(xs, R)
-    vals, sig = both(xx, ii)
-    vals, sig = vals.reshape(3, R, K), sig.reshape(R, K, -1)
-    res = (vals[:, :, :Np * 32].reshape(3, R, Np, 32) * (j32 * _W32 / 2)).sum(-1)
+    if sig is None:
+        sig = signature(np.tile(xs, R), np.repeat(np.arange(R), K))
+    sig = sig.reshape(R, K, -1)
     # per piece, its sample points in increasing x: a, nodes, b
     order = np.argsort(x32, axis=1)
     samp = np.concatenate([(Np * 32 + np.arange(Np))[:, None],
@@ -142,11 +147,28 @@ def _split_integrate(a, b, R, both, iters=64):
     sg = sig[:, samp]                                        # (R, Np, 34, L)
     change = np.any(sg[:, :, 1:] != sg[:, :, :-1], axis=3)   # (R, Np, 33)
     change &= pos[None, :, 1:] > pos[None, :, :-1]
-    br = np.argwhere(change)
-    if br.size == 0:
+    i, j, g = np.nonzero(change)
+    if i.size == 0:
+        return i, j, np.zeros(0)
+    hi = _bisect_change(pos[j, g], pos[j, g + 1], sg[i, j, g], lambda y: signature(y, i), iters)
+    return i, j, hi
+
+
+def _split_integrate(a, b, R, both, iters=64):
+    """Integrals over x of val_fn for R thresholds, on the pieces [a_j, b_j], each piece
+    split wherever the level-set signature changes (:func:`split_points`).
+
+    ``both(x, i)`` gives (3, K) integrand values (density included) at points x paired
+    with threshold indices i and their signatures (K, L). Returns (3, R)."""
+    Np = len(a)
+    _, j32 = piece_nodes(a, b, _S32)
+    xs = _samples(a, b)
+    vals, sig = both(np.tile(xs, R), np.repeat(np.arange(R), xs.size))
+    vals = vals.reshape(3, R, xs.size)
+    res = (vals[:, :, :Np * 32].reshape(3, R, Np, 32) * (j32 * _W32 / 2)).sum(-1)
+    i, j, hi = split_points(a, b, R, lambda x, ii: both(x, ii)[1], iters, sig)
+    if i.size == 0:
         return res.sum(-1)
-    i, j, g = br[:, 0], br[:, 1], br[:, 2]
-    hi = _bisect_change(pos[j, g], pos[j, g + 1], sg[i, j, g], lambda y: both(y, i)[1], iters)
     # sub-pieces of every broken (threshold, piece)
     subs_i, subs_j, sa, sb = [], [], [], []
     for (ti, pj) in sorted(set(zip(i.tolist(), j.tolist()))):
