@@ -31,10 +31,10 @@ from ...core.errors import PolicyError
 from ...core.numerics import legendre_antiderivative, legendre_rule, piece_nodes, split_pieces
 from ...laws.grid import size_cuts
 from ...policies.base import as_policy
-from ..soap.api import _bound
+from ..soap.api import soap_policy
 from ..soap.engine import Engine
 from ..soap.envelope import envelope
-from ..soap.levels import _distinct, levels
+from ..soap.levels import distinct_ranks, levels
 from ..soap.tables import split_points
 from .tagged import (
     DESCENDING,
@@ -429,7 +429,7 @@ class GenericStructure:
 
     def __init__(self, queue, policy):
         q = queue.numeric()
-        self.pol = _bound(q, as_policy(policy))
+        self.pol = soap_policy(q, as_policy(policy))
         self.eng = Engine(q, self.pol)
         if any(c.kind == "cond" for c in self.eng.components):
             raise PolicyError(f"{self.pol.name} with {q.prediction!r}: the response-time "
@@ -504,7 +504,7 @@ class GenericStructure:
         if not (np.all(np.isfinite(vs)) and np.all(np.isfinite(cs) | (cs == -math.inf))):
             raise PolicyError(f"{self.pol.name}: a tagged job's worst future rank is not "
                               "finite; the generic transform needs finite ranks.")
-        pairs, inv = _distinct(cs, vs)
+        pairs, inv = distinct_ranks(cs, vs)
         n_grid = grid.thresholds()[0].size
         idx_grid, rest = inv[:n_grid], inv[n_grid:]
         where, at = [], 0

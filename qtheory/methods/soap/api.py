@@ -11,7 +11,7 @@ from .envelope import _HFunction, envelope
 from .rules import _S32, _W32
 
 
-def _bound(q, policy):
+def soap_policy(q, policy):
     """The policy as the queue defines it, checked to be a SOAP policy."""
     pol = as_policy(policy).bind(q)
     if pol.rank is None or pol.arrival_order:
@@ -47,7 +47,7 @@ def soap_mean_response_time(q, policy, y_pieces=None):
     (2.0, 'soap')
     """
     policy = as_policy(policy)
-    eng = Engine(q, _bound(q, policy), y_pieces=y_pieces)
+    eng = Engine(q, soap_policy(q, policy), y_pieces=y_pieces)
     value, error = eng.mean()
     cost = policy.prediction_cost(q)
     details = {} if cost is None else {"cost": value + cost}
@@ -81,7 +81,7 @@ def soap_response_time(q, policy, x, y=None, bit=None):
     >>> float(soap_response_time(q, qt.PSJF(), 0.0))   # a size-0 job waits for nothing
     0.0
     """
-    pol = _bound(q, policy)
+    pol = soap_policy(q, policy)
     eng = Engine(q, pol)
     xa = np.asarray(x, float)
     if np.any(~np.isfinite(xa)) or np.any(xa < 0):
@@ -131,7 +131,7 @@ def soap_response_curve(q, policy, x):
             return (p * soap_response_time(q, policy, xa, 0.0)
                     + (1 - p) * soap_response_time(q, policy, xa, 1.0))
         return np.atleast_1d(soap_response_time(q, policy, xa))
-    eng = Engine(q, _bound(q, policy))
+    eng = Engine(q, soap_policy(q, policy))
     fast = eng.fast(eng.components[0]) if len(eng.components) == 1 else None
     if fast is not None:   # every (x, y) node in one pass, y | x on the engine's pieces
         xi, ys, w16, _ = fast.y_nodes(xa)

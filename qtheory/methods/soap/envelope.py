@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from .interp import _Interp
-from .levels import _distinct
+from .levels import distinct_ranks
 from .rules import INF
 
 
@@ -109,7 +109,7 @@ class _HFunction:
     def at(self, c, v):
         """h at many levels (c, v): from the interpolants where they cover them, away from
         the rank values where N may jump; exactly elsewhere or when the levels are few."""
-        (c, v), inv = _distinct(c, v)
+        (c, v), inv = distinct_ranks(c, v)
         return self._at(c, v)[inv]
 
     def _at(self, c, v):

@@ -115,7 +115,7 @@ def _code(codes, real):
     return c @ _CODE_WEIGHTS[:c.shape[1]]
 
 
-def _distinct(c, v):
+def distinct_ranks(c, v):
     """Distinct rank levels (c, v) (a (2, m) array, sorted) and the index of each input."""
     c, v = np.ravel(np.asarray(c, float)), np.ravel(np.asarray(v, float))
     if c.size and np.all(c == c[0]):          # one class: sort the values alone

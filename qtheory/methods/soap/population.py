@@ -14,7 +14,7 @@ from .affine import _AffineCond
 from .levels import (
     _bisect_change,
     _code,
-    _distinct,
+    distinct_ranks,
     _job_quantities,
     _piece_values,
     levels,
@@ -189,7 +189,7 @@ class Population:
     def exact(self, rc, rv):
         """(N, O0, S): E[X^new[r]], E[X_0^old[r]] and sum_i E[(X_i^old[r])^2] at thresholds
         r = (rc, rv) (arrays), over the whole job population."""
-        (rc, rv), inv = _distinct(rc, rv)
+        (rc, rv), inv = distinct_ranks(rc, rv)
         return sum(self._population(comp, rc, rv) for comp in self.components)[:, inv]
 
     def _population(self, comp, rc, rv):
@@ -205,7 +205,7 @@ class Population:
                 done |= sel
         if done.all():
             return out
-        pairs, inv = _distinct(rc[~done], rv[~done])
+        pairs, inv = distinct_ranks(rc[~done], rv[~done])
         cache = self._cache.setdefault(("exact", id(comp)), {})
         keys = list(zip(*pairs.tolist()))
         vals = np.array([cache.get(k, (np.nan,) * 3) for k in keys], float).reshape(-1, 3).T
