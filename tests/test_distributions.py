@@ -400,7 +400,8 @@ CLOSED = [qt.FCFS, qt.FB, qt.PSJF, qt.SRPT, qt.SJF, qt.PriorityClasses([0.5, 2.0
 S_TEST = np.concatenate([euler_nodes(16)[0][::4] / 3.0, [0.05 + 0.2j, 2.0 - 7j]])
 
 
-@pytest.mark.parametrize("name", ["exp", "hyper", "weibull", "discrete"])
+@pytest.mark.parametrize("name", ["exp", pytest.param("hyper", marks=pytest.mark.slow),
+                                  pytest.param("weibull", marks=pytest.mark.slow), "discrete"])
 @pytest.mark.parametrize("policy", CLOSED, ids=str)
 def test_generic_transform_equals_the_closed_structures_given_the_size(policy, name):
     """T~_x(s) of the generic SOAP path (level sets of the declared rank) against the
@@ -445,7 +446,8 @@ def test_generic_srpt_transform_at_the_euler_nodes(t):
     assert np.max(np.abs(g - c)) < 1e-10
 
 
-@pytest.mark.parametrize("c, same", [(0.0, qt.SJF), (1.0, qt.SRPT)])
+@pytest.mark.parametrize("c, same", [(0.0, qt.SJF),
+                                     pytest.param(1.0, qt.SRPT, marks=pytest.mark.slow)])
 def test_trail_limits(c, same):
     """Trail(c) with perfect predictions: c = 0 is SJF, c = 1 is SRPT (Shahout et al.
     2025); the generic path on Trail's declaration against the closed structures."""

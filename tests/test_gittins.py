@@ -28,7 +28,8 @@ def formula(q, policy):
     return q.mean_response_time(policy, method="formula").value
 
 
-@pytest.mark.parametrize("size", [qt.Hyperexponential([0.9, 0.1], [1.8, 0.2]),
+@pytest.mark.parametrize("size", [pytest.param(qt.Hyperexponential([0.9, 0.1], [1.8, 0.2]),
+                                               marks=pytest.mark.slow),
                                   qt.Weibull(0.5, 0.5)], ids=["hyperexp", "weibull0.5"])
 def test_decreasing_hazard_is_fb(size):
     # the index table ends at the 1 - 1e-9 quantile, where the tabulated rank drops: the

@@ -32,6 +32,7 @@ from ...core.result import Result
 from ...laws.grid import size_cuts
 from ...laws.transforms import has_closed_transform
 from .inversion import ORDERS, euler, euler_nodes
+from .noisy import NoisyStructure, covers
 from .structures import SIZE_DEPENDENT, size_jumps, structure
 from .tagged import (
     DESCENDING,
@@ -242,6 +243,8 @@ def _backend(queue, policy, method):
     of the two that covers the policy (``"auto"``)."""
     if method == "soap":
         return SoapStructure(queue, policy)
+    if covers(policy, queue.prediction):
+        return NoisyStructure(queue, policy)
     try:
         return ClosedStructure(queue, policy)
     except PolicyError:
@@ -420,8 +423,9 @@ class ResponseTimeDistribution:
             new = lt + max(min(step, 1.0), -1.0)
             if not lo < new < hi:   # bisect when Newton leaves the bracket
                 new = (lo + hi) / 2 if math.isfinite(lo + hi) else lt + (1 if g > 0 else -1)
-            if abs(new - lt) < 1e-12:
-                break
+            if abs(new - lt) < 1e-10:   # the last Newton step bounds the error left (in
+                lt = new                # log t), far below the inversion's; smaller
+                break                   # steps would chase the transform's rounding
             lt = new
         else:
             raise ConvergenceError(f"the {p}-quantile (Newton on the inverted tail)", u, 0.0)
