@@ -36,19 +36,24 @@ def simulated_p99(q, policy, reps=8, jobs=250_000):
 
 
 def main():
-    print(f"{'queue, policy':<34}{'P99 analytic':>22}{'s':>8}{'P99 simulated':>24}{'s':>8}"
+    print(f"{'queue, policy':<44}{'P99 analytic':>22}{'s':>8}{'P99 simulated':>24}{'s':>8}"
           f"{'ratio':>8}{'E[T^2] (s)':>22}")
     cases = [("M/M/1 rho=0.9", qt.MG1(0.9, qt.Exponential(1.0)), p)
              for p in (qt.FCFS, qt.SRPT, qt.FB, qt.PSJF)]
     cases += [("M/H2/1 scv=10 rho=0.8", qt.MG1(0.8, qt.Hyperexponential.balanced(1.0, 10.0)),
                qt.SRPT)]
+    noisy = qt.MG1(0.9, qt.Exponential(1.0), qt.ExpNoise())
+    cases += [("M/M/1 rho=0.9 ExpNoise", noisy, p) for p in (qt.SPRPT(), qt.PSPJF(), qt.Trail(0.5))]
+    cases += [("M/M/1 rho=0.9 bit(1, ExpNoise)",
+               qt.MG1(0.9, qt.Exponential(1.0), qt.Threshold(1.0, qt.ExpNoise())), qt.OneBit())]
     for label, q, policy in cases:
         d = q.response_time_distribution(policy)
         m2, tm = timed(lambda: q.response_time_distribution(policy).moment(2))
         p99, ta = timed(lambda: d.quantile(0.99), repeat=1)
         q.simulate(policy, jobs=2000, replications=2, executor=False)   # compile
         (sim, half), ts = timed(lambda: simulated_p99(q, policy), repeat=1)
-        print(f"{label + ', ' + policy.__name__:<34}{p99.value:>12.6f} ± {p99.error:<7.1e}"
+        name = getattr(policy, "__name__", None) or policy.name
+        print(f"{label + ', ' + name:<44}{p99.value:>12.6f} ± {p99.error:<7.1e}"
               f"{ta:>8.2f}{sim:>13.4f} ± {half:<8.4f}{ts:>8.2f}{ts / ta:>8.1f}"
               f"{m2.value:>12.4f} ({tm * 1e3:.0f} ms)")
 

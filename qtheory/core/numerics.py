@@ -149,6 +149,22 @@ def split_pieces(a, b, omega, nodes=32, split=1, cap=20_000):
     return starts, ends
 
 
+def oscillation_cuts(c, omega, live=math.inf, nodes=32):
+    """Sorted cuts ``c`` with the pieces that start below ``live`` cut to hold at most
+    ``nodes / 16`` oscillations of e^{-i ω x} each (beyond ``live`` a transform's
+    e^{-Re(s) x} has decayed, and the pieces stay whole).
+
+    Examples
+    --------
+    >>> oscillation_cuts(np.array([0.0, 2.0, 10.0]), omega=4 * math.pi, live=1.0).tolist()
+    [0.0, 1.0, 2.0, 10.0]
+    """
+    a, b = c[:-1], c[1:]
+    near = a < live
+    sa, sb = split_pieces(a[near], b[near], omega, nodes=nodes)
+    return np.concatenate([sa, a[~near], b[-1:]])
+
+
 def legendre_rule(n):
     """n Gauss–Legendre nodes and weights on (0, 1), and the matrix that takes values at
     the nodes of a piece to their integrals from the piece's start to each node (through

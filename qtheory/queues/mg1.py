@@ -133,12 +133,14 @@ class MG1:
         (:mod:`qtheory.methods.symbolic.distribution`).
         ``method="formula"``: the policy's closed structure (FCFS, LCFS, FB, PSJF, SRPT,
         SJF, priority classes and one bit; the prediction-based policies with Perfect
-        predictions). ``method="soap"``: the generic SOAP transform, for every SOAP policy
-        (Gittins, Trail, SkipPredict, ``qt.Rank``, ...) with Perfect or no predictions
-        (:mod:`qtheory.methods.distribution.generic`); slower, and an independent witness
-        of the closed structures. ``method="auto"``: the closed structure where there is
-        one, else the generic transform. PS and noisy predictions raise a PolicyError that
-        says so: simulate them (``q.simulate(policy, quantiles=True)``).
+        predictions; SPRPT, Trail, SPJF, PSPJF and one bit under noisy predictions,
+        :mod:`qtheory.methods.distribution.noisy`). ``method="soap"``: the generic SOAP
+        transform, for every SOAP policy (Gittins, Trail, SkipPredict, ``qt.Rank``, ...)
+        with Perfect or no predictions (:mod:`qtheory.methods.distribution.generic`);
+        slower, and an independent witness of the closed structures. ``method="auto"``:
+        the closed structure where there is one, else the generic transform. PS, and the
+        other rank policies under noisy predictions, raise a PolicyError that says so:
+        simulate them (``q.simulate(policy, quantiles=True)``).
 
         Examples
         --------

@@ -27,7 +27,13 @@ import numpy as np
 from numba import njit, prange
 
 from ...core.errors import PolicyError
-from ...core.numerics import legendre_antiderivative, legendre_rule, piece_nodes, split_pieces
+from ...core.numerics import (
+    legendre_antiderivative,
+    legendre_rule,
+    oscillation_cuts,
+    piece_nodes,
+    split_pieces,
+)
 from ...laws.grid import size_cuts
 from ...policies.base import as_policy
 from ..soap.api import soap_policy
@@ -43,7 +49,7 @@ from .tagged import (
     tagged_moments,
     vacation_lst,
 )
-from .nodes import Nodes, compact
+from .nodes import Nodes, argument_class, compact
 from .work import Work
 
 #: Gauss rules on (0, 1): nodes, weights, within-piece antiderivative matrix.
@@ -119,7 +125,7 @@ class _Population:
         """The law's pieces, those below ``live`` cut for the oscillation of e^{-i ω x}
         (beyond it e^{-Re(z) x} has decayed below e^{-45} for the pieces whose value
         grows with the size; capped pieces do not oscillate)."""
-        return _oscillation_cuts(_law_cuts(self.eng.size, comp), omega, live)
+        return oscillation_cuts(_law_cuts(self.eng.size, comp), omega, live)
 
     @staticmethod
     def _nodes(eng, comp, cuts, S, W):
@@ -225,15 +231,6 @@ def _law_cuts(X, comp):
     lo, hi = X.support
     c = np.array(sorted({*size_cuts(X), *comp.jumps}), float)
     return c[(c >= lo) & (c <= max(hi, lo))]
-
-
-def _oscillation_cuts(c, omega, live):
-    """Cuts ``c`` with the pieces that start below ``live`` cut to hold at most two
-    oscillations of e^{-i ω x} each."""
-    a, b = c[:-1], c[1:]
-    near = a < live
-    sa, sb = split_pieces(a[near], b[near], omega)
-    return np.concatenate([sa, a[~near], b[-1:]])
 
 
 def size_splits(eng, rc, rv):
@@ -349,11 +346,8 @@ class GenericStructure:
     # -- the tagged jobs ---------------------------------------------------------------
     @staticmethod
     def key(size=None, omega=0.0, decay=0.0, rule=32):
-        """The cache key of a computation: transform arguments of oscillation ω and real
-        parts ≥ ``decay``, in classes (ω rounded up, the decay down, to powers of two)."""
-        om = 0.0 if omega <= 0 else 2.0 ** math.ceil(math.log2(omega))
-        dk = 0.0 if decay <= 0 else 2.0 ** math.floor(math.log2(decay))
-        return size, om, dk, rule
+        """The cache key of a computation (:func:`~.nodes.argument_class`)."""
+        return (size, *argument_class(omega, decay), rule)
 
     def _tagged(self, key):
         """Tagged nodes: their envelopes, works and weights. Over all jobs, the size law's
@@ -373,7 +367,7 @@ class GenericStructure:
             elif eng.size.discrete:
                 x, g = eng.size.values, np.asarray(eng._size_nodes(comp)[2], float)
             else:
-                cuts = _oscillation_cuts(_law_cuts(eng.size, comp), om,
+                cuts = oscillation_cuts(_law_cuts(eng.size, comp), om,
                                          45.0 / dk if dk > 0 else math.inf)
                 x, g = _Population._nodes(eng, comp, cuts[None, :], S, W)
                 x, g = x[0], g[0]

@@ -11,6 +11,7 @@ True
 """
 
 import copy
+import math
 
 import numpy as np
 from numba import njit, prange
@@ -110,3 +111,12 @@ def compact(g, v):
     r, k = np.nonzero(keep)
     gg[r, slot[r, k]], vv[r, slot[r, k]] = g[r, k], v[r, k]
     return gg, vv, base
+
+
+def argument_class(omega, decay):
+    """Transform arguments of oscillation ω and real parts ≥ ``decay`` fall in classes
+    (ω rounded up, the decay down, to powers of two) that share one set of nodes: the
+    cache key of a computation."""
+    om = 0.0 if omega <= 0 else 2.0 ** math.ceil(math.log2(omega))
+    dk = 0.0 if decay <= 0 else 2.0 ** math.floor(math.log2(decay))
+    return om, dk

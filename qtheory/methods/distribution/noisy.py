@@ -37,11 +37,11 @@ import math
 import numpy as np
 
 from ...core.errors import PolicyError
-from ...core.numerics import legendre_antiderivative, legendre_rule, piece_nodes, split_pieces
+from ...core.numerics import legendre_antiderivative, legendre_rule, oscillation_cuts, piece_nodes
 from ...laws.grid import size_cuts
 from ...laws.predictions import Perfect, Threshold
 from ...policies.catalogue import PSPJF, SPJF, SPRPT, OneBit, Trail
-from .nodes import Nodes, compact
+from .nodes import Nodes, argument_class, compact
 from .tagged import (
     DESCENDING,
     NONE,
@@ -87,15 +87,6 @@ def _law_cuts(law):
     c = np.array(sorted({0.0, *size_cuts(law)}), float)
     lo, hi = law.support
     return c[(c >= lo) & (c <= max(hi, lo))]
-
-
-def _oscillation_cuts(c, omega, live):
-    """Cuts ``c`` with the pieces below ``live`` cut to hold one oscillation of
-    e^{-i ω x} (16-node rules) each."""
-    a, b = c[:-1], c[1:]
-    near = a < live
-    sa, sb = split_pieces(a[near], b[near], omega, nodes=16)
-    return np.unique(np.concatenate([sa, sb, a[~near], b[-1:]]))
 
 
 def _pieces_nodes(cuts, rule):
@@ -427,14 +418,8 @@ class NoisyStructure:
                                                           self._levels(split).y, self.c)
         return self._cache[("excess", split)]
 
-    @staticmethod
-    def _key(omega, decay):
-        om = 0.0 if omega <= 0 else 2.0 ** math.ceil(math.log2(omega))
-        dk = 0.0 if decay <= 0 else 2.0 ** math.floor(math.log2(decay))
-        return om, dk
-
     def _base(self, omega, live):
-        return _oscillation_cuts(_law_cuts(self.law), omega, live)
+        return oscillation_cuts(_law_cuts(self.law), omega, live, nodes=16)
 
     def _pieces(self, key, split=1):
         """(levels, new/old work per level, vacations per level or None)."""
@@ -516,7 +501,7 @@ class NoisyStructure:
         ``shifted``)."""
         s = np.asarray(s, complex).ravel()
         omega = float(np.max(np.abs(s.imag), initial=0.0)) + 2 * self.lam
-        key = self._key(omega, float(np.min(s.real)))
+        key = argument_class(omega, float(np.min(s.real)))
         if self.bit:
             total = np.zeros(s.size, complex)
             for dec, w in self._bit_parts(key, size):
