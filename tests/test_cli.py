@@ -231,5 +231,5 @@ def test_tail_prints_exact_moments_and_quantiles(capsys):
     assert fcfs["variance"] == pytest.approx(25.0, rel=1e-12)
     assert abs(fcfs["p0.99"] - 5 * math.log(100)) <= fcfs["p0.99_error"]
     assert rows[1]["variance"] > 25.0          # SRPT's variance exceeds FCFS's (M/M/1)
-    assert cli.main(["tail", "--policy", "sprpt", "--prediction", "exp", "--load", "0.8"]) == 2
+    assert cli.main(["tail", "--policy", "bounce", "--prediction", "exp", "--load", "0.8"]) == 2
     assert "noisy predictions" in capsys.readouterr().err
