@@ -329,6 +329,19 @@ class Threshold(PredictionModel):
         return np.where(np.asarray(y) >= 1, 1.0, np.where(np.asarray(y) >= 0, p, 0.0))
 
 
+def is_noisy(prediction):
+    """Whether predictions (or the bit's underlying predictions) carry noise, a density
+    h(y | x), rather than being the true sizes (None or Perfect).
+
+    Examples
+    --------
+    >>> is_noisy(ExpNoise()), is_noisy(Threshold(1.0)), is_noisy(None)
+    (True, False, False)
+    """
+    noise = prediction.noise if isinstance(prediction, Threshold) else prediction
+    return noise is not None and not isinstance(noise, Perfect)
+
+
 def as_prediction(obj):
     """Validate what a user passes as ``prediction``."""
     if obj is None or isinstance(obj, PredictionModel):

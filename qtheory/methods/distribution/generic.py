@@ -28,10 +28,10 @@ from numba import njit, prange
 
 from ...core.errors import PolicyError
 from ...core.numerics import (
-    legendre_antiderivative,
     legendre_rule,
     oscillation_cuts,
     piece_nodes,
+    pieces_antiderivative,
     split_pieces,
 )
 from ...laws.grid import size_cuts
@@ -49,12 +49,10 @@ from .tagged import (
     tagged_moments,
     vacation_lst,
 )
-from .nodes import Nodes, argument_class, compact
-from .work import Work
+from .nodes import Nodes, RowView, argument_class, compact
 
 #: Gauss rules on (0, 1): nodes, weights, within-piece antiderivative matrix.
 _RULES = {n: legendre_rule(n) for n in (16, 32)}
-_ANTI16 = legendre_antiderivative(16)
 
 
 def _pieces(w, n, c0, B, Cr):
@@ -291,28 +289,10 @@ class _Levels:
             sel = np.flatnonzero(cls == c)
             if not sel.size:
                 continue
-            width = np.diff(e).reshape((-1,) + (1,) * (values.ndim - 1))
-            coef = np.einsum("nq,pq...->pn...", _ANTI16, v)     # per piece, from its start
-            totals = coef.sum(1) * width                        # P_n(1) = 1
-            cum = np.concatenate([np.zeros_like(totals[:1]), np.cumsum(totals, 0)])
-
-            def F(r):
-                p = np.clip(np.searchsorted(e, r, side="right") - 1, 0, e.size - 2)
-                u = np.clip((r - e[p]) / (e[p + 1] - e[p]), 0.0, 1.0)
-                return cum[p] + _legendre_sum(coef[p], 2 * u - 1) * width[p]
-            out[sel] = F(hi[sel]) - F(lo[sel])
+            ends = pieces_antiderivative(e, v.reshape((-1,) + values.shape[1:]),
+                                         np.stack([hi[sel], lo[sel]]))
+            out[sel] = ends[0] - ends[1]
         return out
-
-
-def _legendre_sum(coef, t):
-    """Σ_n coef[q, n, ...] P_n(t_q): Legendre series with their index on axis 1."""
-    t = t.reshape(t.shape + (1,) * (coef.ndim - 2))
-    p0, p1 = np.ones_like(t), t
-    out = coef[:, 0] * p0 + coef[:, 1] * p1
-    for k in range(1, coef.shape[1] - 1):
-        p0, p1 = p1, ((2 * k + 1) * t * p1 - k * p0) / (k + 1)
-        out = out + coef[:, k + 1] * p1
-    return out
 
 
 class GenericStructure:
@@ -459,8 +439,8 @@ class GenericStructure:
         total = np.zeros(s.size, complex)
         for (env, w, g), (r0, _), rexp in zip(self._tagged(key), plan["where"],
                                               self._residence(key, extra)):
-            wait = vacation_lst(s[None, :] + extra[r0], self.lam, _Rows(pop.old, r0),
-                                [_Rows(pop.vac, r0)])
+            wait = vacation_lst(s[None, :] + extra[r0], self.lam, RowView(pop.old.select(r0)),
+                                [RowView(pop.vac.select(r0))])
             shift = 0.0 if shifted else s[None, :] * w[:, None]
             total += g @ (wait * np.exp(-(rexp + shift)))
         return total
@@ -474,8 +454,8 @@ class GenericStructure:
         out = np.zeros(3)
         for (env, w, g), (r0, _), cum in zip(self._tagged(key), plan["where"],
                                              self._residence(key, kappa)):
-            dec = Decomposition(w[:, None], _Rows(pop.old, r0), _Rows(pop.new, r0),
-                                DESCENDING, [_Rows(pop.vac, r0)])
+            dec = Decomposition(w[:, None], RowView(pop.old.select(r0)), RowView(pop.new.select(r0)),
+                                DESCENDING, [RowView(pop.vac.select(r0))])
             m = np.array(tagged_moments(self.lam, dec, tuple(cum.T[:, :, None])),
                          float)[:, :, 0]                                        # (3, K)
             out += m @ g
@@ -490,19 +470,3 @@ class GenericStructure:
         empty = 1 - self.lam * (pop.old.moment(1)[r0] + pop.vac.moment(1)[r0])
         return float((empty * np.exp(-self.lam * rate))[0])
 
-
-class _Rows(Work):
-    """Rows ``idx`` of a node-set piece, with moments shaped to broadcast against
-    transform arguments (K, Z)."""
-
-    def __init__(self, nodes, idx):
-        self.nodes, self.idx = nodes.select(idx), idx
-
-    def lst(self, z):
-        return self.nodes.lst(z)
-
-    def moment(self, k):
-        return self.nodes.moment(k)[:, None]
-
-    def positive(self):
-        return self.nodes.positive()

@@ -120,3 +120,32 @@ def argument_class(omega, decay):
     om = 0.0 if omega <= 0 else 2.0 ** math.ceil(math.log2(omega))
     dk = 0.0 if decay <= 0 else 2.0 ** math.floor(math.log2(decay))
     return om, dk
+
+
+class RowView(Work):
+    """A :class:`Nodes` piece with moments shaped (rows, 1), to broadcast against tagged
+    quantities with one row per threshold (rows, K) or transform arguments."""
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+
+    def lst(self, z):
+        return self.nodes.lst(z)
+
+    def pair(self, z):
+        return self.nodes.pair(z)
+
+    def dlst(self, z):
+        return self.nodes.dlst(z)
+
+    def moment(self, k):
+        return self.nodes.moment(k)[:, None]
+
+    def positive(self):
+        return self.nodes.positive()[:, None]
+
+    def flat(self, shape):
+        return RowView(self.nodes.flat(shape))
+
+    def take(self, keep):
+        return RowView(self.nodes.take(keep))

@@ -37,11 +37,16 @@ import math
 import numpy as np
 
 from ...core.errors import PolicyError
-from ...core.numerics import legendre_antiderivative, legendre_rule, oscillation_cuts, piece_nodes
+from ...core.numerics import (
+    legendre_rule,
+    oscillation_cuts,
+    piece_nodes,
+    pieces_antiderivative,
+)
 from ...laws.grid import size_cuts
-from ...laws.predictions import Perfect, Threshold
+from ...laws.predictions import Threshold, is_noisy
 from ...policies.catalogue import PSPJF, SPJF, SPRPT, OneBit, Trail
-from .nodes import Nodes, argument_class, compact
+from .nodes import Nodes, RowView, argument_class, compact
 from .tagged import (
     DESCENDING,
     NONE,
@@ -55,7 +60,6 @@ from .tagged import (
 from .work import Below, Nothing, Work
 
 _RULES = {n: legendre_rule(n) for n in (16, 32)}
-_ANTI16 = legendre_antiderivative(16)
 _T16 = 2 * _RULES[16][0] - 1
 # values at the 16 Gauss nodes of a piece -> Legendre coefficients of their interpolant
 _PROJ16 = ((np.polynomial.legendre.legvander(_T16, 15) * (2 * _RULES[16][1])[:, None]).T
@@ -63,13 +67,6 @@ _PROJ16 = ((np.polynomial.legendre.legvander(_T16, 15) * (2 * _RULES[16][1])[:, 
 _DECAYED = 45.0
 #: The policies covered, as the c of Trail(c) (PSPJF: preemptive at a fixed rank).
 _TRAIL_C = {SPJF: 0.0, SPRPT: 1.0}
-
-
-def is_noisy(prediction):
-    """Whether predictions carry noise (a density), so that the prediction-based policies
-    need these structures rather than their size-based twins."""
-    noise = prediction.noise if isinstance(prediction, Threshold) else prediction
-    return noise is not None and not isinstance(noise, Perfect)
 
 
 def covers(policy, prediction):
@@ -127,24 +124,7 @@ class _Levels:
     def antiderivative(self, values, at):
         """∫_0^{at} g(ℓ) dℓ for g given at the nodes (``values``: (nodes, ...)); ``at``
         any array of points in [0, top] (clipped there). Returns at.shape + values' tail."""
-        e, P = self.edges, self.width.size
-        tail = values.shape[1:]
-        v = values.reshape((P, 16) + tail)
-        width = self.width.reshape((P,) + (1,) * len(tail))
-        coef = np.einsum("nq,pq...->pn...", _ANTI16, v)          # per piece, from its start
-        cum = np.concatenate([np.zeros_like(coef[:1, 0]), np.cumsum(coef.sum(1) * width, 0)])
-        r = np.clip(np.asarray(at, float), e[0], e[-1])
-        p = np.clip(np.searchsorted(e, r, side="right") - 1, 0, P - 1)
-        u = np.clip((r - e[p]) / self.width[p], 0.0, 1.0)
-        t = (2 * u - 1).reshape(r.shape + (1,) * len(tail))
-        pf, uf = p.ravel(), (2 * u - 1).ravel()
-        acc = np.zeros((pf.size, int(np.prod(tail, dtype=int))), np.result_type(values, float))
-        flat_coef = coef.reshape(P, 17, -1)
-        for k in np.unique(pf):          # per piece: (points in it, 17) @ (17, rest)
-            sel = np.flatnonzero(pf == k)
-            acc[sel] = np.polynomial.legendre.legvander(uf[sel], 16) @ flat_coef[k]
-        acc = acc.reshape(r.shape + tail)
-        return cum[p] + acc * width[p]
+        return pieces_antiderivative(self.edges, values, at)
 
 
 def _y_edges(law, noise, split=1):
@@ -156,7 +136,7 @@ def _y_edges(law, noise, split=1):
     keep = wx > 0
     xs, wx = xs[keep], wx[keep]
     ys = law.scale * np.logspace(-12, 8, 1200)
-    F = np.array([np.asarray(noise.cdf(y, xs), float) @ wx for y in ys]) / wx.sum()
+    F = np.asarray(noise.cdf(ys[:, None], xs[None, :]), float) @ wx / wx.sum()
     S = 1 - F
     head = np.interp(-np.arange(1, 7) * np.log(16.0), np.log(np.maximum(F, 1e-300)), ys,
                      left=np.nan, right=np.nan)
@@ -180,45 +160,21 @@ def _scale_points(u, factors):
 
 
 # -- the pieces of work ------------------------------------------------------------------
-class _RowView(Work):
-    """Rows of a :class:`Nodes` piece with moments shaped (rows, 1), to broadcast
-    against tagged nodes (rows, K)."""
-
-    def __init__(self, nodes):
-        self.nodes = nodes
-
-    def lst(self, z):
-        return self.nodes.lst(z)
-
-    def pair(self, z):
-        return self.nodes.pair(z)
-
-    def dlst(self, z):
-        return self.nodes.dlst(z)
-
-    def moment(self, k):
-        return self.nodes.moment(k)[:, None]
-
-    def positive(self):
-        return self.nodes.positive()[:, None]
-
-    def flat(self, shape):
-        return _RowView(self.nodes.flat(shape))
-
-    def take(self, keep):
-        return _RowView(self.nodes.take(keep))
+def _kink_points(noise, u):
+    """The sizes where h(u | x) kinks (the model's ``kinks``), one row per u, padded
+    with nan: (len(u), widest)."""
+    kinks = [np.array(noise.kinks(float(v)), float) for v in u]
+    width = max((k.size for k in kinks), default=0)
+    return np.array([np.pad(k, (0, width - k.size), constant_values=np.nan) for k in kinks]
+                    ).reshape(len(kinks), width)
 
 
 def _below(law, noise, u, base, rule, above=False):
     """X 1{Y < u} (X 1{Y ≥ u} with ``above``) for thresholds u (R,): one row each, on the
     law's pieces ``base`` cut where H(u | x) turns (u 4^k, the model's kinks)."""
-    extra = [_scale_points(u, 4.0 ** np.arange(-3, 3))]
-    kinks = [np.array(noise.kinks(float(v)), float) for v in u]
-    width = max((k.size for k in kinks), default=0)
-    if width:
-        extra.append(np.array([np.pad(k, (0, width - k.size), constant_values=np.nan)
-                               for k in kinks]))
-    x, w = _pieces_nodes(_with_cuts(base, np.concatenate(extra, 1)), rule)
+    extra = np.concatenate([_scale_points(u, 4.0 ** np.arange(-3, 3)),
+                            _kink_points(noise, u)], 1)
+    x, w = _pieces_nodes(_with_cuts(base, extra), rule)
     H = np.asarray(noise.cdf(u[:, None], x), float)
     g = w * _density(law, x) * (1 - H if above else H)
     gg, vv, _ = compact(g, x)
@@ -307,7 +263,7 @@ class _ExcessTable:
         wx = np.where(hi > lo, jac * W, 0.0) * _density(law, x)
         vv, rr = v[..., None, None], r[..., None, None]
         with np.errstate(all="ignore"):
-            inA = x < (switch[..., None, None] if np.ndim(switch) else switch)
+            inA = x < switch[..., None, None]
             hA = np.asarray(noise.pdf(x - vv + rr, x), float)
             if 0 < c < 1:
                 hB = np.asarray(noise.pdf((x - vv) / c, x), float) / c
@@ -401,7 +357,6 @@ class NoisyStructure:
             self.c = float(policy.c) if isinstance(policy, Trail) else _TRAIL_C[type(policy)]
             self.residence = NONE if self.c == 0 else DESCENDING
         self._cache = {}
-        self.jumps = ()
 
     def slow(self, size):
         return None
@@ -453,14 +408,9 @@ class NoisyStructure:
             w = lv.w[:, None] * np.asarray(self.noise.pdf(y[:, None], x), float)
         else:
             live = _DECAYED / dk if dk > 0 else math.inf
-            extra = [_scale_points(y, 4.0 ** np.arange(-3, 3))]
+            extra = [_scale_points(y, 4.0 ** np.arange(-3, 3)), _kink_points(self.noise, y)]
             if self.c:
                 extra.append(self.c * y[:, None])
-            kinks = [np.array(self.noise.kinks(float(v)), float) for v in y]
-            width = max((k.size for k in kinks), default=0)
-            if width:
-                extra.append(np.array([np.pad(k, (0, width - k.size), constant_values=np.nan)
-                                       for k in kinks]))
             x, wx = _pieces_nodes(_with_cuts(self._base(om, live), np.concatenate(extra, 1)),
                                   16 if om > 0 else 32)
             w = lv.w[:, None] * wx * _density(self.law, x) * np.nan_to_num(
@@ -475,23 +425,23 @@ class NoisyStructure:
         live = _DECAYED / dk if dk > 0 else math.inf
         rule = 16 if om > 0 else 32
         T = np.array([self.T])
-        short = _below(self.law, self.noise, T, self._base(om, live), rule)
+        base = self._base(om, live)
+        short = _below(self.law, self.noise, T, base, rule)
         if size is not None:
             x = np.array([[float(size)]])
             H = float(self.noise.cdf(self.T, float(size)))
             w = np.array([[1.0]])
         else:
-            x, w = _pieces_nodes(_with_cuts(self._base(om, live), np.concatenate(
-                [_scale_points(T, 4.0 ** np.arange(-3, 3)),
-                 np.array([list(self.noise.kinks(self.T))], float).reshape(1, -1)], 1)), rule)
+            x, w = _pieces_nodes(_with_cuts(base, np.concatenate(
+                [_scale_points(T, 4.0 ** np.arange(-3, 3)), _kink_points(self.noise, T)], 1)),
+                rule)
             w = w * _density(self.law, x)
             H = np.asarray(self.noise.cdf(self.T, x), float)
         pre = self.policy.preemptive == "resume"
-        shorts = Decomposition(x, _RowView(short), Nothing(), NONE,
-                               [] if pre else [_RowView(_below(
-                                   self.law, self.noise, T, self._base(om, live), rule,
-                                   above=True))])
-        longs = Decomposition(x, Below(self.law, np.inf), _RowView(short),
+        shorts = Decomposition(x, RowView(short), Nothing(), NONE,
+                               [] if pre else [RowView(_below(
+                                   self.law, self.noise, T, base, rule, above=True))])
+        longs = Decomposition(x, Below(self.law, np.inf), RowView(short),
                               SAME if pre else NONE)
         return ((shorts, w * H), (longs, w * (1 - H)))
 
@@ -517,8 +467,8 @@ class NoisyStructure:
         x, w = self._tagged(key, size)
         R = lv.y.size
         sigma, B = busy_period(np.broadcast_to(s, (R, s.size)), self.lam, below)
-        vacs = [] if vac is None else [_RowView(vac)]
-        wait = vacation_lst(sigma, self.lam, _RowView(below), vacs)       # (R, S)
+        vacs = [] if vac is None else [RowView(vac)]
+        wait = vacation_lst(sigma, self.lam, RowView(below), vacs)       # (R, S)
         if self.residence == SAME:
             expo = (sigma - s if shifted else sigma)[:, None, :] * x[:, :, None]
         else:
@@ -557,7 +507,7 @@ class NoisyStructure:
             ex = self._excess(split).moments()
             vac = [_Moments(ex)]
         elif self.c == 0:
-            vac = [_RowView(self._pieces(key, split)[2])]
+            vac = [RowView(self._pieces(key, split)[2])]
         else:
             vac = []
         cum = None
@@ -568,7 +518,7 @@ class NoisyStructure:
             cum = tuple(A[:, :, i] for i in range(3))
             # past age m the job runs alone (rank below 0, or non-preemptible): x − m
             cum = (cum[0] + (x - m), cum[1], cum[2])
-        dec = Decomposition(x, _RowView(below), _RowView(below), self.residence, vac)
+        dec = Decomposition(x, RowView(below), RowView(below), self.residence, vac)
         m = tagged_moments(self.lam, dec, cum)
         return np.array([np.sum(w * np.broadcast_to(v, x.shape)) for v in m])
 

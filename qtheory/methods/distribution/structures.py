@@ -23,7 +23,7 @@ SPRPT and the one-bit policies with Perfect predictions are the size-based rows.
 import numpy as np
 
 from ...core.errors import PolicyError
-from ...laws.predictions import Perfect, Threshold
+from ...laws.predictions import Threshold, is_noisy
 from ...policies.catalogue import (
     FB,
     FCFS,
@@ -119,8 +119,7 @@ def structure(policy, prediction):
             raise PolicyError("OneBit(preemptive=True) serves the short jobs LCFS: its "
                               "response-time distribution has no fast path yet; simulate it.")
     if isinstance(policy, _BY_PREDICTION):
-        noise = prediction.noise if isinstance(prediction, Threshold) else prediction
-        if noise is not None and not isinstance(noise, Perfect):
+        if is_noisy(prediction):
             raise PolicyError(f"{policy.name} with {prediction!r}: no closed structure under "
                               "noisy predictions; simulate it.")
     return lambda law, x: rule(law, x, policy, prediction)
