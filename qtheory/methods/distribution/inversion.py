@@ -8,7 +8,8 @@ In double precision the method gives about 0.6 M significant digits and loses ab
 M/3 digits to rounding; M = 16 balances the two (measured on M/M/1 tails: absolute
 error 1e-12 to 3e-11 at M = 16, 1e-10 at M = 14 and at M = 20). The error estimate is
 the difference from a second inversion with M = 14 (two orders, as the paper
-recommends) plus the rounding bound 10^{M/3} 1e-15.
+recommends) plus the rounding bound 10^{M/3} ε, ε the accuracy of the transform values
+(1e-15 by default).
 
 Examples
 --------
@@ -53,13 +54,13 @@ def euler_values(transform, t, M):
 ORDERS = (16, 14)
 
 
-def rounding(M):
+def rounding(M, eps=1e-15):
     """The absolute error rounding may leave in an order-M inversion of transform values
-    good to 1e-15: the algorithm multiplies them by about 10^{M/3}."""
-    return 10 ** (M / 3) * 1e-15
+    good to ``eps``: the algorithm multiplies them by about 10^{M/3}."""
+    return 10 ** (M / 3) * eps
 
 
-def euler(transform, t, orders=ORDERS):
+def euler(transform, t, orders=ORDERS, eps=1e-15):
     """f(t) from its Laplace transform, with the difference between two orders as the
     error estimate.
 
@@ -71,6 +72,8 @@ def euler(transform, t, orders=ORDERS):
         Times t > 0.
     orders : tuple of int
         The order used for the value and the one it is checked against.
+    eps : float
+        The accuracy of the transform's values (:func:`rounding`).
 
     Returns
     -------
@@ -81,4 +84,4 @@ def euler(transform, t, orders=ORDERS):
         raise ValueError("inversion times must be > 0")
     hi = euler_values(transform, t, orders[0])
     lo = euler_values(transform, t, orders[1])
-    return hi, np.abs(hi - lo) + rounding(orders[0])
+    return hi, np.abs(hi - lo) + rounding(orders[0], eps)

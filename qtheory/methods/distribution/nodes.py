@@ -37,6 +37,40 @@ def _exp_sums(z, rows, g, v, count, base, val, slope):
         slope[e] = acc1
 
 
+@njit(cache=True, parallel=True)
+def _tagged_sums(w, x, coef, extra, out):
+    """out[r, j] = Σ_k w[r, k] e^{-(coef[r, j] x[r, k] + extra[r, k, j])} (``extra``
+    empty: 0), without the (R, K, S) exponentials in memory."""
+    R, K = w.shape
+    S = coef.shape[1]
+    has_extra = extra.shape[0] > 0
+    for r in prange(R):
+        for k in range(K):
+            wk = w[r, k]
+            if wk == 0:
+                continue
+            xk = x[r, k]
+            for j in range(S):
+                e = coef[r, j] * xk
+                if has_extra:
+                    e += extra[r, k, j]
+                out[r, j] += wk * np.exp(-e)
+
+
+def tagged_sums(w, x, coef, extra=None):
+    """Σ_k w[r, k] e^{-(coef[r, j] x[r, k] + extra[r, k, j])} for tagged jobs of sizes x
+    and weights w (R, K) at transform arguments with per-row coefficients ``coef``
+    (R, S): the (R, S) sums that the wait multiplies."""
+    w = np.ascontiguousarray(np.broadcast_to(w, np.broadcast_shapes(np.shape(w), np.shape(x))), float)
+    x = np.ascontiguousarray(np.broadcast_to(x, w.shape), float)
+    coef = np.ascontiguousarray(np.broadcast_to(coef, (w.shape[0], np.shape(coef)[-1])), complex)
+    extra = (np.zeros((0, 0, 0), complex) if extra is None
+             else np.ascontiguousarray(extra, complex))
+    out = np.zeros(coef.shape, complex)
+    _tagged_sums(w, x, coef, extra, out)
+    return out
+
+
 class Nodes(Work):
     """A piece of work per threshold row: weights ``g`` (R, K) on values ``v`` (R, K), and
     ``base`` (R,) the mass at value 0 not listed. ``lst(z)`` takes z with R rows (or, after

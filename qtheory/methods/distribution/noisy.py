@@ -46,7 +46,7 @@ from ...core.numerics import (
 from ...laws.grid import size_cuts
 from ...laws.predictions import Threshold, is_noisy
 from ...policies.catalogue import PSPJF, SPJF, SPRPT, OneBit, Trail
-from .nodes import Nodes, RowView, argument_class, compact
+from .nodes import Nodes, RowView, argument_class, compact, tagged_sums
 from .tagged import (
     DESCENDING,
     NONE,
@@ -338,6 +338,11 @@ class NoisyStructure:
     PSPJF, SPJF, SPRPT, Trail(c) and the one-bit classes (module docstring)."""
 
     method = "formula"
+    #: accuracy of the transform values (:func:`~.inversion.rounding`): the P99 of SPRPT
+    #: under exponential noise at ρ = 0.9 moves by 5e-6 (density 1.8e-4 there) when only
+    #: the order of the sums over ~3·10^5 tagged nodes changes: 1e-9 in the tail, which is
+    #: 10^{16/3} · 5e-15
+    eps = 1e-14
 
     def __init__(self, queue, policy):
         q = queue.numeric()
@@ -469,13 +474,14 @@ class NoisyStructure:
         sigma, B = busy_period(np.broadcast_to(s, (R, s.size)), self.lam, below)
         vacs = [] if vac is None else [RowView(vac)]
         wait = vacation_lst(sigma, self.lam, RowView(below), vacs)       # (R, S)
+        extra = None
         if self.residence == SAME:
-            expo = (sigma - s if shifted else sigma)[:, None, :] * x[:, :, None]
+            coef = sigma - s if shifted else sigma
         else:
-            expo = (0.0 if shifted else s[None, None, :] * x[:, :, None])
+            coef = np.zeros_like(sigma) if shifted else np.broadcast_to(s, sigma.shape)
             if self.residence == DESCENDING:
-                expo = expo + self._descending(lv, self.lam * (1 - B), x)
-        return np.einsum("rk,rs,rks->s", w, wait, np.exp(-expo))
+                extra = self._descending(lv, self.lam * (1 - B), x)
+        return np.einsum("rs,rs->s", wait, tagged_sums(w, x, coef, extra))
 
     def _descending(self, lv, values, x):
         """∫_{y − m}^{y} g(ℓ) dℓ, m = min(x, cy), for every tagged node (rows y, sizes x),

@@ -31,7 +31,7 @@ from ...core.numerics import legendre_rule, piece_nodes, split_pieces
 from ...core.result import Result
 from ...laws.grid import size_cuts
 from ...laws.transforms import has_closed_transform
-from .inversion import ORDERS, euler, euler_nodes
+from .inversion import ORDERS, euler, euler_nodes, rounding
 from .noisy import NoisyStructure, covers
 from .structures import SIZE_DEPENDENT, size_jumps, structure
 from .tagged import (
@@ -45,6 +45,9 @@ from .tagged import (
 
 #: 32 nodes for moments (no oscillation), 16 on the finer pieces of a transform grid.
 _RULES = {32: legendre_rule(32), 16: legendre_rule(16)}
+#: The Euler order of a quantile's first Newton steps (about 5 digits: enough to get
+#: close, in half the transform values of the final order).
+_PILOT = 8
 #: e^{-Re(s) x} beyond this is dropped from a transform.
 _DECAYED = 45.0
 
@@ -124,6 +127,8 @@ class ClosedStructure:
     (:mod:`~qtheory.methods.distribution.structures`): the fast path."""
 
     method = "formula"
+    #: accuracy of the transform values (:func:`~.inversion.rounding`)
+    eps = 1e-15
 
     def __init__(self, queue, policy):
         self.law = queue.numeric().size
@@ -213,6 +218,8 @@ class SoapStructure:
     with errors from a second computation on 16-point rules."""
 
     method = "soap"
+    #: sums over 10^5 nodes and more: their rounding reaches the tail (as for the noisy ones)
+    eps = 1e-14
 
     def __init__(self, queue, policy):
         from .generic import GenericStructure
@@ -369,7 +376,7 @@ class ResponseTimeDistribution:
             if u <= 0:
                 vals[i], errs[i] = (1.0 if u < 0 or self.size is None else 1 - self.atom()), 0.0
                 continue
-            v, e = euler(lambda s: (1 - self._inverted(s)) / s, [u])
+            v, e = euler(lambda s: (1 - self._inverted(s)) / s, [u], eps=self.backend.eps)
             vals[i], errs[i] = v[0], e[0]
         vals = np.clip(vals, 0.0, 1.0)
         return (vals, errs) if error else vals
@@ -396,11 +403,23 @@ class ResponseTimeDistribution:
         L = self._inverted(s)
         return float(((1 - L) / s).real @ eta / u), float(L.real @ eta / u)
 
+    def _start(self, p):
+        """A first guess of the p-quantile of T − x: that of an exponential law with the
+        mean E[X]/(1 − ρ) (M/M/1's scale; given the size x, its mean E[T_x] − x). Cheap:
+        the moments of some structures cost more than the quantile's transform values."""
+        if self.size is not None:
+            scale = self.mean().value - self.size
+        else:
+            m = float(self.law.mean)
+            scale = m / max(1 - self.lam * m, 1e-3)
+        return max(scale * -math.log1p(-p), 1e-12)
+
     def quantile(self, p):
         """The p-quantile (p < 1) as a Result, by Newton's method on log P(T > t) in log t
-        (tail and density come from the same transform values); its error is the tail's
-        inversion error divided by the density, plus the iteration's tolerance. Given the
-        size x, a p at or below the atom P(T = x) has the quantile x exactly."""
+        (tail and density come from the same transform values). Its error: the tail's
+        inversion error (two orders, at the last point) over the density, plus the last
+        Newton step. Given the size x, a p at or below the atom P(T = x) has the quantile
+        x exactly."""
         if not 0 < p < 1:
             raise ParameterError(f"p = {p!r} is invalid: a quantile needs 0 < p < 1.")
         self._check_continuous()
@@ -408,11 +427,12 @@ class ResponseTimeDistribution:
             return Result(self.size, 0.0, self.method, self.name,
                           {"kind": "exact (the atom at the size)", "p": p})
         target = math.log1p(-p)
-        lt = math.log(max((self.mean().value - self._shift) * -target, 1e-12))
+        lt = math.log(self._start(p))
         lo, hi = -math.inf, math.inf
+        order = _PILOT       # a low order while far away: about half the transform values
         for _ in range(60):
             u = math.exp(lt)
-            sf, pdf = self._sf_pdf(u)
+            sf, pdf = self._sf_pdf(u, order)
             g = math.log(max(sf, 1e-300)) - target
             if g > 0:
                 lo = lt
@@ -420,19 +440,24 @@ class ResponseTimeDistribution:
                 hi = lt
             slope = -u * pdf / max(sf, 1e-300)
             step = -g / slope if slope < 0 else math.inf
+            if order == _PILOT and abs(step) < 1e-3:
+                order, lo, hi = ORDERS[0], -math.inf, math.inf   # the pilot's bracket may
+                                                                 # miss the true quantile
+            elif abs(step) < 1e-8:
+                # Newton converges quadratically: what is left after a step this small is
+                # far below it; smaller ones would chase the transform's rounding
+                break
             new = lt + max(min(step, 1.0), -1.0)
             if not lo < new < hi:   # bisect when Newton leaves the bracket
                 new = (lo + hi) / 2 if math.isfinite(lo + hi) else lt + (1 if g > 0 else -1)
-            if abs(new - lt) < 1e-10:   # the last Newton step bounds the error left (in
-                lt = new                # log t), far below the inversion's; smaller
-                break                   # steps would chase the transform's rounding
             lt = new
         else:
             raise ConvergenceError(f"the {p}-quantile (Newton on the inverted tail)", u, 0.0)
-        t = math.exp(lt) + self._shift
-        _, err = self.sf(t, error=True)
         if not pdf > 0:
             raise PolicyError(f"the density at the {p}-quantile is not positive ({pdf:g}): "
                               "the quantile is not well defined by inversion here.")
-        return Result(t, float(err[0]) / pdf + 1e-11 * t, self.method, self.name,
+        other, _ = self._sf_pdf(u, ORDERS[1])
+        err = abs(sf - other) + rounding(ORDERS[0], self.backend.eps)
+        t = u * math.exp(step) + self._shift
+        return Result(t, err / pdf + abs(step) * u + 1e-11 * t, self.method, self.name,
                       {"kind": "numerical inversion", "p": p})

@@ -47,14 +47,22 @@ def busy_period(s, lam, new, tol=1e-14, max_iter=200):
     shape = B.shape
     s_flat, B = np.broadcast_to(s, shape).ravel(), B.ravel()
     idx, piece = np.arange(B.size), new.flat(shape)
+    last = np.full(B.size, np.inf)
     for it in range(max_iter):
         z = s_flat[idx] + lam * (1 - B[idx])
         value, slope = piece.pair(z)
         step = (B[idx] - value) / (1 - lam * slope)
         B[idx] -= step
+        size = np.abs(step)
         # |B| <= 1 and only 1 - B enters: an absolute tolerance; a sum of 10^3 nodes can
-        # leave steps at 1e-14 (rounding) for ever, so after 50 steps 100 tol will do
-        going = np.abs(step) > (tol if it < 50 else 100 * tol)
+        # leave steps at 1e-14 (rounding) for ever, so after 50 steps 100 tol will do.
+        # Newton converges quadratically (e' = K e², K from the last two steps): a step
+        # below 1e-5 whose predicted successor K |step|² is below tol ends an entry early
+        prev = last[idx]
+        quadratic = (size < 1e-5) & (size < prev) & np.isfinite(prev)
+        left = np.where(quadratic, size * (size / np.where(quadratic, prev, 1.0)) ** 2, size)
+        going = np.minimum(size, left) > (tol if it < 50 else 100 * tol)
+        last[idx] = size
         if not going.any():
             B = B.reshape(shape)
             return np.broadcast_to(s, shape) + lam * (1 - B), B
