@@ -125,7 +125,9 @@ class MG1:
     def response_time_distribution(self, policy: PolicyLike, size: Number = None,
                                    prediction: Number = None, method: str = "auto"):
         """The law of the response time T under ``policy`` (of T given the size with
-        ``size=x``): transform, moments, CDF, tail and quantiles, each with its error
+        ``size=x``, given the prediction with ``prediction=y``: a predicted size, or the
+        bit 0 (short) / 1 (long) for one-bit policies): transform, moments, CDF, tail and
+        quantiles, each with its error
         (:class:`~qtheory.methods.distribution.response.ResponseTimeDistribution`).
 
         ``method="symbolic"`` (and ``"auto"`` with sympy parameters): sympy expressions
@@ -148,6 +150,10 @@ class MG1:
         >>> d = qt.MG1(0.5, qt.Exponential(1.0)).response_time_distribution(qt.SRPT)
         >>> abs(d.mean().value - qt.MG1(0.5, qt.Exponential(1.0)).mean_response_time(qt.SRPT).value) < 1e-9
         True
+        >>> q = qt.MG1(0.8, qt.Exponential(1.0), qt.ExpNoise())
+        >>> given = q.response_time_distribution(qt.SPRPT, size=2.0, prediction=1.5)
+        >>> abs(given.mean().value - q.response_time(qt.SPRPT, 2.0, 1.5)) < 1e-10
+        True
         """
         from ..methods.distribution.response import ResponseTimeDistribution
         policy = as_policy(policy)
@@ -162,11 +168,8 @@ class MG1:
                               "available by method='formula' (closed structures), 'soap' "
                               "(any SOAP policy) and 'symbolic' (FCFS, LCFS); simulated "
                               "quantiles come from q.simulate(..., quantiles=True).")
-        if prediction is not None:
-            raise PolicyError("conditioning on the prediction is not available yet: give "
-                              "size= only.")
         self._check_descriptor(policy)
-        return ResponseTimeDistribution(self, as_float_copy(policy), size, method)
+        return ResponseTimeDistribution(self, as_float_copy(policy), size, method, prediction)
 
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
                       method: str = "auto") -> float:

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from ...core.errors import PolicyError
+from ...core.errors import ParameterError, PolicyError
 from ...core.numerics import (
     legendre_rule,
     oscillation_cuts,
@@ -381,51 +381,81 @@ class NoisyStructure:
     def _base(self, omega, live):
         return oscillation_cuts(_law_cuts(self.law), omega, live, nodes=16)
 
-    def _pieces(self, key, split=1):
-        """(levels, new/old work per level, vacations per level or None)."""
-        if ("pieces", key, split) in self._cache:
-            return self._cache[("pieces", key, split)]
+    def _pieces(self, key, split=1, y=None):
+        """(levels, new/old work per level, vacations per level or None); with ``y``, the
+        work and vacations at the single level y (a tagged job's rows, given its
+        prediction) and the moments of those vacations (c > 0)."""
+        if ("pieces", key, split, y) in self._cache:
+            return self._cache[("pieces", key, split, y)]
         om, dk = key
         live = _DECAYED / dk if dk > 0 else math.inf
         lv = self._levels(split)
+        rows = lv.y if y is None else np.array([y])
         base = self._base(om, live)
         rule = 16 if om > 0 else 32
-        below = _below(self.law, self.noise, lv.y, base, rule)
-        vac = None
+        below = _below(self.law, self.noise, rows, base, rule)
+        vac, table = None, None
         if self.c is not None and self.c > 0:
-            vac = self._excess(split).nodes(om, live)
+            table = (self._excess(split) if y is None
+                     else _ExcessTable(self.law, self.noise, rows, self.c))
+            vac = table.nodes(om, live)
         elif self.c == 0:
-            vac = _below(self.law, self.noise, lv.y, base, rule, above=True)
-        out = (lv, below, vac)
-        self._cache[("pieces", key, split)] = out
+            vac = _below(self.law, self.noise, rows, base, rule, above=True)
+        out = (lv, rows, below, vac, table)
+        self._cache[("pieces", key, split, y)] = out
         return out
 
-    def _tagged(self, key, size, split=1):
-        """Tagged nodes (rows: the level grid's predictions; K sizes per row): sizes x
-        (R, K) and weights (R, K) of f(x) h(y | x) dx dy (given the size: h(y | x) dy)."""
-        if ("tagged", key, size, split) in self._cache:
-            return self._cache[("tagged", key, size, split)]
+    def _tagged(self, key, size, split=1, y=None):
+        """Tagged nodes (rows: the level grid's predictions, or the one prediction ``y``;
+        K sizes per row): sizes x (R, K) and weights (R, K) of f(x) h(y | x) dx dy (given
+        the size: h(y | x) dy; given the prediction: the law of X given Y = y)."""
+        if ("tagged", key, size, split, y) in self._cache:
+            return self._cache[("tagged", key, size, split, y)]
         om, dk = key
         lv = self._levels(split)
-        y = lv.y
+        rows = lv.y if y is None else np.array([y])
         if size is not None:
-            x = np.full((y.size, 1), float(size))
-            w = lv.w[:, None] * np.asarray(self.noise.pdf(y[:, None], x), float)
+            x = np.full((rows.size, 1), float(size))
+            w = (lv.w[:, None] * np.asarray(self.noise.pdf(rows[:, None], x), float)
+                 if y is None else np.ones((1, 1)))
         else:
             live = _DECAYED / dk if dk > 0 else math.inf
-            extra = [_scale_points(y, 4.0 ** np.arange(-3, 3)), _kink_points(self.noise, y)]
+            extra = [_scale_points(rows, 4.0 ** np.arange(-3, 3)),
+                     _kink_points(self.noise, rows)]
             if self.c:
-                extra.append(self.c * y[:, None])
+                extra.append(self.c * rows[:, None])
             x, wx = _pieces_nodes(_with_cuts(self._base(om, live), np.concatenate(extra, 1)),
                                   16 if om > 0 else 32)
-            w = lv.w[:, None] * wx * _density(self.law, x) * np.nan_to_num(
-                np.asarray(self.noise.pdf(y[:, None], x), float))
+            w = wx * _density(self.law, x) * np.nan_to_num(
+                np.asarray(self.noise.pdf(rows[:, None], x), float))
+            if y is None:
+                w = lv.w[:, None] * w
+            else:
+                mass = float(w.sum())      # the density of Y at y
+                if not mass > 0:
+                    raise ParameterError(f"prediction = {y!r} has density 0 under "
+                                         f"{self.noise!r} and {self.law!r}: no job has it.")
+                w = w / mass
         out = (x, np.nan_to_num(w))
-        self._cache[("tagged", key, size, split)] = out
+        self._cache[("tagged", key, size, split, y)] = out
         return out
 
     # -- one bit -----------------------------------------------------------------------------
-    def _bit_parts(self, key, size):
+    def _bit_parts(self, key, size, bit=None):
+        """The short and long classes: (decomposition, weights); given the ``bit``, its
+        class alone, with the weights of the law of X given the bit."""
+        parts = self._bit_classes(key, size)
+        if bit is None:
+            return parts
+        dec, w = parts[bit]
+        mass = float(np.sum(w))
+        if not mass > 0:
+            raise ParameterError(f"prediction = {bit!r}: no job gets this bit "
+                                 f"{'given its size ' if size is not None else ''}under "
+                                 f"{self.noise!r} and T = {self.T:g}.")
+        return ((dec, w / mass),)
+
+    def _bit_classes(self, key, size):
         om, dk = key
         live = _DECAYED / dk if dk > 0 else math.inf
         rule = 16 if om > 0 else 32
@@ -451,15 +481,16 @@ class NoisyStructure:
         return ((shorts, w * H), (longs, w * (1 - H)))
 
     # -- the transform -----------------------------------------------------------------------
-    def transform(self, s, size=None, shifted=False):
+    def transform(self, s, size=None, shifted=False, prediction=None):
         """E[e^{-sT}] (1-d s, Re s > 0), given the size with ``size`` (of T − x with
-        ``shifted``)."""
+        ``shifted``) and given the prediction (the bit, 0 short or 1 long, for one bit)
+        with ``prediction``."""
         s = np.asarray(s, complex).ravel()
         omega = float(np.max(np.abs(s.imag), initial=0.0)) + 2 * self.lam
         key = argument_class(omega, float(np.min(s.real)))
         if self.bit:
             total = np.zeros(s.size, complex)
-            for dec, w in self._bit_parts(key, size):
+            for dec, w in self._bit_parts(key, size, prediction):
                 sigma, _ = busy_period(s[None, :], self.lam, dec.new)
                 wait = vacation_lst(sigma, self.lam, dec.old, dec.vacations)[0]
                 if dec.residence == SAME:
@@ -468,59 +499,60 @@ class NoisyStructure:
                     expo = 0.0 if shifted else s * dec.x[0][:, None]
                 total += wait * (w[0] @ np.exp(-expo))
             return total
-        lv, below, vac = self._pieces(key)
-        x, w = self._tagged(key, size)
-        R = lv.y.size
-        sigma, B = busy_period(np.broadcast_to(s, (R, s.size)), self.lam, below)
+        lv, rows, below, vac, _ = self._pieces(key, y=prediction)
+        x, w = self._tagged(key, size, y=prediction)
+        sigma, B = busy_period(np.broadcast_to(s, (rows.size, s.size)), self.lam, below)
         vacs = [] if vac is None else [RowView(vac)]
-        wait = vacation_lst(sigma, self.lam, RowView(below), vacs)       # (R, S)
+        wait = vacation_lst(sigma, self.lam, RowView(below), vacs)       # (rows, S)
         extra = None
         if self.residence == SAME:
             coef = sigma - s if shifted else sigma
         else:
             coef = np.zeros_like(sigma) if shifted else np.broadcast_to(s, sigma.shape)
             if self.residence == DESCENDING:
-                extra = self._descending(lv, self.lam * (1 - B), x)
+                if prediction is not None:   # the levels below the tagged one
+                    below_all = self._pieces(key)[2]
+                    B = busy_period(np.broadcast_to(s, (lv.y.size, s.size)), self.lam,
+                                    below_all)[1]
+                extra = self._descending(lv, self.lam * (1 - B), x, rows)
         return np.einsum("rs,rs->s", wait, tagged_sums(w, x, coef, extra))
 
-    def _descending(self, lv, values, x):
+    def _descending(self, lv, values, x, rows):
         """∫_{y − m}^{y} g(ℓ) dℓ, m = min(x, cy), for every tagged node (rows y, sizes x),
-        from g at the levels (``values``: (R, ...)). Sizes past cy share one lower end per
-        row, so only the sizes below it need points of their own."""
-        y = lv.y[:, None]
+        from g at the levels (``values``: (levels, ...)). Sizes past cy share one lower
+        end per row, so only the sizes below it need points of their own."""
+        y = rows[:, None]
         below = x < self.c * y
         r, k = np.nonzero(below)
-        ends = lv.antiderivative(values, np.concatenate([lv.y, lv.y * (1 - self.c),
+        ends = lv.antiderivative(values, np.concatenate([rows, rows * (1 - self.c),
                                                          (y - x)[r, k]]))
-        R = lv.y.size
+        R = rows.size
         top, low = ends[:R], ends[R:2 * R]
         out = np.broadcast_to((top - low)[:, None], x.shape + values.shape[1:]).copy()
         out[r, k] = top[r] - ends[2 * R:]
         return out
 
     # -- moments and the atom -----------------------------------------------------------------
-    def _moments_once(self, size, split):
+    def _moments_once(self, size, split, prediction=None):
         key = (0.0, 0.0)
         if self.bit:
             out = np.zeros(3)
-            for dec, w in self._bit_parts(key, size):
+            for dec, w in self._bit_parts(key, size, prediction):
                 m = np.array(tagged_moments(self.lam, dec), float)
                 out += np.array([np.sum(w * np.broadcast_to(v, w.shape)) for v in m])
             return out
-        lv, below, _ = self._pieces(key, split)
-        x, w = self._tagged(key, size, split)
+        lv, rows, below, vac, table = self._pieces(key, split, prediction)
+        x, w = self._tagged(key, size, split, prediction)
         if self.c is not None and self.c > 0:
-            ex = self._excess(split).moments()
-            vac = [_Moments(ex)]
-        elif self.c == 0:
-            vac = [RowView(self._pieces(key, split)[2])]
+            vac = [_Moments(table.moments())]
         else:
-            vac = []
+            vac = [] if vac is None else [RowView(vac)]
         cum = None
         if self.residence == DESCENDING:
-            kappa = np.stack(busy_moments(self.lam, below), 1)              # (R, 3)
-            m = np.minimum(x, self.c * lv.y[:, None])
-            A = self._descending(lv, kappa, x)
+            below_all = below if prediction is None else self._pieces(key, split)[2]
+            kappa = np.stack(busy_moments(self.lam, below_all), 1)          # (levels, 3)
+            m = np.minimum(x, self.c * rows[:, None])
+            A = self._descending(lv, kappa, x, rows)
             cum = tuple(A[:, :, i] for i in range(3))
             # past age m the job runs alone (rank below 0, or non-preemptible): x − m
             cum = (cum[0] + (x - m), cum[1], cum[2])
@@ -528,37 +560,36 @@ class NoisyStructure:
         m = tagged_moments(self.lam, dec, cum)
         return np.array([np.sum(w * np.broadcast_to(v, x.shape)) for v in m])
 
-    def moments(self, size=None):
+    def moments(self, size=None, prediction=None):
         """(E[T], E[T²], E[T³]) and their errors: the difference from a second computation
         with every prediction piece cut in two."""
-        a = self._moments_once(size, 2)
-        b = self._moments_once(size, 1)
+        a = self._moments_once(size, 2, prediction)
+        b = self._moments_once(size, 1, prediction)
         return a, np.abs(a - b) + 1e-14 * np.abs(a)
 
-    def atom(self, size):
+    def atom(self, size, prediction=None):
         """P(T_x = x): no relevant work found, no new work while served (averaged over
-        the predictions given x)."""
+        the predictions given x, or given the prediction too)."""
         key = (0.0, 0.0)
         if self.bit:
             total = 0.0
-            for dec, w in self._bit_parts(key, size):
-                d = dec
-                empty = 1 - self.lam * (np.asarray(d.old.moment(1)) + sum(
-                    np.asarray(v.moment(1)) for v in d.vacations))
-                alone = (np.exp(-self.lam * np.asarray(d.new.positive()) * d.x)
-                         if d.residence == SAME else 1.0)
+            for dec, w in self._bit_parts(key, size, prediction):
+                empty = 1 - self.lam * (np.asarray(dec.old.moment(1)) + sum(
+                    np.asarray(v.moment(1)) for v in dec.vacations))
+                alone = (np.exp(-self.lam * np.asarray(dec.new.positive()) * dec.x)
+                         if dec.residence == SAME else 1.0)
                 total += float(np.sum(w * empty * alone))
             return total
-        lv, below, vac = self._pieces(key)
-        x, w = self._tagged(key, size)
-        vm = 0.0 if vac is None else (self._excess(1).moments()[1] if self.c
-                                      else vac.moment(1))
+        lv, rows, below, vac, table = self._pieces(key, y=prediction)
+        x, w = self._tagged(key, size, y=prediction)
+        vm = 0.0 if vac is None else (table.moments()[1] if self.c else vac.moment(1))
         empty = 1 - self.lam * (below.moment(1) + vm)
         pos = below.positive()
         if self.residence == SAME:
             alone = np.exp(-self.lam * pos[:, None] * x)
         elif self.residence == DESCENDING:
-            alone = np.exp(-self.lam * self._descending(lv, pos, x))
+            pos_all = pos if prediction is None else self._pieces(key)[2].positive()
+            alone = np.exp(-self.lam * self._descending(lv, pos_all, x, rows))
         else:
             alone = 1.0
         return float(np.sum(w * empty[:, None] * alone))

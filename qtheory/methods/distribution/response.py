@@ -30,6 +30,7 @@ from ...core.errors import (
 from ...core.numerics import legendre_rule, piece_nodes, split_pieces
 from ...core.result import Result
 from ...laws.grid import size_cuts
+from ...laws.predictions import Perfect, Threshold
 from ...laws.transforms import has_closed_transform
 from .inversion import ORDERS, euler, euler_nodes, rounding
 from .noisy import NoisyStructure, covers
@@ -134,6 +135,7 @@ class ClosedStructure:
         self.law = queue.numeric().size
         self.lam = float(queue.arrival_rate)
         self.policy = policy
+        self.prediction = queue.prediction
         self._build = structure(policy, queue.prediction)
         #: sizes where T_x jumps (class thresholds): cuts of every grid over sizes
         self.jumps = size_jumps(policy, queue.prediction)
@@ -160,14 +162,33 @@ class ClosedStructure:
     def _sigma(self, dec, levels, s):
         return busy_period(s + 0 * levels, self.lam, dec.new_at(levels))[0]
 
-    def transform(self, s, size=None, shifted=False):
-        """T̃(s) (1-d s), given the size x with ``size`` (of T − x with ``shifted``)."""
+    def _sizes(self, bit):
+        """Weights of the sizes a bit of a perfect Threshold keeps (0: X < T, 1: X ≥ T),
+        a function of the grid's sizes; None without a bit."""
+        if bit is None:
+            return None
+        T = float(self.prediction.T)
+        return lambda x: (x >= T) if bit else (x < T)
+
+    def _expect(self, grid, values, bit):
+        if bit is None:
+            return grid.expect(values)
+        keep = np.asarray(self._sizes(bit)(grid.x), float)
+        mass = float(np.sum(grid.w * keep))
+        if not mass > 0:
+            raise ParameterError(f"prediction = {bit!r}: no size of {self.law!r} gets "
+                                 "this bit.")
+        return np.tensordot(grid.w * keep, values, axes=(tuple(range(grid.w.ndim)),) * 2) / mass
+
+    def transform(self, s, size=None, shifted=False, prediction=None):
+        """T̃(s) (1-d s), given the size x with ``size`` (of T − x with ``shifted``); given
+        the bit of a perfect Threshold with ``prediction`` (the law of X given the bit)."""
         if size is not None:
             return self._tagged(size, s, shifted=shifted)
         omega = float(np.max(np.abs(s.imag), initial=0.0)) + 2 * self.lam
         grid = _Grid(self.law, _DECAYED / float(np.min(s.real)), omega, nodes=16,
                      jumps=self.jumps)
-        return grid.expect(self._tagged(None, s, grid))
+        return self._expect(grid, self._tagged(None, s, grid), prediction)
 
     def _given(self, x, grid, split=1):
         """(E[T_x], E[T_x²], E[T_x³]) at the single size x (grid None: its levels in
@@ -182,7 +203,7 @@ class ClosedStructure:
                         else levels.integrate_all(v) for v in rates)
         return tagged_moments(self.lam, dec, res)
 
-    def moments(self, size=None):
+    def moments(self, size=None, prediction=None):
         """(E[T], E[T²], E[T³]) and their errors: the difference from a second computation
         on pieces cut in half."""
         runs = []
@@ -191,10 +212,11 @@ class ClosedStructure:
                 runs.append(np.array(self._given(size, None, split), float))
             else:
                 grid = _Grid(self.law, split=split, jumps=self.jumps)
-                runs.append(np.array([grid.expect(m) for m in self._given(None, grid)]))
+                runs.append(np.array([self._expect(grid, m, prediction)
+                                      for m in self._given(None, grid)]))
         return runs[0], np.abs(runs[0] - runs[1]) + 1e-15 * np.abs(runs[0])
 
-    def atom(self, size):
+    def atom(self, size, prediction=None):
         dec = self._build(self.law, np.asarray(size))
         rate = None
         if dec.residence == DESCENDING:
@@ -226,14 +248,14 @@ class SoapStructure:
         self.g = GenericStructure(queue, policy)
         self.policy = policy
 
-    def transform(self, s, size=None, shifted=False):
+    def transform(self, s, size=None, shifted=False, prediction=None):
         return self.g.transform(s, size, shifted)
 
-    def moments(self, size=None):
+    def moments(self, size=None, prediction=None):
         a, b = self.g.moments(size, 32), self.g.moments(size, 16)
         return a, np.abs(a - b) + 1e-14 * np.abs(a)
 
-    def atom(self, size):
+    def atom(self, size, prediction=None):
         return self.g.atom(size)
 
     def slow(self, size):
@@ -261,6 +283,48 @@ def _backend(queue, policy, method):
     return SoapStructure(queue, policy)
 
 
+def _condition(queue, policy, backend, size, prediction):
+    """(size, prediction) as the backend takes them: a continuous prediction y ≥ 0 for the
+    noisy structures, a bit (0 short, 1 long) for one-bit policies, and under perfect
+    predictions the size itself (the prediction equals it)."""
+    if prediction is None:
+        return size, None
+    pred = queue.prediction
+    if policy.descriptor == "bit" and isinstance(pred, Threshold):
+        if prediction not in (0, 1):
+            raise ParameterError(f"prediction = {prediction!r} is invalid for {policy.name}: "
+                                 "give the bit, 0 (short) or 1 (long).")
+        bit = int(prediction)
+        if isinstance(backend, NoisyStructure):
+            return size, bit
+        if size is not None:   # perfect bits: the size decides the bit
+            if bit != int(size >= float(pred.T)):
+                raise ParameterError(f"prediction = {bit} contradicts size = {size:g}: "
+                                     f"perfect bits are 1{{X ≥ T}} with T = {pred.T:g}.")
+            return size, None
+        if not isinstance(backend, ClosedStructure):
+            raise PolicyError("conditioning on the bit is available by method='formula'.")
+        return None, bit
+    if policy.descriptor == "prediction":
+        y = float(prediction)
+        if not (y >= 0 and math.isfinite(y)):
+            raise ParameterError(f"prediction = {prediction!r} is invalid: give a finite "
+                                 "predicted size >= 0.")
+        if isinstance(backend, NoisyStructure):
+            return size, y
+        if pred is None or isinstance(pred, Perfect):
+            if size is not None and size != y:
+                raise ParameterError(f"prediction = {y:g} and size = {size:g}: under perfect "
+                                     "predictions a job's prediction is its size.")
+            if not y > 0:
+                raise ParameterError("prediction = 0 under perfect predictions is size 0: "
+                                     "give a prediction > 0.")
+            return y, None
+    raise PolicyError(f"prediction = {prediction!r}: {policy.name} does not rank by "
+                      f"predictions under {pred!r}, so the condition is the size alone; "
+                      "give size=.")
+
+
 class ResponseTimeDistribution:
     """The law of the response time T (or of T given the size, with ``size=x``).
 
@@ -272,21 +336,26 @@ class ResponseTimeDistribution:
     two orders (:mod:`qtheory.methods.distribution.inversion`).
     """
 
-    def __init__(self, queue, policy, size=None, method="auto"):
+    def __init__(self, queue, policy, size=None, method="auto", prediction=None):
         self.queue, self.policy = queue, policy
         self.law = queue.numeric().size
         self.lam = float(queue.arrival_rate)
-        self.size = None if size is None else float(size)
-        if self.size is not None and not self.size > 0:
-            raise ParameterError(f"size = {size!r} is invalid: give a job size > 0.")
+        size = None if size is None else float(size)
+        if size is not None and not (size > 0 and math.isfinite(size)):
+            raise ParameterError(f"size = {size!r} is invalid: give a finite job size > 0.")
         self.backend = _backend(queue, policy, method)
+        self.size, self.prediction = _condition(queue, policy, self.backend, size, prediction)
+        self.given = {} if self.prediction is None else {"prediction": self.prediction}
         self.method = self.backend.method
         self.name = policy.name
         self._warned = False
 
     def __repr__(self):
-        given = "" if self.size is None else f" | size={self.size:g}"
-        return f"ResponseTimeDistribution({self.name} on {self.queue!r}{given})"
+        given = [f"size={self.size:g}"] if self.size is not None else []
+        if self.prediction is not None:
+            given.append(f"prediction={self.prediction:g}")
+        bar = f" | {', '.join(given)}" if given else ""
+        return f"ResponseTimeDistribution({self.name} on {self.queue!r}{bar})"
 
     def lst(self, s):
         """E[e^{-sT}] at complex ``s`` (Re s > 0), vectorised."""
@@ -299,14 +368,14 @@ class ResponseTimeDistribution:
             raise ParameterError("lst needs Re s > 0 (the transform at s = 0 is 1; use "
                                  "moment() for derivatives there).")
         if self.size is not None:
-            return (self.backend.transform(flat, self.size, shifted=True)
+            return (self.backend.transform(flat, self.size, shifted=True, **self.given)
                     * np.exp(-flat * self.size)).reshape(s.shape)
-        return self.backend.transform(flat).reshape(s.shape)
+        return self.backend.transform(flat, **self.given).reshape(s.shape)
 
     def _moments(self):
         if "_m" not in self.__dict__:
             with np.errstate(invalid="ignore"):   # inf - inf where a moment is infinite
-                self._m = self.backend.moments(self.size)
+                self._m = self.backend.moments(self.size, **self.given)
         return self._m
 
     def moment(self, k):
@@ -349,7 +418,8 @@ class ResponseTimeDistribution:
         if self.size is None:
             return self.lst(s)
         s = np.asarray(s, complex)
-        return self.backend.transform(s.ravel(), self.size, shifted=True).reshape(s.shape)
+        return self.backend.transform(s.ravel(), self.size, shifted=True,
+                                      **self.given).reshape(s.shape)
 
     @property
     def _shift(self):
@@ -361,7 +431,7 @@ class ResponseTimeDistribution:
         if self.size is None:
             return 0.0
         if "_atom" not in self.__dict__:
-            self._atom = self.backend.atom(self.size)
+            self._atom = self.backend.atom(self.size, **self.given)
         return self._atom
 
     def sf(self, t, error=False):
