@@ -208,11 +208,63 @@ def test_quantiles_and_second_moment_against_simulation(policy, name, rho):
     assert abs(s.moment(3).z(d.moment(3).value)) < limit, (s.moment(3), d.moment(3))
 
 
+# -- processor sharing and the simulated distribution ---------------------------------------
+@pytest.mark.parametrize("rho", [0.5, 0.9])
+def test_mm1_ps_second_moment_against_simulation(rho):
+    """M/M/1-PS: Var[T | x] of Coffman, Muntz & Trotter (J. ACM 1970) averaged over the
+    sizes, E[T^2] = 4 / ((2 - rho)(mu - lambda)^2), inside the simulator's interval;
+    E[T | x] = x / (1 - rho) (Kleinrock) and small jobs' variance rho x^2 / (1 - rho)^2,
+    that of x (1 + N) with N geometric."""
+    q = qt.MG1(rho, qt.Exponential(1.0))
+    d = q.response_time_distribution(qt.PS)
+    m2 = d.moment(2)
+    assert m2.value == pytest.approx(4 / ((2 - rho) * (1 - rho) ** 2), rel=1e-14)
+    # the size-average of the conditional second moments, by Gauss-Laguerre (40 nodes)
+    xs, ws = np.polynomial.laguerre.laggauss(40)
+    given = [q.response_time_distribution(qt.PS, size=x).moment(2).value for x in xs]
+    assert ws @ given == pytest.approx(m2.value, rel=1e-10)
+    small = q.response_time_distribution(qt.PS, size=1e-4)
+    assert small.mean().value == pytest.approx(1e-4 / (1 - rho), rel=1e-14)
+    assert small.variance().value == pytest.approx(rho * 1e-8 / (1 - rho) ** 2, rel=1e-3)
+    s = q.simulate(qt.PS, jobs=200_000 if rho < 0.9 else 1_000_000, replications=10,
+                   seed=4, quantiles=(0.5,))
+    assert abs(s.moment(2).z(m2.value)) < t_limit(4.0, 10), (s.moment(2), m2)
+
+
+def test_simulated_distribution_holds_the_mm1_law():
+    """method='simulation' on M/M/1 FCFS (T ~ Exp(mu - lambda), Harchol-Balter 2013
+    §13.2): its tail at any t and quantile at any p, chosen after the run, within the
+    replications' standard errors."""
+    q = qt.MG1(0.5, qt.Exponential(1.0))
+    d = q.response_time_distribution(qt.FCFS, method="simulation", jobs=200_000,
+                                     replications=10, seed=8)
+    limit = t_limit(4.0, 10)
+    t = np.array([0.5, 2.0, 8.0])
+    v, se = d.sf(t, error=True)
+    assert np.all(np.abs(v - np.exp(-0.5 * t)) < limit * se)
+    for p in (0.3, 0.9, 0.999):
+        r = d.quantile(p)
+        assert r.method == "simulation" and r.details["ci"][0] < r.value < r.details["ci"][1]
+        assert abs(r.value + math.log1p(-p) / 0.5) < limit * r.error, (p, r)
+    assert abs(d.variance().value - 4.0) < limit * d.variance().error
+    assert d.simulation.jobs == 200_000 and len(d.simulation.tails) == 10
+
+
 # -- errors ---------------------------------------------------------------------------------
 def test_clear_errors():
     q = qt.MG1(0.5, qt.Exponential(1.0))
-    with pytest.raises(PolicyError, match="PS is not a SOAP policy"):
-        q.response_time_distribution(qt.PS)
+    with pytest.raises(PolicyError, match="method='simulation'"):
+        q.response_time_distribution(qt.PS).quantile(0.9)
+    with pytest.raises(PolicyError, match="method='simulation'"):
+        qt.MG1(0.5, qt.Uniform(0.0, 2.0)).response_time_distribution(qt.PS).moment(2)
+    with pytest.raises(PolicyError, match="not a SOAP policy"):
+        q.response_time_distribution(qt.PS, method="soap")
+    with pytest.raises(PolicyError, match="unconditional"):
+        q.response_time_distribution(qt.PS, size=1.0, method="simulation")
+    with pytest.raises(qt.ParameterError, match="jobs: options of method='simulation'"):
+        q.response_time_distribution(qt.SRPT, jobs=10)
+    with pytest.raises(PolicyError, match="not the transform"):
+        q.response_time_distribution(qt.PS, method="simulation").lst(1.0)
     noisy = qt.MG1(0.5, qt.Exponential(1.0), prediction=qt.ExpNoise())
     # noisy predictions: closed structures for SPRPT, Trail, SPJF, PSPJF and one bit
     # (tests/test_noisy_distributions.py); the generic SOAP transform does not cover them
@@ -285,7 +337,9 @@ def test_validate_shows_the_tail():
     assert r.passed and [row.method for row in r.rows][-3:] == ["E[T^2]", "P50", "P99"]
     ps = qt.validate(q, qt.PS, jobs=10_000, replications=4, quantiles=True,
                      methods=("formula", "simulation"))
-    assert ps.rows[-1].method == "tail" and ps.rows[-1].status == "n/a"
+    # PS: E[T^2] is closed for exponential sizes (Coffman-Muntz-Trotter), its quantiles not
+    assert ps.rows[-5].method == "E[T^2]" and ps.rows[-5].status == "ok"
+    assert [r.status for r in ps.rows[-4:]] == ["n/a"] * 4
 
 
 def test_heavy_tails_say_which_moment_is_infinite_and_still_invert():

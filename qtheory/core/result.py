@@ -136,6 +136,9 @@ class SimulationResult(Result):
         E[T | size] per size bin (M/G/1 ``by_size=`` option).
     per_job : dict or None
         Arrays of every measured job of the first replication (M/G/1 ``per_job=True``).
+    tails : tuple or None
+        Each replication's histogram of response times (M/G/1 ``quantiles=``): any
+        quantile or tail probability after the run.
     elapsed : float
         Wall-clock seconds spent simulating.
 
@@ -154,6 +157,7 @@ class SimulationResult(Result):
     metrics: dict = field(default_factory=dict)
     by_size: Any = None
     per_job: dict = None
+    tails: tuple = None
     elapsed: float = math.nan
 
     @classmethod

@@ -123,7 +123,8 @@ class MG1:
         return Result(float(value), float(error), "formula", policy.name, details)
 
     def response_time_distribution(self, policy: PolicyLike, size: Number = None,
-                                   prediction: Number = None, method: str = "auto"):
+                                   prediction: Number = None, method: str = "auto",
+                                   **simulation):
         """The law of the response time T under ``policy`` (of T given the size with
         ``size=x``, given the prediction with ``prediction=y``: a predicted size, or the
         bit 0 (short) / 1 (long) for one-bit policies): transform, moments, CDF, tail and
@@ -140,9 +141,14 @@ class MG1:
         transform, for every SOAP policy (Gittins, Trail, SkipPredict, ``qt.Rank``, ...)
         with Perfect or no predictions (:mod:`qtheory.methods.distribution.generic`);
         slower, and an independent witness of the closed structures. ``method="auto"``:
-        the closed structure where there is one, else the generic transform. PS, and the
-        other rank policies under noisy predictions, raise a PolicyError that says so:
-        simulate them (``q.simulate(policy, quantiles=True)``).
+        the closed structure where there is one, else the generic transform. PS has its
+        known moments (E[T | x] for any law, second moments for exponential sizes).
+        ``method="simulation"``: every number from replicated simulation, with standard
+        errors and intervals, for every policy the simulator runs (``simulation``: its
+        ``jobs``, ``replications``, ``seed``, ...;
+        :mod:`qtheory.methods.distribution.simulated`). What has no analytic method (PS's
+        tail, the other rank policies under noisy predictions) raises a PolicyError that
+        points there.
 
         Examples
         --------
@@ -157,6 +163,18 @@ class MG1:
         """
         from ..methods.distribution.response import ResponseTimeDistribution
         policy = as_policy(policy)
+        if method == "simulation":
+            from ..methods.distribution.simulated import SimulatedDistribution
+            if size is not None or prediction is not None:
+                raise PolicyError("the simulated distribution is the unconditional one (a "
+                                  "given size has probability 0 in a simulation): drop "
+                                  "size= and prediction=, or simulate with by_size= for "
+                                  "E[T | size] per bin.")
+            self._check_descriptor(policy)
+            return SimulatedDistribution(self.numeric(), as_float_copy(policy), **simulation)
+        if simulation:
+            raise ParameterError(f"{', '.join(sorted(simulation))}: options of "
+                                 "method='simulation' only.")
         if method == "symbolic" or (method == "auto" and self.symbolic):
             from ..methods.symbolic.distribution import SymbolicDistribution
             if size is not None:
@@ -166,8 +184,8 @@ class MG1:
         if method not in ("auto", "formula", "soap"):
             raise PolicyError(f"method = {method!r}: the response-time distribution is "
                               "available by method='formula' (closed structures), 'soap' "
-                              "(any SOAP policy) and 'symbolic' (FCFS, LCFS); simulated "
-                              "quantiles come from q.simulate(..., quantiles=True).")
+                              "(any SOAP policy), 'symbolic' (FCFS, LCFS) and "
+                              "'simulation' (any policy).")
         self._check_descriptor(policy)
         return ResponseTimeDistribution(self, as_float_copy(policy), size, method, prediction)
 

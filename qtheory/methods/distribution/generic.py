@@ -318,8 +318,8 @@ class GenericStructure:
             raise PolicyError(f"{self.pol.name} with {q.prediction!r}: the response-time "
                               "distribution under noisy predictions (a prediction density) "
                               "is not covered by the generic SOAP transform yet; its mean "
-                              "is (q.mean_response_time), and its quantiles come from "
-                              "q.simulate(..., quantiles=True).")
+                              "is (q.mean_response_time), and its tail and quantiles "
+                              "come from method='simulation'.")
         self.lam = self.eng.lam
         self._cache = {}
 

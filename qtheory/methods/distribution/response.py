@@ -32,8 +32,10 @@ from ...core.result import Result
 from ...laws.grid import size_cuts
 from ...laws.predictions import Perfect, Threshold
 from ...laws.transforms import has_closed_transform
+from ...policies.catalogue import PS
 from .inversion import ORDERS, euler, euler_nodes, rounding
 from .noisy import NoisyStructure, covers
+from .ps import PSMoments
 from .structures import SIZE_DEPENDENT, size_jumps, structure
 from .tagged import (
     DESCENDING,
@@ -270,6 +272,11 @@ class SoapStructure:
 def _backend(queue, policy, method):
     """The closed structure (``"formula"``), the generic path (``"soap"``), or the first
     of the two that covers the policy (``"auto"``)."""
+    if isinstance(policy, PS):
+        if method == "soap":
+            raise PolicyError("PS is not a SOAP policy: use method='formula' (its known "
+                              "moments) or method='simulation'.")
+        return PSMoments(queue, policy)
     if method == "soap":
         return SoapStructure(queue, policy)
     if covers(policy, queue.prediction):
@@ -383,6 +390,8 @@ class ResponseTimeDistribution:
         if k not in (1, 2, 3):
             raise ParameterError(f"k = {k!r} is invalid: moments k = 1, 2, 3 are available.")
         m, e = self._moments()
+        if math.isnan(m[k - 1]):
+            raise self.backend.unknown(f"E[T^{k}]")
         if not math.isfinite(m[k - 1]):
             raise InfiniteMomentError(
                 f"E[T^{k}] under {self.name} is infinite: it needs E[X^{k + 1}] of "
@@ -409,8 +418,8 @@ class ResponseTimeDistribution:
                               "no competing work finishes at exactly its size): its CDF "
                               "jumps, and the inversion of the transform cannot resolve "
                               "jumps (it would print a smooth, wrong curve). The transform "
-                              "and the moments are exact; the simulator's quantiles "
-                              "(q.simulate(..., quantiles=True)) serve the tail.")
+                              "and the moments are exact; the tail comes from "
+                              "method='simulation'.")
 
     def _inverted(self, s):
         """The transform of T − x given the size x (T ≥ x, with an atom at x), else of

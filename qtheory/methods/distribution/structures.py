@@ -28,7 +28,6 @@ from ...policies.catalogue import (
     FB,
     FCFS,
     LCFS,
-    PS,
     PSJF,
     PSPJF,
     SJF,
@@ -104,11 +103,6 @@ def structure(policy, prediction):
     """The decomposition builder ``(law, x) -> Decomposition`` of a policy, or a
     PolicyError saying why there is none."""
     rule = STRUCTURES.get(type(policy))
-    if isinstance(policy, PS):
-        raise PolicyError("PS is not a SOAP policy: its sojourn time has no simple "
-                          "transform (only E[T | x] = x / (1 - rho) is simple); its "
-                          "distribution is not computed here: simulate it "
-                          "(q.simulate(qt.PS, quantiles=True)).")
     if rule is None:
         raise PolicyError(f"{policy.name}: no closed response-time structure; use "
                           "method='soap' (the generic SOAP transform) or simulation.")

@@ -621,7 +621,8 @@ def _summarise(plan, outs, jobs, warmup, edges, elapsed, precision, quantiles=No
     if "T" in outs[0]:
         per_job = {"response_time": outs[0]["T"], "size": outs[0]["X"]}
     res = SimulationResult.from_replications(samples, jobs, warmup, plan.policy.name)
-    res = res.with_(by_size=curve, per_job=per_job, elapsed=elapsed)
+    tails = tuple(o["tail"] for o in outs) if quantiles is not None else None
+    res = res.with_(by_size=curve, per_job=per_job, tails=tails, elapsed=elapsed)
     ci = res.ci
     if precision is not None and res.relative_half_width > precision:
         warnings.warn(f"{plan.policy.name}: the 95% CI [{ci[0]:.6g}, {ci[1]:.6g}] has relative "
