@@ -2,7 +2,8 @@
 one run: P99 and E[T^2] by the closed structures and Euler inversion, and the same
 numbers from a simulation with a comparable (statistical) error.
 
-Run: ``python benchmarks/bench_distributions.py``. The simulation's P99 comes from the
+Run: ``python benchmarks/bench_distributions.py`` (``--overhead``: only what simulating
+quantiles adds to a simulation's time). The simulation's P99 comes from the
 per-job response times of replicated runs (its 95% half-width is printed); the analytic
 P99 carries its inversion error. "ratio" is simulation time over analytic time.
 """
@@ -58,5 +59,27 @@ def main():
               f"{m2.value:>12.4f} ({tm * 1e3:.0f} ms)")
 
 
+def quantile_overhead(jobs=4_000_000):
+    """What streaming the tail (quantiles=True: histogram, squares and cubes) adds to a
+    simulation: the same runs (2 replications) with and without it, interleaved, best of
+    five, serial."""
+    q = qt.MG1(0.9, qt.Exponential(1.0))
+    label = f"simulation, M/M/1 rho=0.9, 2 x {jobs:.0e} jobs"
+    print(f"\n{label:<44}{'plain s':>10}"
+          f"{'quantiles s':>14}{'overhead':>10}")
+    for policy in (qt.FCFS, qt.SRPT, qt.FB, qt.PS):
+        def run(qs, policy=policy):
+            return q.simulate(policy, jobs=jobs, replications=2, executor=False, quantiles=qs)
+        run(None), run(True)   # compile
+        plain = tail = math.inf
+        for _ in range(5):     # interleaved, so a slow spell of the machine hits both
+            plain = min(plain, timed(lambda: run(None), repeat=1)[1])
+            tail = min(tail, timed(lambda: run(True), repeat=1)[1])
+        print(f"{policy.__name__:<44}{plain:>10.3f}{tail:>14.3f}{tail / plain - 1:>+10.0%}")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--overhead" not in sys.argv:
+        main()
+    quantile_overhead()

@@ -371,6 +371,7 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
     measured = jobs - warmup
     record = acc.record
     dummy_i, dummy_f = np.empty(1, np.int64), np.empty(1)
+    buffers = None
     loop = state = None
     if plan.loop == "generic":
         from .generic import GenericLoop
@@ -408,7 +409,10 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
             while start < n:
                 if record:
                     cap = n + state.capacity
-                    out = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap))
+                    if buffers is None or buffers[0].size < cap:
+                        # kept across chunks: fresh pages would fault on every write
+                        buffers = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap))
+                    out = buffers
                 else:
                     out = (dummy_i, dummy_f, dummy_f)
                 if plan.loop == "fb":

@@ -735,22 +735,35 @@ def lindley_chunk(gaps, work, state):
 
 
 @njit(**_JIT)
-def tail_add(T, counts, scale, per_octave, octaves, powers):
-    """Count response times on bins ``per_octave`` to an octave over ``octaves`` octaves
-    centred on ``scale`` (bin 1 + (e + octaves/2) per_octave + j holds
+def tail_add(T, bits, counts, per_octave, octaves, powers):
+    """Count response times on bins ``per_octave`` (a power of two) to an octave over
+    ``octaves`` octaves centred on a scale (bin 1 + (e + octaves/2) per_octave + j holds
     scale 2^{e-1} (1 + j/per_octave) <= T < scale 2^{e-1} (1 + (j+1)/per_octave); bin 0
     and the last bin catch what falls outside), and add the squares and cubes of T to
-    ``powers``. No logarithm: the binary exponent and mantissa give the bin."""
+    ``powers``. No logarithm: ``bits``, those of T / scale = (1 + f) 2^{E - 1023} as
+    int64, give the bin, e = E − 1022 and j the top bits of the fraction f (what
+    math.frexp would give, without the call)."""
     top = counts.size - 1
     half = octaves // 2
-    for t in T:
-        m, e = math.frexp(t / scale)        # t / scale = m 2^e, m in [0.5, 1)
+    shift = 52
+    while (1 << (52 - shift)) < per_octave:
+        shift -= 1
+    mask = per_octave - 1
+    s2 = 0.0
+    s3 = 0.0
+    for k in range(T.size):
+        b = bits[k]
+        e = ((b >> 52) & 0x7FF) - 1022
         if e < -half:
             i = 0
         elif e >= half:
             i = top
         else:
-            i = 1 + (e + half) * per_octave + int((2.0 * m - 1.0) * per_octave)
+            i = 1 + (e + half) * per_octave + ((b >> shift) & mask)
         counts[i] += 1
-        powers[0] += t * t
-        powers[1] += t * t * t
+        t = T[k]
+        t2 = t * t
+        s2 += t2
+        s3 += t2 * t
+    powers[0] += s2
+    powers[1] += s3

@@ -69,8 +69,9 @@ class TailHistogram:
 
     def add(self, T):
         from .kernels import tail_add
-        tail_add(np.ascontiguousarray(T, float), self.counts, self.scale,
-                   self.PER_OCTAVE, self.OCTAVES, self.powers)
+        T = np.ascontiguousarray(T, float)
+        tail_add(T, (T / self.scale).view(np.int64), self.counts, self.PER_OCTAVE,
+                 self.OCTAVES, self.powers)
 
     def sf(self, t):
         """The fraction of response times above ``t`` (array), linear inside a bin."""
