@@ -385,8 +385,36 @@ def test_symbolic_transforms_match_the_numeric_engine():
     m2 = q.response_time_distribution(qt.LCFS, method="symbolic").moment(2)
     assert float(m2) == pytest.approx(q.response_time_distribution(qt.LCFS).moment(2).value,
                                       rel=1e-10)
-    with pytest.raises(PolicyError, match="FCFS and LCFS"):
+    with pytest.raises(PolicyError, match="FCFS, LCFS and priority classes"):
         q.response_time_distribution(qt.SRPT, method="symbolic")
+
+
+@pytest.mark.parametrize("pred, policy", [
+    (lambda T: qt.Threshold(T), qt.OneBit(False)),
+    (lambda T: qt.Threshold(T, qt.ExpNoise()), qt.OneBit("resume")),
+    (lambda T: None, qt.PriorityClasses([1, 2], preemptive="resume")),
+    (lambda T: None, qt.PriorityClasses([1, 2]))], ids=["bit", "noisy-bit-resume",
+                                                         "classes-resume", "classes"])
+def test_symbolic_class_moments(pred, policy):
+    """One bit and priority classes as sympy expressions in lambda, mu and T: E[T] equals
+    the symbolic mean formula (Mitzenmacher 2021's one bit, Cobham's classes: a separate
+    derivation, methods/symbolic/means.py); substituted, E[T^2] and E[T^3] equal the
+    numeric closed moments (quadrature of the same structures over the numeric laws)."""
+    import sympy
+    lam, mu, T = sympy.symbols("lambda mu T", positive=True)
+    q = qt.MG1(lam, qt.Exponential(mu), pred(T))
+    d = q.response_time_distribution(policy, method="symbolic")
+    mean = q.mean_response_time(policy, method="symbolic")
+    for point in ({lam: 0.8, mu: 1, T: 1}, {lam: 0.3, mu: 0.5, T: 2.5}):
+        assert float(d.moment(1).subs(point)) == pytest.approx(
+            float(getattr(mean, "value", mean).subs(point)), rel=1e-12)
+        num = qt.MG1(float(point[lam]), qt.Exponential(float(point[mu])),
+                     pred(float(point[T]))).response_time_distribution(policy)
+        for k in (2, 3):
+            assert float(d.moment(k).subs(point)) == pytest.approx(num.moment(k).value,
+                                                                   rel=1e-11)
+    with pytest.raises(PolicyError, match="not elementary"):
+        d.lst(sympy.Symbol("s"))
 
 
 @pytest.mark.parametrize("name", list(LAWS))
