@@ -77,6 +77,10 @@ class _Grid:
         if np.isinf(c[-1]) and top > c[-2] and not with_top:
             top = math.inf   # sizes past the last quantile cut (mass < 1e-16): one tail piece
         c = np.unique(np.concatenate([[0.0], c[c < top], [min(top, c[-1])]]))
+        if with_top and top > c[-1]:
+            # levels past the largest size (a tagged size beyond the support): one more
+            # piece, where the level functions no longer change
+            c = np.append(c, top)
         a, b = split_pieces(c[:-1], c[1:], omega, nodes, split)
         self.x, self.jac = piece_nodes(a, b, self.S)                   # (pieces, nodes)
         self.tail = bool(np.isinf(b[-1]))
