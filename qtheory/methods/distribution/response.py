@@ -394,8 +394,8 @@ class ResponseTimeDistribution:
         if k not in (1, 2, 3):
             raise ParameterError(f"k = {k!r} is invalid: moments k = 1, 2, 3 are available.")
         m, e = self._moments()
-        if math.isnan(m[k - 1]):
-            raise self.backend.unknown(f"E[T^{k}]")
+        if math.isnan(m[k - 1]) and isinstance(self.backend, PSMoments):
+            raise self.backend.unknown(f"E[T^{k}]")   # not known (elsewhere NaN is inf − inf)
         if not math.isfinite(m[k - 1]):
             raise InfiniteMomentError(
                 f"E[T^{k}] under {self.name} is infinite: it needs E[X^{k + 1}] of "
