@@ -24,7 +24,8 @@ __version__ = "0.1.0"
 
 _NAMES = {
     "core.errors": ["ConvergenceError", "InfiniteMomentError", "ParameterError",
-                    "PerformanceWarning", "PolicyError", "QTheoryError", "UnstableError"],
+                    "PerformanceWarning", "PolicyError", "PredictionWarning", "QTheoryError",
+                    "UnstableError"],
     "core.result": ["Result", "SimulationResult", "Estimate"],
     "laws.sizes": ["BoundedPareto", "Deterministic", "Empirical", "Erlang", "Exponential",
                    "Hyperexponential", "Lognormal", "ScipyLaw", "SizeLaw", "Uniform", "Weibull"],

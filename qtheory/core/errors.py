@@ -45,6 +45,11 @@ class PolicyError(QTheoryError, ValueError):
     """A policy cannot be evaluated by the requested method or on this queue."""
 
 
+class PredictionWarning(UserWarning):
+    """A policy that ranks by predictions runs on a queue without a prediction model:
+    predictions are taken as perfect (the prediction is the size)."""
+
+
 class PerformanceWarning(UserWarning):
     """A computation takes a slow path (e.g. a rank function the compiled simulator loops
     cannot serve); the result is right, only slower."""

@@ -41,9 +41,12 @@ class Report:
     @property
     def passed(self):
         """True when every available analytic value agrees with the others (to their
-        errors and ``rtol``) and with the simulation (|z| < ``z_max``), and at least two
-        methods were compared."""
-        usable = [r for r in self.rows if r.status not in ("n/a", "error")]
+        errors and ``rtol``) and with the simulation (|z| < ``z_max``), at least two
+        methods were compared, and no method broke ("error": an unexpected exception,
+        unlike "n/a", a method that does not apply)."""
+        if any(r.status == "error" for r in self.rows):
+            return False
+        usable = [r for r in self.rows if r.status != "n/a"]
         return len(usable) >= 2 and all(r.status == "ok" for r in usable)
 
     def row(self, method):

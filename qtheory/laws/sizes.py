@@ -70,6 +70,9 @@ class SizeLaw:
             lo, hi = self.support
             x = self.scale * np.logspace(-24, 8, 3000)
             x = x[(x > lo) & (x < hi)]
+            if x.size < 2:     # a point mass (or a support too narrow to sample)
+                self.__dict__["_split_points"] = sorted(set(self.breakpoints))
+                return self.__dict__["_split_points"]
             logF = np.log(np.maximum(np.asarray(self.cdf(x), float), 1e-300))
             logS = np.log(np.maximum(np.asarray(self.sf(x), float), 1e-300))
             head = np.interp(np.log([1e-4, 1e-2, 0.1, 0.5]), logF, x, left=np.nan, right=np.nan)

@@ -99,7 +99,8 @@ class _SRPT(_SizeBased):
     def waiting(self, q, p, x):
         lo, le = self.loads(q, x)
         X = q.size
-        old = float(X.partial_moment(2, x)) + x * x * float(X.sf(x))
+        sf = float(X.sf(x))
+        old = float(X.partial_moment(2, x)) + (x * x * sf if sf > 0 else 0.0)  # no inf · 0
         return q.arrival_rate * old / (2 * (1 - lo) * (1 - le))
 
     def residence(self, q, t):
@@ -122,8 +123,8 @@ class _FB(_SizeBased):
     def at(self, q, p, x, y):
         X, lam = q.size, q.arrival_rate
         sf = float(X.sf(x))
-        rho_bar = lam * (float(X.partial_moment(1, x)) + x * sf)
-        m2_bar = float(X.partial_moment(2, x)) + x * x * sf
+        rho_bar = lam * (float(X.partial_moment(1, x)) + (x * sf if sf > 0 else 0.0))
+        m2_bar = float(X.partial_moment(2, x)) + (x * x * sf if sf > 0 else 0.0)
         return lam * m2_bar / (2 * (1 - rho_bar) ** 2) + x / (1 - rho_bar)
 
     def mean(self, q, p):

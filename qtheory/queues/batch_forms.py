@@ -39,6 +39,17 @@ def inoue_phi1(arrival_rate, alpha, tau0):
         1 - lam * alpha) + alpha / 2 * (lam * alpha + 2) / (1 - lam**2 * alpha**2)
 
 
+def _check_rates(**values):
+    """Numeric rates must be finite and > 0, the batch-time coefficients finite and >= 0."""
+    for name, v in values.items():
+        if is_symbolic(v):
+            continue
+        zero_ok = name in ("alpha", "tau0")
+        if not (math.isfinite(float(v)) and (float(v) >= 0 if zero_ok else float(v) > 0)):
+            raise ParameterError(f"{name} = {v!r} is invalid: it must be a finite number "
+                                 f"{'>= 0' if zero_ok else '> 0'}.")
+
+
 def inoue_bound(arrival_rate, alpha, tau0):
     """Inoue's closed-form upper bound min(φ0, φ1) on E[T] for dynamic batching with no
     cap (b = ∞, a = 1) and deterministic batch times α k + τ0 (arXiv 1912.06322).
@@ -53,6 +64,7 @@ def inoue_bound(arrival_rate, alpha, tau0):
     >>> round(ub, 5), round(exact, 5), ub >= exact
     (5.19386, 5.19384, True)
     """
+    _check_rates(arrival_rate=arrival_rate, alpha=alpha, tau0=tau0)
     p0, p1 = inoue_phi0(arrival_rate, alpha, tau0), inoue_phi1(arrival_rate, alpha, tau0)
     if is_symbolic(p0, p1):
         return sympy.Min(p0, p1)
@@ -79,6 +91,7 @@ def mm_ab1_mean_response_time(arrival_rate, service_rate, min_batch, max_batch):
     >>> sympy.simplify(mm_ab1_mean_response_time(lam, 1, 1, 1))
     -1/(lambda - 1)
     """
+    _check_rates(arrival_rate=arrival_rate, service_rate=service_rate)
     lam, mu, a, b = arrival_rate, service_rate, int(min_batch), max_batch
     if not 1 <= a <= b:
         raise ParameterError(f"min_batch = {min_batch!r} must be an integer in [1, max_batch].")

@@ -1,11 +1,15 @@
 """The M/G/1 queue: Poisson arrivals, a size law, optional predictions, one server."""
 
 import math
+import warnings
+
+import numpy as np
 
 from ..core.errors import (
     InfiniteMomentError,
     ParameterError,
     PolicyError,
+    PredictionWarning,
     UnstableError,
 )
 from ..core.params import Param, as_float_copy, floated, is_symbolic, positive
@@ -191,7 +195,9 @@ class MG1:
 
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
                       method: str = "auto") -> float:
-        """E[T(x, y)]: mean response time of a job of size x (and prediction y).
+        """E[T(x, y)]: mean response time of a job of size x (and prediction y; for
+        one-bit policies the bit, 0 short or 1 long). Arrays of sizes (and predictions)
+        give an array, broadcast as numpy does.
 
         Examples
         --------
@@ -199,13 +205,35 @@ class MG1:
         >>> q = qt.MG1(0.5, qt.Exponential(1.0))
         >>> q.response_time(qt.PS, size=2.0)
         4.0
+        >>> q.response_time(qt.PS, size=[1.0, 2.0]).tolist()
+        [2.0, 4.0]
         """
         policy, num = as_float_copy(as_policy(policy)), self.numeric()
         if num is not self:
             return num.response_time(policy, size, prediction, method)
+        if method not in ("auto", "formula", "soap"):
+            raise ParameterError(f"method = {method!r} is invalid: response_time takes "
+                                 "'auto', 'formula' or 'soap'.")
+        if np.ndim(size) or np.ndim(prediction):
+            xs = np.asarray(size, float)
+            ys = np.full(xs.shape, np.nan) if prediction is None else np.asarray(prediction, float)
+            xs, ys = np.broadcast_arrays(xs, ys)
+            out = [self.response_time(policy, x, None if prediction is None else y, method)
+                   for x, y in zip(xs.ravel().tolist(), ys.ravel().tolist())]
+            return np.array(out, float).reshape(xs.shape)
         x = float(size)
         if not (x >= 0 and math.isfinite(x)):
             raise ParameterError(f"size = {size!r} is invalid: it must be a finite number >= 0.")
+        if prediction is not None:
+            y = float(prediction)
+            if policy.descriptor == "bit" and y not in (0.0, 1.0):
+                raise ParameterError(f"prediction = {prediction!r} is invalid for "
+                                     f"{policy.name}: give the bit, 0 (short) or 1 (long).")
+            if not (y >= 0 and math.isfinite(y)):
+                raise ParameterError(f"prediction = {prediction!r} is invalid: give a finite "
+                                     "predicted size >= 0.")
+        if policy.descriptor == "prediction":
+            self._check_descriptor(policy)
         if policy.descriptor in ("prediction", "bit") and prediction is None:
             if self.prediction is None or policy.descriptor == "prediction" and _perfect(self):
                 prediction = x
@@ -280,11 +308,20 @@ class MG1:
                  seed: int = 1, **options) -> SimulationResult:
         """Simulate ``policy``: independent replications with a 95% confidence interval."""
         from ..methods.sim import simulate
+        self._check_descriptor(as_policy(policy))
         return simulate(self.numeric(), as_float_copy(as_policy(policy)), jobs=jobs,
                         replications=replications, seed=seed, **options)
 
     def _check_descriptor(self, policy):
         from ..laws.predictions import Threshold
+        from ..policies.catalogue import PriorityClasses
+        if (policy.descriptor == "prediction" and self.prediction is None
+                and not isinstance(policy, PriorityClasses)):   # classes by size: common
+            warnings.warn(f"{policy.name} ranks by predicted size, but this queue has no "
+                          "prediction model: predictions are taken as perfect (each "
+                          "prediction is the size). Say so with prediction=qt.Perfect(), "
+                          "or give a noise model such as qt.ExpNoise().", PredictionWarning,
+                          stacklevel=3)
         if policy.descriptor == "bit" and not isinstance(self.prediction, Threshold):
             raise PolicyError(f"{policy.name} needs one-bit predictions: build the queue with "
                               "prediction=qt.Threshold(T, noise), or call qt.optimal_threshold.")

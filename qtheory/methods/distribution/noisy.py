@@ -381,29 +381,41 @@ class NoisyStructure:
     def _base(self, omega, live):
         return oscillation_cuts(_law_cuts(self.law), omega, live, nodes=16)
 
-    def _pieces(self, key, split=1, y=None):
-        """(levels, new/old work per level, vacations per level or None); with ``y``, the
-        work and vacations at the single level y (a tagged job's rows, given its
-        prediction) and the moments of those vacations (c > 0)."""
-        if ("pieces", key, split, y) in self._cache:
-            return self._cache[("pieces", key, split, y)]
-        om, dk = key
-        live = _DECAYED / dk if dk > 0 else math.inf
-        lv = self._levels(split)
-        rows = lv.y if y is None else np.array([y])
-        base = self._base(om, live)
-        rule = 16 if om > 0 else 32
-        below = _below(self.law, self.noise, rows, base, rule)
-        vac, table = None, None
-        if self.c is not None and self.c > 0:
-            table = (self._excess(split) if y is None
-                     else _ExcessTable(self.law, self.noise, rows, self.c))
-            vac = table.nodes(om, live)
-        elif self.c == 0:
-            vac = _below(self.law, self.noise, rows, base, rule, above=True)
-        out = (lv, rows, below, vac, table)
-        self._cache[("pieces", key, split, y)] = out
-        return out
+    def _work(self, key, split=1, y=None):
+        """(levels, rows, the work X 1{Y < row} at each row): the rows are the levels, or
+        the single level y (a tagged job's, given its prediction)."""
+        if ("work", key, split, y) not in self._cache:
+            om, dk = key
+            lv = self._levels(split)
+            rows = lv.y if y is None else np.array([y])
+            base = self._base(om, _DECAYED / dk if dk > 0 else math.inf)
+            below = _below(self.law, self.noise, rows, base, 16 if om > 0 else 32)
+            self._cache[("work", key, split, y)] = (lv, rows, below)
+        return self._cache[("work", key, split, y)]
+
+    def _table(self, split=1, y=None):
+        """Trail's vacation table (c > 0) at the levels, or at the single level y."""
+        if y is None:
+            return self._excess(split)
+        if ("table", y) not in self._cache:
+            self._cache[("table", y)] = _ExcessTable(self.law, self.noise, np.array([y]),
+                                                     self.c)
+        return self._cache[("table", y)]
+
+    def _vacation(self, key, split=1, y=None):
+        """The vacations at the rows of :meth:`_work` as nodes, or None (PSPJF)."""
+        if ("vacation", key, split, y) not in self._cache:
+            om, dk = key
+            live = _DECAYED / dk if dk > 0 else math.inf
+            vac = None
+            if self.c is not None and self.c > 0:
+                vac = self._table(split, y).nodes(om, live)
+            elif self.c == 0:
+                rows = self._work(key, split, y)[1]
+                vac = _below(self.law, self.noise, rows, self._base(om, live),
+                             16 if om > 0 else 32, above=True)
+            self._cache[("vacation", key, split, y)] = vac
+        return self._cache[("vacation", key, split, y)]
 
     def _tagged(self, key, size, split=1, y=None):
         """Tagged nodes (rows: the level grid's predictions, or the one prediction ``y``;
@@ -499,7 +511,8 @@ class NoisyStructure:
                     expo = 0.0 if shifted else s * dec.x[0][:, None]
                 total += wait * (w[0] @ np.exp(-expo))
             return total
-        lv, rows, below, vac, _ = self._pieces(key, y=prediction)
+        lv, rows, below = self._work(key, y=prediction)
+        vac = self._vacation(key, y=prediction)
         x, w = self._tagged(key, size, y=prediction)
         sigma, B = busy_period(np.broadcast_to(s, (rows.size, s.size)), self.lam, below)
         vacs = [] if vac is None else [RowView(vac)]
@@ -511,7 +524,7 @@ class NoisyStructure:
             coef = np.zeros_like(sigma) if shifted else np.broadcast_to(s, sigma.shape)
             if self.residence == DESCENDING:
                 if prediction is not None:   # the levels below the tagged one
-                    below_all = self._pieces(key)[2]
+                    below_all = self._work(key)[2]
                     B = busy_period(np.broadcast_to(s, (lv.y.size, s.size)), self.lam,
                                     below_all)[1]
                 extra = self._descending(lv, self.lam * (1 - B), x, rows)
@@ -541,15 +554,17 @@ class NoisyStructure:
                 m = np.array(tagged_moments(self.lam, dec), float)
                 out += np.array([np.sum(w * np.broadcast_to(v, w.shape)) for v in m])
             return out
-        lv, rows, below, vac, table = self._pieces(key, split, prediction)
+        lv, rows, below = self._work(key, split, prediction)
         x, w = self._tagged(key, size, split, prediction)
         if self.c is not None and self.c > 0:
-            vac = [_Moments(table.moments())]
+            vac = [_Moments(self._table(split, prediction).moments())]
+        elif self.c == 0:
+            vac = [RowView(self._vacation(key, split, prediction))]
         else:
-            vac = [] if vac is None else [RowView(vac)]
+            vac = []
         cum = None
         if self.residence == DESCENDING:
-            below_all = below if prediction is None else self._pieces(key, split)[2]
+            below_all = below if prediction is None else self._work(key, split)[2]
             kappa = np.stack(busy_moments(self.lam, below_all), 1)          # (levels, 3)
             m = np.minimum(x, self.c * rows[:, None])
             A = self._descending(lv, kappa, x, rows)
@@ -580,15 +595,20 @@ class NoisyStructure:
                          if dec.residence == SAME else 1.0)
                 total += float(np.sum(w * empty * alone))
             return total
-        lv, rows, below, vac, table = self._pieces(key, y=prediction)
+        lv, rows, below = self._work(key, y=prediction)
         x, w = self._tagged(key, size, y=prediction)
-        vm = 0.0 if vac is None else (table.moments()[1] if self.c else vac.moment(1))
+        if self.c is None:
+            vm = 0.0
+        elif self.c > 0:
+            vm = self._table(1, prediction).moments()[1]
+        else:
+            vm = self._vacation(key, y=prediction).moment(1)
         empty = 1 - self.lam * (below.moment(1) + vm)
         pos = below.positive()
         if self.residence == SAME:
             alone = np.exp(-self.lam * pos[:, None] * x)
         elif self.residence == DESCENDING:
-            pos_all = pos if prediction is None else self._pieces(key)[2].positive()
+            pos_all = pos if prediction is None else self._work(key)[2].positive()
             alone = np.exp(-self.lam * self._descending(lv, pos_all, x, rows))
         else:
             alone = 1.0

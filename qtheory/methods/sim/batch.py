@@ -14,6 +14,7 @@ from numba import njit
 
 from ...core.errors import ParameterError
 from ...core.result import SimulationResult
+from .engine import _check_int
 
 __all__ = ["simulate_batch", "measured_window"]
 
@@ -98,6 +99,8 @@ def simulate_batch(queue, jobs=200_000, seed=1, replications=10, warmup=0.1, coo
     a = queue.min_batch
     b = int(min(queue.max_batch, jobs))
     lo, hi = measured_window(jobs, warmup, cooldown)
+    replications = _check_int("replications", replications, 2,
+                              "use at least 2 independent replications (10 is typical)")
     children = np.random.SeedSequence(seed).spawn(replications)
     samples = {"T": [], "W": [], "batch_size": [], "utilisation": []}
     kind = np.zeros(b + 1, np.int8)

@@ -34,6 +34,7 @@ from numba import njit
 from ...core.errors import ParameterError, QTheoryError
 from ...core.result import SimulationResult
 from .batch import measured_window
+from .engine import _check_int
 
 __all__ = ["simulate_llm", "POLICIES"]
 
@@ -421,6 +422,8 @@ def simulate_llm(cb, jobs=100_000, seed=1, replications=10, policy=None, predict
     M = int(cb.memory)
     kmax = int(min(cb.max_seqs, jobs + 1))
     btok = int(min(cb.max_tokens, 2**62))
+    replications = _check_int("replications", replications, 2,
+                              "use at least 2 independent replications (10 is typical)")
     children = np.random.SeedSequence(seed).spawn(replications)
     keys = ["T", "TTFT", "TPOT", "throughput", "memory_util", "batch", "iteration_time",
             "evictions"]
