@@ -634,3 +634,22 @@ def test_errors_name_parameter_and_fix():
         qt.PriorityClasses([T, 2, 1])
     with pytest.raises(UnstableError):   # a symbolic threshold leaves the load numeric
         qt.MG1(1.5, qt.Exponential(1), prediction=qt.Threshold(T))
+
+
+def test_canonical_forms_read_like_the_textbook():
+    """Elementary results come out as papers write them (M/M/1: FCFS, PS and LCFS give
+    1/(mu - lambda), Harchol-Balter 2013 ch. 13 and 22), Pollaczek-Khinchine on
+    Erlang-2 sizes simplifies to the textbook form, and simplify=False keeps the raw
+    derivation (equal, not identical)."""
+    lam, mu = sympy.symbols("lambda mu", positive=True)
+    q = qt.MG1(lam, qt.Exponential(mu))
+    for policy in (qt.FCFS, qt.PS, qt.LCFS):
+        e = q.mean_response_time(policy, method="symbolic")
+        assert e == 1 / (mu - lam), (policy, e)
+        raw = q.mean_response_time(policy, method="symbolic", simplify=False)
+        assert sympy.simplify(raw - e) == 0
+    assert latex(q.mean_response_time(qt.FCFS, method="symbolic")) == r"\frac{1}{- \lambda + \mu}"
+    # Erlang(2, mu): E[X] = 2/mu, E[X^2] = 6/mu^2; P-K: E[X] + lambda E[X^2] / (2(1 - rho))
+    e = qt.MG1(lam, qt.Erlang(2, mu)).mean_response_time(qt.FCFS, method="symbolic")
+    textbook = 2 / mu + lam * 6 / mu**2 / (2 * (1 - 2 * lam / mu))
+    assert sympy.simplify(e - textbook) == 0 and sympy.count_ops(e) <= sympy.count_ops(textbook)

@@ -24,9 +24,9 @@ Examples
 >>> import sympy, qtheory as qt
 >>> lam, mu = sympy.symbols("lambda mu", positive=True)
 >>> q = qt.MG1(lam, qt.Exponential(mu))
->>> sympy.simplify(q.mean_response_time(qt.FCFS, method="symbolic"))
--1/(lambda - mu)
->>> q.mean_response_time(qt.PS, method="symbolic")
+>>> q.mean_response_time(qt.FCFS, method="symbolic")     # canonical: as papers write it
+1/(-lambda + mu)
+>>> q.mean_response_time(qt.PS, method="symbolic", simplify=False)   # the raw derivation
 1/(mu*(-lambda/mu + 1))
 """
 

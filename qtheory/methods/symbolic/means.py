@@ -213,7 +213,41 @@ def _joint_for(m, policy):
     return m.joint
 
 
-def symbolic_mean_response_time(q, policy, simplify=False):
+def canonical(expr):
+    """The result as papers write it, where that is shorter: a rational function of the
+    parameters put over one denominator, cancelled and factored, with a leading
+    minus of the numerator moved into the denominator
+    (``2λ/(μ²(2 − 2λ/μ)) + 1/μ`` becomes ``1/(μ − λ)``). Anything else (exponentials,
+    integrals, special functions), or a form that would grow, is returned as it is.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> lam, mu = sympy.symbols("lambda mu", positive=True)
+    >>> canonical(2 * lam / (mu**2 * (-2 * lam / mu + 2)) + 1 / mu)
+    1/(-lambda + mu)
+    """
+    expr = sympy.sympify(expr)
+    # only small rational functions of the parameters: factoring expressions with
+    # exponentials of rational multiples (an Erlang law at load 4/5) or special functions
+    # builds polynomials of huge degree (gigabytes)
+    symbols = expr.free_symbols
+    if (not symbols or not expr.is_rational_function(*symbols)
+            or sympy.count_ops(expr) > 120):
+        return expr
+    out = sympy.factor(sympy.cancel(sympy.together(expr)))
+    num, den = sympy.fraction(out)
+    if den != 1 and num.could_extract_minus_sign():
+        # the minus into one sum of the denominator: -1/(λ - μ) -> 1/(μ - λ)
+        factors = list(sympy.Mul.make_args(den))
+        k = next((i for i, f in enumerate(factors) if f.is_Add), None)
+        if k is not None:
+            factors[k] = sympy.expand(-factors[k])
+            out = sympy.expand(-num) / sympy.Mul(*factors)
+    return out if sympy.count_ops(out) <= sympy.count_ops(expr) else expr
+
+
+def symbolic_mean_response_time(q, policy, simplify=None):
     """E[T] of ``policy`` on the M/G/1 queue ``q`` as an exact sympy expression.
 
     Parameters
@@ -224,8 +258,10 @@ def symbolic_mean_response_time(q, policy, simplify=False):
         FCFS, PS, LCFS, SJF, PSJF, SRPT, FB, PriorityClasses, SPJF, PSPJF, SPRPT,
         Trail(c), OneBit (on a queue with ``prediction=qt.Threshold(T, noise)``),
         SkipPredict (external costs, noisy expensive predictions).
-    simplify : bool
-        Run ``sympy.simplify`` on the result (slow for large expressions).
+    simplify : bool or None
+        None (default): the canonical form of :func:`canonical` (one fraction, factored,
+        as papers write it: 1/(mu - lambda)); True: ``sympy.simplify`` (slow for large
+        expressions); False: the raw derivation.
 
     Returns
     -------
@@ -247,6 +283,8 @@ def symbolic_mean_response_time(q, policy, simplify=False):
     policy = as_policy(policy)
     _check_policy(policy)
     out = MEANS[type(policy)](_Model(q), policy, q)
+    if simplify is None:
+        return canonical(out)
     return sympy.simplify(out) if simplify else out
 
 
