@@ -398,11 +398,10 @@ def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: in
     # constant series of 1e300 once "agreed" with E[T] = 2 through an infinite CI)
     unit = float(x.max()) if x.max() > 0 else 1.0
     bm = batch_means(x / unit, batches)
-    est = float(bm.mean()) * unit
-    se = float(bm.std(ddof=1) / math.sqrt(batches)) * unit
+    mean, se = float(bm.mean()), float(bm.std(ddof=1) / math.sqrt(batches))
+    z = (mean - theory / unit) / se if se > 0 else (0.0 if mean * unit == theory else math.inf)
+    est, se = mean * unit, se * unit
     tq = float(_st.t.ppf(0.975, batches - 1))
-    zu = (float(bm.mean()) - theory / unit) * unit
-    z = zu / se if se > 0 else (0.0 if est == theory else math.inf)
     p = float(2 * _st.t.sf(abs(z), batches - 1))
     lag1 = lag1_autocorrelation(bm)
     notes = []

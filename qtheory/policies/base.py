@@ -143,6 +143,23 @@ class Policy:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{self.name}({args})"
 
+    def check_prediction(self, value):
+        """A job's prediction as this policy reads it, checked: the bit (0 short, 1 long)
+        for one-bit policies, else a finite predicted size >= 0."""
+        if self.descriptor == "bit":
+            if value not in (0, 1):
+                raise ParameterError(f"prediction = {value!r} is invalid for {self.name}: "
+                                     "give the bit, 0 (short) or 1 (long).")
+            return int(value)
+        try:
+            y = float(value)
+        except (TypeError, ValueError):
+            y = math.nan
+        if not (y >= 0 and math.isfinite(y)):
+            raise ParameterError(f"prediction = {value!r} is invalid: give a finite "
+                                 "predicted size >= 0.")
+        return y
+
 
 def as_policy(p):
     """Accept a policy class or instance.

@@ -225,13 +225,7 @@ class MG1:
         if not (x >= 0 and math.isfinite(x)):
             raise ParameterError(f"size = {size!r} is invalid: it must be a finite number >= 0.")
         if prediction is not None:
-            y = float(prediction)
-            if policy.descriptor == "bit" and y not in (0.0, 1.0):
-                raise ParameterError(f"prediction = {prediction!r} is invalid for "
-                                     f"{policy.name}: give the bit, 0 (short) or 1 (long).")
-            if not (y >= 0 and math.isfinite(y)):
-                raise ParameterError(f"prediction = {prediction!r} is invalid: give a finite "
-                                     "predicted size >= 0.")
+            prediction = policy.check_prediction(prediction)
         if policy.descriptor == "prediction":
             self._check_descriptor(policy)
         if policy.descriptor in ("prediction", "bit") and prediction is None:

@@ -372,12 +372,6 @@ class NoisyStructure:
             self._cache[("levels", split)] = _Levels(_y_edges(self.law, self.noise, split))
         return self._cache[("levels", split)]
 
-    def _excess(self, split):
-        if ("excess", split) not in self._cache:
-            self._cache[("excess", split)] = _ExcessTable(self.law, self.noise,
-                                                          self._levels(split).y, self.c)
-        return self._cache[("excess", split)]
-
     def _base(self, omega, live):
         return oscillation_cuts(_law_cuts(self.law), omega, live, nodes=16)
 
@@ -394,13 +388,22 @@ class NoisyStructure:
         return self._cache[("work", key, split, y)]
 
     def _table(self, split=1, y=None):
-        """Trail's vacation table (c > 0) at the levels, or at the single level y."""
-        if y is None:
-            return self._excess(split)
-        if ("table", y) not in self._cache:
-            self._cache[("table", y)] = _ExcessTable(self.law, self.noise, np.array([y]),
-                                                     self.c)
-        return self._cache[("table", y)]
+        """Trail's vacation table (c > 0) at the levels, or at the single level y (the
+        same for every split)."""
+        key = ("table", split if y is None else None, y)
+        if key not in self._cache:
+            rows = self._levels(split).y if y is None else np.array([y])
+            self._cache[key] = _ExcessTable(self.law, self.noise, rows, self.c)
+        return self._cache[key]
+
+    def _vacation_moments(self, split=1, y=None):
+        """The vacations at the rows as pieces the closed moments read (Trail: the table's
+        moments; SPJF: the nodes; PSPJF: none)."""
+        if self.c is None:
+            return []
+        if self.c > 0:
+            return [_Moments(self._table(split, y).moments())]
+        return [RowView(self._vacation((0.0, 0.0), split, y))]
 
     def _vacation(self, key, split=1, y=None):
         """The vacations at the rows of :meth:`_work` as nodes, or None (PSPJF)."""
@@ -556,12 +559,7 @@ class NoisyStructure:
             return out
         lv, rows, below = self._work(key, split, prediction)
         x, w = self._tagged(key, size, split, prediction)
-        if self.c is not None and self.c > 0:
-            vac = [_Moments(self._table(split, prediction).moments())]
-        elif self.c == 0:
-            vac = [RowView(self._vacation(key, split, prediction))]
-        else:
-            vac = []
+        vac = self._vacation_moments(split, prediction)
         cum = None
         if self.residence == DESCENDING:
             below_all = below if prediction is None else self._work(key, split)[2]
@@ -597,12 +595,7 @@ class NoisyStructure:
             return total
         lv, rows, below = self._work(key, y=prediction)
         x, w = self._tagged(key, size, y=prediction)
-        if self.c is None:
-            vm = 0.0
-        elif self.c > 0:
-            vm = self._table(1, prediction).moments()[1]
-        else:
-            vm = self._vacation(key, y=prediction).moment(1)
+        vm = sum(v.moment(1)[:, 0] for v in self._vacation_moments(y=prediction))
         empty = 1 - self.lam * (below.moment(1) + vm)
         pos = below.positive()
         if self.residence == SAME:

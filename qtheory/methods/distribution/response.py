@@ -168,23 +168,19 @@ class ClosedStructure:
     def _sigma(self, dec, levels, s):
         return busy_period(s + 0 * levels, self.lam, dec.new_at(levels))[0]
 
-    def _sizes(self, bit):
-        """Weights of the sizes a bit of a perfect Threshold keeps (0: X < T, 1: X ≥ T),
-        a function of the grid's sizes; None without a bit."""
-        if bit is None:
-            return None
-        T = float(self.prediction.T)
-        return lambda x: (x >= T) if bit else (x < T)
-
     def _expect(self, grid, values, bit):
+        """E[g(X)] over the grid, or E[g(X) | bit] for the bit of a perfect Threshold
+        (0: X < T, 1: X ≥ T)."""
         if bit is None:
             return grid.expect(values)
-        keep = np.asarray(self._sizes(bit)(grid.x), float)
-        mass = float(np.sum(grid.w * keep))
+        T = float(self.prediction.T)
+        keep = np.asarray((grid.x >= T) if bit else (grid.x < T), float)
+        mass = float(grid.expect(keep))
         if not mass > 0:
             raise ParameterError(f"prediction = {bit!r}: no size of {self.law!r} gets "
                                  "this bit.")
-        return np.tensordot(grid.w * keep, values, axes=(tuple(range(grid.w.ndim)),) * 2) / mass
+        keep = keep.reshape(keep.shape + (1,) * (np.ndim(values) - keep.ndim))
+        return grid.expect(keep * values) / mass
 
     def transform(self, s, size=None, shifted=False, prediction=None):
         """T̃(s) (1-d s), given the size x with ``size`` (of T − x with ``shifted``); given
@@ -302,10 +298,7 @@ def _condition(queue, policy, backend, size, prediction):
         return size, None
     pred = queue.prediction
     if policy.descriptor == "bit" and isinstance(pred, Threshold):
-        if prediction not in (0, 1):
-            raise ParameterError(f"prediction = {prediction!r} is invalid for {policy.name}: "
-                                 "give the bit, 0 (short) or 1 (long).")
-        bit = int(prediction)
+        bit = policy.check_prediction(prediction)
         if isinstance(backend, NoisyStructure):
             return size, bit
         if size is not None:   # perfect bits: the size decides the bit
@@ -317,10 +310,7 @@ def _condition(queue, policy, backend, size, prediction):
             raise PolicyError("conditioning on the bit is available by method='formula'.")
         return None, bit
     if policy.descriptor == "prediction":
-        y = float(prediction)
-        if not (y >= 0 and math.isfinite(y)):
-            raise ParameterError(f"prediction = {prediction!r} is invalid: give a finite "
-                                 "predicted size >= 0.")
+        y = policy.check_prediction(prediction)
         if isinstance(backend, NoisyStructure):
             return size, y
         if pred is None or isinstance(pred, Perfect):

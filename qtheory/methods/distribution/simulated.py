@@ -21,8 +21,6 @@ Examples
 ('simulation', True)
 """
 
-import math
-
 import numpy as np
 
 from ...core.errors import ParameterError, PolicyError
@@ -80,8 +78,9 @@ class SimulatedDistribution:
         ``error=True`` also its standard error."""
         t = np.atleast_1d(np.asarray(t, float))
         per = np.array([h.sf(t) for h in self.simulation.tails])        # (reps, ...)
-        value = per.mean(0)
-        se = per.std(0, ddof=1) / math.sqrt(per.shape[0])
+        ests = [Estimate.of(col) for col in per.reshape(per.shape[0], -1).T]
+        value = np.array([e.mean for e in ests]).reshape(t.shape)
+        se = np.array([e.std_error for e in ests]).reshape(t.shape)
         return (value, se) if error else value
 
     def cdf(self, t, error=False):
