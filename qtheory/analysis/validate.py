@@ -67,7 +67,7 @@ def validate(q, policy: PolicyLike = None, jobs: int = 10**6, replications: int 
         Extra values to check, e.g. ``{"my paper, eq. 7": 2.31}`` (exact, error 0) or
         ``{"mine": (2.31, 0.01)}`` (value, absolute error).
     z_max : float
-        Simulation disagrees with a value when |z| is beyond the Student-t quantile as
+        Simulation disagrees with a value when ``|z|`` is beyond the Student-t quantile as
         unlikely as a normal ``z_max`` (:func:`t_limit`), where
         z = (simulated - value) / sqrt(std_error^2 + error^2).
     rtol : float
@@ -350,7 +350,7 @@ def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: in
     warmup : int
         Leading samples to drop.
     z_max : float
-        Disagreement threshold on |z|.
+        Disagreement threshold on ``|z|``.
     theory : float, optional
         The value to test against (default: ``q.mean_response_time(policy)``).
     quantiles : tuple of float, optional

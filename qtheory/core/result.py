@@ -104,7 +104,7 @@ class Estimate:
         return cls(mean, se, ci, values)
 
     def z(self, exact) -> float:
-        """(estimate − exact) / standard error: |z| < 4 is agreement. With no spread over
+        """(estimate − exact) / standard error: ``|z| < 4`` is agreement. With no spread over
         the replications (a deterministic quantity), 0 if equal to 1e-12, else ±inf."""
         exact = float(exact)
         if self.std_error == 0:
@@ -208,7 +208,7 @@ class SimulationResult(Result):
         return self.metric(name).ci
 
     def z(self, exact, name: str = "T") -> float:
-        """(simulated − exact) / standard error of a quantity: |z| < 4 is agreement."""
+        """(simulated − exact) / standard error of a quantity: ``|z| < 4`` is agreement."""
         return self.metric(name).z(exact)
 
     @property

@@ -125,7 +125,7 @@ class Trail(Policy):
 
 
 class SPRPTBounce(Policy):
-    """Rank min(|y - a|, y): a job outliving its prediction climbs back up
+    """Rank ``min(|y - a|, y)``: a job outliving its prediction climbs back up
     (Scully, Grosof, Mitzenmacher 2022)."""
     descriptor = "prediction"
 

@@ -74,6 +74,7 @@ class GPU:
     memory_bytes: float
 
 
+#: Model shapes by name (layers, KV heads, head dimension, parameters, source).
 MODELS = {m.name: m for m in (
     ModelShape("Llama-2-7B", 32, 32, 128, 6.74e9, "meta-llama/Llama-2-7b-hf config.json"),
     ModelShape("Llama-2-13B", 40, 40, 128, 13.0e9, "meta-llama/Llama-2-13b-hf config.json"),
@@ -84,6 +85,7 @@ MODELS = {m.name: m for m in (
     ModelShape("OPT-13B", 40, 40, 128, 12.9e9, "facebook/opt-13b config.json"),
 )}
 
+#: GPUs by name, with their memory in bytes.
 GPUS = {g.name: g for g in (
     GPU("A100-40GB", 40 * GiB), GPU("A100-80GB", 80 * GiB), GPU("H100-80GB", 80 * GiB),
     GPU("L4", 24 * GiB), GPU("A10G", 24 * GiB), GPU("RTX-4090", 24 * GiB),
