@@ -70,6 +70,8 @@ class ModelShape:
 
 @dataclass(frozen=True)
 class GPU:
+    """A GPU: its name and its memory in bytes."""
+
     name: str
     memory_bytes: float
 
