@@ -499,6 +499,13 @@ class ScipyLaw(SizeLaw):
             raise ParameterError(f"size = {frozen!r} is invalid: only continuous scipy.stats "
                                  "distributions are size laws; use qt.Empirical for discrete sizes.")
         lo, hi = frozen.support()
+        if not lo <= hi or lo == math.inf:    # scipy's (nan, nan) for invalid parameters
+            call = ", ".join([*map(repr, frozen.args),
+                              *(f"{k}={v!r}" for k, v in frozen.kwds.items())])
+            raise ParameterError(f"size = scipy.stats.{frozen.dist.name}({call}) has invalid "
+                                 f"parameters (scipy.stats gives support [{lo}, {hi}]): "
+                                 "shapes and scale must lie in the law's domain (scale > 0) "
+                                 "and loc must be finite.")
         if lo < 0:
             raise ParameterError(f"size = {frozen.dist.name}{frozen.args} has support starting at "
                                  f"{lo} < 0; sizes must be >= 0 (shift it with loc, or use a "

@@ -5,6 +5,7 @@ loads 0.5, 0.8, 0.9, 0.95 (Exp(1) sizes, exponentially distributed predictions),
 with its method and error estimate. The subcommands answer one question each:
 
   mean       E[T] of policies over loads, by any method
+  tail       variance and percentiles of the response time
   validate   every method side by side, with a verdict (exit status 1 on disagreement)
   plot       a paper-ready figure (PDF, PGF, PNG or SVG)
   sweep      a resumable parallel sweep over policies x loads
@@ -12,16 +13,24 @@ with its method and error estimate. The subcommands answer one question each:
 
 They share the flags --policy (repeatable), --size, --prediction, --load, --method and
 --format text|csv|json. ``qtheory SUBCOMMAND --help`` lists the choices.
+
+A bad flag is a one-line ``qtheory: error: --flag ...`` on standard error naming what is
+allowed, with exit status 2 (never a traceback); a traceback means a bug in qtheory.
 """
 
 import argparse
 import ast
 import csv
 import importlib.util
+import inspect
 import json
 import math
+import os
+import re
 import sys
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..laws import sizes as D
@@ -49,6 +58,43 @@ LAW_HELP = ("laws: exponential(rate), erlang(k, rate), uniform(lo, hi), determin
 
 
 # -- parsing the shared flags ---------------------------------------------------------------
+#: At most this many loads in one --load grid (start:stop:step with a tiny step would
+#: otherwise build billions of queues).
+MAX_LOADS = 10_000
+#: The characteristic size of a --size law must lie in [1/SCALE_RANGE, SCALE_RANGE]: loads
+#: are given as rho, so the unit of size is free, and far outside this range the moments a
+#: formula needs (E[X^3] for a variance) leave double precision.
+SCALE_RANGE = 1e50
+
+_SIZE_EXAMPLES = ("write e.g. 'exponential(1)', 'weibull(0.5, 0.5)' or a scipy.stats law like "
+                  "'expon()'")
+
+
+def _literal(node):
+    """A Python literal, with inf and nan allowed (so that the law itself says that its
+    parameter must be finite)."""
+    names = {"inf": math.inf, "infinity": math.inf, "nan": math.nan}
+    if isinstance(node, ast.Name) and node.id.lower() in names:
+        return names[node.id.lower()]
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Name) and node.operand.id.lower() in names):
+        return -names[node.operand.id.lower()]
+    return ast.literal_eval(node)
+
+
+def _scipy_signature(law):
+    """The call signature of a scipy.stats continuous law: its shapes, then loc and scale."""
+    P_ = inspect.Parameter
+    shapes = [n.strip() for n in (law.shapes or "").split(",") if n.strip()]
+    return inspect.Signature([P_(n, P_.POSITIONAL_OR_KEYWORD) for n in shapes]
+                             + [P_("loc", P_.POSITIONAL_OR_KEYWORD, default=0.0),
+                                P_("scale", P_.POSITIONAL_OR_KEYWORD, default=1.0)])
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def parse_size(text):
     """A size law from text: ``exponential(1)``, ``weibull(0.5, 0.5)`` or any scipy.stats
     continuous law such as ``expon()`` or ``lognorm(1.0, scale=2)``.
@@ -59,6 +105,10 @@ def parse_size(text):
     1.0
     >>> round(parse_size("expon(scale=2)").mean, 12)
     2.0
+    >>> parse_size("expon(scale=-1)")
+    Traceback (most recent call last):
+    ...
+    qtheory.core.errors.ParameterError: --size 'expon(scale=-1)': ...
     """
     try:
         call = ast.parse(text.strip(), mode="eval").body
@@ -66,20 +116,72 @@ def parse_size(text):
             call = ast.Call(call, [], [])
         if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
             raise ValueError
-        args = [ast.literal_eval(a) for a in call.args]
-        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-    except (SyntaxError, ValueError):
-        raise ParameterError(f"--size {text!r} is not a law: write e.g. 'exponential(1)', "
-                             "'weibull(0.5, 0.5)' or a scipy.stats law like 'expon()'.") from None
+        args = [_literal(a) for a in call.args]
+        kwargs = {k.arg: _literal(k.value) for k in call.keywords}
+        if None in kwargs:       # **mapping
+            raise ValueError
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        raise ParameterError(f"--size {text!r} is not a law: {_SIZE_EXAMPLES}.") from None
     name = call.func.id
     if name.lower() in LAWS:
-        return LAWS[name.lower()](*args, **kwargs)
-    import scipy.stats
-    law = getattr(scipy.stats, name, None)
-    if not isinstance(law, scipy.stats.rv_continuous):
-        raise ParameterError(f"--size: unknown law {name!r}; use one of {sorted(LAWS)} or a "
-                             "continuous scipy.stats distribution name.")
-    return as_size_law(law(*args, **kwargs))
+        cls = LAWS[name.lower()]
+        signature = inspect.signature(cls)
+        build = cls
+    else:
+        import scipy.stats
+        law = getattr(scipy.stats, name, None)
+        if not isinstance(law, scipy.stats.rv_continuous):
+            raise ParameterError(f"--size {text!r}: unknown law {name!r}; use one of "
+                                 f"{', '.join(sorted(LAWS))} or a continuous scipy.stats "
+                                 "distribution name (expon, lognorm, pareto, ...).")
+        signature = _scipy_signature(law)
+        bad = [v for v in [*args, *kwargs.values()] if not _is_number(v)]
+        if bad:
+            raise ParameterError(f"--size {text!r}: {bad[0]!r} is not a number; scipy.stats."
+                                 f"{name} takes numbers {name}{signature}.")
+
+        def build(*a, **kw):
+            return as_size_law(law(*a, **kw))
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ParameterError(f"--size {text!r}: {exc}; {name} takes {name}{signature}.") from None
+    try:
+        return build(*args, **kwargs)
+    except ParameterError as exc:
+        raise ParameterError(f"--size {text!r}: {exc}") from None
+
+
+def check_size(text, law):
+    """``law`` if its mean is finite and its scale within :data:`SCALE_RANGE`; the CLI sets
+    the arrival rate from the load rho and the mean size.
+
+    Examples
+    --------
+    >>> check_size("pareto(0.5)", parse_size("pareto(0.5)"))
+    Traceback (most recent call last):
+    ...
+    qtheory.core.errors.ParameterError: --size 'pareto(0.5)': the mean size is infinite ...
+    """
+    with blame(f"--size {text!r}"):
+        scale = float(law.scale)
+    if not 1 / SCALE_RANGE <= scale <= SCALE_RANGE:
+        raise ParameterError(
+            f"--size {text!r}: its typical size {scale:.3g} lies outside [{1 / SCALE_RANGE:g}, "
+            f"{SCALE_RANGE:g}]; measure sizes in another unit (loads are given as rho, so "
+            "E[T] simply scales with the unit), e.g. 'expon(scale=1)'.")
+    with blame(f"--size {text!r}"):
+        mean = float(law.mean)
+    if not math.isfinite(mean):
+        raise ParameterError(
+            f"--size {text!r}: the mean size is infinite (or beyond double precision), so "
+            "no arrival rate gives a load "
+            "rho in (0, 1); use a law with a finite mean, e.g. 'pareto(1.5)' or "
+            "'lognorm(1.0)'.")
+    if not mean > 0:
+        raise ParameterError(f"--size {text!r}: the mean size is {mean:g}; sizes must have "
+                             "a positive mean.")
+    return law
 
 
 def parse_prediction(text):
@@ -90,24 +192,36 @@ def parse_prediction(text):
     --------
     >>> parse_prediction("threshold:2:exp")
     Threshold(2.0, ExpNoise())
+    >>> parse_prediction("uniform:2")
+    Traceback (most recent call last):
+    ...
+    qtheory.core.errors.ParameterError: --prediction 'uniform:2': alpha = 2.0 is invalid: ...
     """
-    name, _, rest = (text or "none").lower().partition(":")
+    try:
+        return _prediction(text)
+    except ParameterError as exc:       # a model's parameter outside its domain
+        raise ParameterError(f"--prediction {text!r}: {exc}") from None
+    except (ValueError, KeyError):
+        raise ParameterError(f"--prediction {text!r} is not a prediction model: use none, "
+                             "perfect, exp, uniform:ALPHA, lognormal:SIGMA or "
+                             "threshold:T[:MODEL] (MODEL: perfect, exp, uniform:ALPHA, "
+                             "lognormal:SIGMA).") from None
+
+
+def _prediction(text, nested=False):
+    name, _, rest = (text or "none").strip().lower().partition(":")
     simple = {"none": lambda: None, "perfect": PR.Perfect, "exp": PR.ExpNoise,
               "expnoise": PR.ExpNoise}
-    try:
-        if name in simple and not rest:
-            return simple[name]()
-        if name == "uniform":
-            return PR.UniformNoise(float(rest))
-        if name == "lognormal":
-            return PR.LognormalNoise(float(rest))
-        if name == "threshold":
-            T, _, noise = rest.partition(":")
-            return PR.Threshold(float(T), parse_prediction(noise or "perfect"))
-    except (ValueError, ParameterError):
-        pass
-    raise ParameterError(f"--prediction {text!r} is not a prediction model: use none, "
-                         "perfect, exp, uniform:ALPHA, lognormal:SIGMA or threshold:T[:MODEL].")
+    if name in simple and not rest:
+        return simple[name]()
+    if name == "uniform":
+        return PR.UniformNoise(float(rest))
+    if name == "lognormal":
+        return PR.LognormalNoise(float(rest))
+    if name == "threshold" and not nested:
+        T, _, noise = rest.partition(":")
+        return PR.Threshold(float(T), _prediction(noise or "perfect", nested=True))
+    raise KeyError(name)
 
 
 def parse_policy(text):
@@ -126,36 +240,158 @@ def parse_policy(text):
 
 
 def parse_loads(text):
-    """Loads rho: ``0.5:0.95:0.05`` (start:stop:step, stop included) or ``0.5,0.8``.
+    """Loads rho: ``0.5:0.95:0.05`` (start:stop:step, stop included) or ``0.5,0.8``;
+    at most :data:`MAX_LOADS` of them.
 
     Examples
     --------
     >>> parse_loads("0.5:0.7:0.1"), parse_loads("0.9")
     ([0.5, 0.6, 0.7], [0.9])
+    >>> parse_loads("0.5:0.9:1e-300")
+    Traceback (most recent call last):
+    ...
+    qtheory.core.errors.ParameterError: --load '0.5:0.9:1e-300': step 1e-300 gives ...
     """
+    form = "write start:stop:step (0 < start <= stop < 1, step > 0) or a comma list such as 0.5,0.8"
     try:
         if ":" in text:
             a, b, s = (float(v) for v in text.split(":"))
-            if not s > 0:
-                raise ValueError
-            n = int(math.floor((b - a) / s + 1e-9)) + 1
-            loads = [round(a + i * s, 12) for i in range(n)]
         else:
             loads = [float(v) for v in text.split(",")]
     except ValueError:
-        raise ParameterError(f"--load {text!r}: write start:stop:step (step > 0) or a comma "
-                             "list such as 0.5,0.8.") from None
-    if not loads or not all(0 < r < 1 for r in loads):
-        raise ParameterError(f"--load {text!r}: every load rho must lie in (0, 1).")
+        raise ParameterError(f"--load {text!r}: {form}.") from None
+    if ":" in text:
+        if not all(math.isfinite(v) for v in (a, b, s)):
+            raise ParameterError(f"--load {text!r}: start, stop and step must be finite "
+                                 f"numbers; {form}.")
+        if not s > 0:
+            raise ParameterError(f"--load {text!r}: step = {s:g} must be > 0; {form}.")
+        if not 0 < a < 1 or not 0 < b < 1:
+            raise ParameterError(f"--load {text!r}: start and stop must lie in (0, 1); {form}.")
+        if a > b:
+            raise ParameterError(f"--load {text!r}: start {a:g} is above stop {b:g}; "
+                                 f"{form}.")
+        n = math.floor((b - a) / s + 1e-9) + 1
+        if n > MAX_LOADS:
+            raise ParameterError(
+                f"--load {text!r}: step {s:g} gives {n:.3g} loads, more than {MAX_LOADS}; use "
+                f"a step of at least {(b - a) / (MAX_LOADS - 1):.3g} or a comma list.")
+        loads = [round(a + i * s, 12) for i in range(n)]
+    bad = [r for r in loads if not 0 < r < 1]
+    if bad:
+        raise ParameterError(f"--load {text!r}: load rho = {bad[0]:g} is invalid: every load "
+                             "must lie in (0, 1) (the queue is unstable at rho >= 1).")
+    if len(loads) > MAX_LOADS:
+        raise ParameterError(f"--load {text!r}: {len(loads)} loads, more than {MAX_LOADS}.")
     return loads
+
+
+# argparse types: a bad value becomes "qtheory CMD: error: argument --flag: <message>"
+def _integer(low, what):
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer; give {what}.") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"{v} is invalid; give {what}.")
+        return v
+    parse.__name__ = "integer"
+    return parse
+
+
+def _probability(text):
+    try:
+        p = float(text)
+    except ValueError:
+        p = math.nan
+    if not 0 < p < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is invalid: give a probability p with "
+                                         "0 < p < 1, e.g. 0.99 for P99.")
+    return p
+
+
+_METHODS = ("formula", "soap", "symbolic", "simulation")
+
+
+def _method_list(text):
+    methods = [m.strip().lower() for m in text.split(",")]
+    bad = [m for m in methods if m not in _METHODS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{bad[0]!r} is not a method: give a comma list of "
+                                         f"{', '.join(_METHODS)} (e.g. formula,simulation).")
+    return methods
+
+
+#: At most this many worker processes per core for `qtheory sweep --workers`.
+WORKERS_PER_CORE = 8
+
+
+def _workers(text):
+    n = _integer(1, "at least 1 process")(text)
+    cap = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if n > cap:
+        raise argparse.ArgumentTypeError(
+            f"{n} processes is more than {WORKERS_PER_CORE} per core ({cap} on this machine); "
+            "each worker is a process, and more than the cores gains nothing: leave --workers "
+            "out to use every core.")
+    return n
+
+
+def writable_file(path, flag):
+    """``Path(path)`` if a file can be created or replaced there, else a ParameterError
+    naming ``flag``."""
+    if not str(path):
+        raise ParameterError(f"{flag} is empty: give a file name.")
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{flag} {str(path)!r} is a directory: give a file name in it.")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise ParameterError(f"{flag} {str(path)!r}: the folder {str(parent)!r} {what}; "
+                             "create it first or write elsewhere.")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(f"{flag} {str(path)!r}: the folder {str(parent)!r} is not "
+                             "writable; write elsewhere.")
+    return path
+
+
+#: The library's API spellings in messages, and the CLI flags that say the same.
+_SPELLINGS = [(r"\bmethod\s*=\s*'(\w+)'", r"--method \1"),
+              (r"\bprediction\s*=\s*qt\.Perfect\(\)", "--prediction perfect"),
+              (r"\bqt\.ExpNoise\(\)", "--prediction exp")]
+
+
+def cli_spelling(message):
+    """``message`` with the library's parameter spellings replaced by the CLI's flags.
+
+    Examples
+    --------
+    >>> cli_spelling("use method='soap' or prediction=qt.Perfect()")
+    'use --method soap or --prediction perfect'
+    """
+    for pattern, flag in _SPELLINGS:
+        message = re.sub(pattern, flag, message)
+    return message
+
+
+@contextmanager
+def blame(context):
+    """Re-raise a qtheory error with ``context`` (the flags that led to it) in front."""
+    try:
+        yield
+    except QTheoryError as exc:
+        raise ParameterError(f"{context}: {cli_spelling(str(exc))}") from exc
 
 
 class Setup:
     """The parsed shared flags: size law, prediction model, policies and loads."""
 
     def __init__(self, args):
-        self.size = parse_size(args.size)
+        self.size = check_size(args.size, parse_size(args.size))
         self.prediction = parse_prediction(args.prediction)
+        self.spellings = list(args.policy)
         self.policies = [parse_policy(p) for p in args.policy]
         self.loads = parse_loads(args.load)
 
@@ -164,11 +400,14 @@ class Setup:
         return MG1(rho / self.size.mean, self.size, self.prediction)
 
     def cells(self):
-        """(rho, policy, queue, T): one-bit policies at their optimal threshold T."""
+        """(rho, policy, queue, T, context): one-bit policies at their optimal threshold T;
+        context names the flags of the cell, for error messages."""
         for rho in self.loads:
-            for policy in self.policies:
-                q, T = resolve(self.queue(rho), policy)
-                yield rho, policy, q, T
+            for text, policy in zip(self.spellings, self.policies):
+                context = f"--policy {text} at --load {rho:g}"
+                with blame(context):
+                    q, T = resolve(self.queue(rho), policy)
+                yield rho, policy, q, T, context
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -202,8 +441,9 @@ def cmd_mean(args):
     options = ({"jobs": args.jobs, "replications": args.replications, "seed": args.seed}
                if args.method == "simulation" else {})
     records = []
-    for rho, policy, q, T in s.cells():
-        r = q.mean_response_time(policy, method=args.method, **options)
+    for rho, policy, q, T, context in s.cells():
+        with blame(context if args.method == "auto" else f"{context} with --method {args.method}"):
+            r = q.mean_response_time(policy, method=args.method, **options)
         ci = getattr(r, "ci", None) or (math.nan, math.nan)
         rec = dict(load=rho, policy=label(policy), mean_response_time=None,
                    error=float(getattr(r, "error", 0.0)),
@@ -212,7 +452,9 @@ def cmd_mean(args):
         if args.method == "symbolic":      # the exact expression, evaluated to 17 digits
             from ..methods.symbolic import evaluate
             expr = getattr(r, "value", r)
-            rec.update(mean_response_time=float(evaluate(expr, 17)), expression=str(expr))
+            with blame(f"{context} with --method symbolic"):
+                value = float(evaluate(expr, 17))
+            rec.update(mean_response_time=value, expression=str(expr))
         else:
             rec["mean_response_time"] = float(r)
         records.append(rec)
@@ -229,15 +471,17 @@ def cmd_mean(args):
 
 def cmd_tail(args):
     s = Setup(args)
-    quantiles = [float(v) for v in args.quantile] or [0.5, 0.9, 0.99, 0.999]
+    quantiles = args.quantile or [0.5, 0.9, 0.99, 0.999]
     records = []
-    for rho, policy, q, T in s.cells():
-        d = q.response_time_distribution(policy)
-        mean, var = d.mean(), d.variance()
+    for rho, policy, q, T, context in s.cells():
+        with blame(context):
+            d = q.response_time_distribution(policy)
+            mean, var = d.mean(), d.variance()
         rec = dict(load=rho, policy=label(policy), mean=mean.value, variance=var.value,
                    variance_error=var.error, threshold=math.nan if T is None else T)
         for p in quantiles:
-            r = d.quantile(p)
+            with blame(f"{context} with --quantile {p:g}"):
+                r = d.quantile(p)
             rec[f"p{p:g}"], rec[f"p{p:g}_error"] = r.value, r.error
         records.append(rec)
 
@@ -257,15 +501,19 @@ def cmd_tail(args):
 
 def cmd_validate(args):
     from ..analysis.validate import ValidationSuite, validate
+    if args.jobs == 0 and args.methods and "simulation" in args.methods:
+        raise ParameterError("--methods includes simulation but --jobs 0 turns simulation "
+                             "off: give --jobs >= 1 (e.g. 100000) or leave simulation out.")
     s = Setup(args)
-    methods = None if args.methods is None else [m.strip() for m in args.methods.split(",")]
     cells = list(s.cells())
-    reports = [validate(q, policy, jobs=args.jobs, replications=args.replications,
-                        seed=args.seed + k, methods=methods)
-               for k, (_, policy, q, _) in enumerate(cells)]
+    reports = []
+    for k, (_, policy, q, _, context) in enumerate(cells):
+        with blame(context):
+            reports.append(validate(q, policy, jobs=args.jobs, replications=args.replications,
+                                    seed=args.seed + k, methods=args.methods))
     suite = ValidationSuite(reports)
     records = [dict(load=rho, threshold=math.nan if T is None else T, **rec)
-               for (rho, _, _, T), rep in zip(cells, reports) for rec in rep.records()]
+               for (rho, _, _, T, _), rep in zip(cells, reports) for rec in rep.records()]
     emit(records, args.format,
          lambda: "\n\n".join(map(str, reports)) + f"\n\n{suite}")
     return 0 if suite.passed else 1
@@ -277,21 +525,36 @@ def cmd_plot(args):
     import matplotlib.pyplot as plt
 
     from . import plot
-    plot.check_path(args.out)
+    out = writable_file(args.out, "--out")
+    if out.suffix.lower() not in plot.FORMATS:
+        raise ParameterError(f"--out {args.out!r}: unknown file type {out.suffix or '(none)'!r}; "
+                             "end the name in .pdf, .pgf, .png or .svg.")
     s = Setup(args)
+    if args.kind == "size" and len(s.loads) > 1:
+        raise ParameterError(f"--kind size draws E[T | size] at one load, but --load "
+                             f"{args.load!r} gives {len(s.loads)}: give one, e.g. --load 0.8.")
+    context = (f"--kind {args.kind} with --policy {' --policy '.join(s.spellings)}, --load "
+               f"{args.load} and --method {args.method}")
     with plot.style(columns=args.columns):
         fig, ax = plt.subplots()
-        sim = dict(jobs=args.jobs, replications=args.replications, seed=args.seed)
-        if args.kind == "load":
-            plot.plot_vs_load(s.size, s.policies, s.loads, s.prediction, args.method, ax,
-                              **sim)
-        elif args.kind == "validation":
-            plot.plot_validation(s.size, s.policies, s.loads, s.prediction, args.method, ax,
-                                 **sim)
-        else:
-            plot.plot_by_size(s.queue(s.loads[0]), s.policies, ax=ax)
-        plot.save(fig, args.out)
-        plt.close(fig)
+        try:
+            sim = dict(jobs=args.jobs, replications=args.replications, seed=args.seed)
+            with blame(context):
+                if args.kind == "load":
+                    plot.plot_vs_load(s.size, s.policies, s.loads, s.prediction, args.method,
+                                      ax, **sim)
+                elif args.kind == "validation":
+                    plot.plot_validation(s.size, s.policies, s.loads, s.prediction,
+                                         args.method, ax, **sim)
+                else:
+                    plot.plot_by_size(s.queue(s.loads[0]), s.policies, ax=ax)
+            try:
+                plot.save(fig, out)
+            except OSError as exc:
+                raise ParameterError(f"--out {args.out!r}: cannot write it ({exc.strerror}); "
+                                     "write elsewhere.") from None
+        finally:
+            plt.close(fig)
     print(f"wrote {args.out}")
     return 0
 
@@ -310,14 +573,21 @@ def cmd_sweep(args):
 
     from .sweep import sweep
     s = Setup(args)      # checks every flag before any work starts
-    if args.workers is not None and args.workers < 1:
-        raise ParameterError(f"--workers {args.workers} is invalid: use at least 1 process.")
+    if args.store is not None:
+        writable_file(args.store, "--store")
     grid = {"policy": args.policy, "load": s.loads, "size": [args.size],
             "prediction": [args.prediction], "method": [args.method]}
-    executor = ProcessPoolExecutor(args.workers) if args.workers else None
+    points = len(args.policy) * len(s.loads)
+    # no more processes than points (a process pool may start all its workers at once)
+    executor = ProcessPoolExecutor(min(args.workers, points)) if args.workers else None
     try:
         table = sweep(sweep_point, grid, executor=executor, store=args.store,
                       progress=not args.no_progress)
+    except OSError as exc:
+        if args.store is None or exc.filename not in (args.store, os.fspath(Path(args.store))):
+            raise
+        raise ParameterError(f"--store {args.store!r}: cannot use it ({exc.strerror}); give "
+                             "a writable JSON-lines file.") from None
     finally:
         if executor is not None:
             executor.shutdown()
@@ -346,6 +616,8 @@ def cmd_reproduce(args):
     if args.name not in found:
         raise ParameterError(f"reproduce: unknown paper {args.name!r}; choose from "
                              f"{sorted(found)} (qtheory reproduce --list).")
+    if args.out is not None:
+        check_folder(args.out, "--out")
     spec = importlib.util.spec_from_file_location(f"papers_{args.name}", found[args.name])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -353,9 +625,28 @@ def cmd_reproduce(args):
     return module.main(argv)
 
 
+def check_folder(path, flag):
+    """A folder that exists or can be created at ``path``, else a ParameterError naming
+    ``flag`` (checked before a long computation that writes there at its end)."""
+    if not str(path):
+        raise ParameterError(f"{flag} is empty: give a folder.")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{flag} {str(path)!r} is a file: give a folder (it is created "
+                             "if missing).")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ParameterError(f"{flag} {str(path)!r}: cannot create a folder under "
+                             f"{str(existing)!r}; write elsewhere.")
+    return path
+
+
 # -- the default table ----------------------------------------------------------------------
-def default_table(out=sys.stdout):
+def default_table(out=None):
     """The main job: every closed form at four loads, Exp(1) sizes, ExpNoise predictions."""
+    out = out or sys.stdout
     size, pred = D.Exponential(1.0), PR.ExpNoise()
     pols = [P.FCFS(), P.PS(), P.LCFS(), P.FB(), P.SJF(), P.PSJF(), P.SRPT(), P.SPJF(),
             P.PSPJF(), P.SPRPT(), P.Trail(0.5), P.OneBit(False), P.OneBit(True),
@@ -413,11 +704,16 @@ def build_parser():
                        choices=["auto", "formula", "soap", "symbolic", "simulation"],
                        help="symbolic: the exact sympy expression (printed in CSV/JSON), "
                             "evaluated to 17 digits")
-    simulation = argparse.ArgumentParser(add_help=False)
-    g = simulation.add_argument_group("simulation")
-    g.add_argument("--jobs", type=int, default=200_000, help="jobs per replication")
-    g.add_argument("--replications", type=int, default=8)
-    g.add_argument("--seed", type=int, default=1)
+    def simulation_flags(min_jobs, jobs_help):
+        flags = argparse.ArgumentParser(add_help=False)
+        g = flags.add_argument_group("simulation")
+        g.add_argument("--jobs", default=200_000, help=jobs_help,
+                       type=_integer(min_jobs, f"an integer >= {min_jobs} (e.g. 100000)"))
+        g.add_argument("--replications", default=8, help="independent replications (>= 2)",
+                       type=_integer(2, "at least 2 replications (8 is typical)"))
+        g.add_argument("--seed", type=_integer(0, "an integer >= 0"), default=1)
+        return flags
+    simulation = simulation_flags(1, "jobs per replication")
     output = argparse.ArgumentParser(add_help=False)
     g = output.add_mutually_exclusive_group()
     g.add_argument("--format", choices=["text", "csv", "json"], default="text")
@@ -442,15 +738,16 @@ def build_parser():
                 "by numerical inversion)",
                 ["--policy srpt --policy fcfs --load 0.8 --quantile 0.99",
                  "--policy psjf --policy fb --size 'erlang(2, 2)' --load 0.5,0.9 --csv"])
-    t.add_argument("--quantile", action="append", default=[], metavar="P",
+    t.add_argument("--quantile", action="append", default=[], metavar="P", type=_probability,
                    help="a probability p < 1; repeat for several (default 0.5, 0.9, 0.99, "
                         "0.999)")
-    v = command("validate", [queue, simulation, output],
+    v = command("validate", [queue, simulation_flags(0, "jobs per replication (0: no "
+                                                       "simulation)"), output],
                 "all methods side by side; exit status 1 when they disagree",
                 ["--policy srpt --policy ps --load 0.5,0.9",
                  "--policy sprpt --prediction exp --methods formula,soap --jobs 0 --csv"])
-    v.add_argument("--methods", help="comma list of formula, soap, symbolic, simulation "
-                                     "(default all)")
+    v.add_argument("--methods", type=_method_list,
+                   help="comma list of formula, soap, symbolic, simulation (default all)")
     p = command("plot", [queue, method, simulation],
                 "a paper-ready figure: E[T] against load or size, or theory vs simulation",
                 ["--policy srpt --policy sprpt --prediction exp --load 0.5:0.95:0.05 "
@@ -467,7 +764,7 @@ def build_parser():
                  "--policy sprpt --prediction exp --load 0.5,0.9 --workers 2 --csv"])
     s.add_argument("--store", help="JSON-lines file: finished points are kept there and "
                                    "not recomputed when the sweep is run again")
-    s.add_argument("--workers", type=int, help="processes (default: all cores)")
+    s.add_argument("--workers", type=_workers, help="processes (default: all cores)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     r = sub.add_parser("reproduce", help="rerun a published table (papers/<name>/reproduce.py)",
                        formatter_class=fmt,
@@ -486,18 +783,38 @@ COMMANDS = {"mean": cmd_mean, "tail": cmd_tail, "validate": cmd_validate, "plot"
             "reproduce": cmd_reproduce}
 
 
+def _warning_printer():
+    """A ``warnings.showwarning`` that prints each distinct warning once, as one line
+    ``qtheory: warning: ...`` without the source line."""
+    seen = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = cli_spelling(str(message))
+        if text not in seen:
+            seen.add(text)
+            print(f"qtheory: warning: {text}", file=file or sys.stderr)
+    return show
+
+
 def main(argv=None):
     """Run the ``qtheory`` command with ``argv`` (default ``sys.argv[1:]``); returns the
-    exit status."""
+    exit status: 0 done, 1 a disagreement (validate, reproduce) or failed sweep points,
+    2 a bad flag (a one-line message on standard error naming the flag and the fix), 130
+    interrupted. Anything else, with a traceback, is a bug in qtheory."""
     args = build_parser().parse_args(argv)
-    try:
-        if args.command is None:
-            default_table()
-            return 0
-        return COMMANDS[args.command](args)
-    except QTheoryError as exc:
-        print(f"qtheory: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer()
+        try:
+            if args.command is None:
+                default_table()
+                return 0
+            return COMMANDS[args.command](args)
+        except QTheoryError as exc:
+            print(f"qtheory: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("qtheory: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":
