@@ -3,12 +3,16 @@ population's threshold functions."""
 
 import numpy as np
 
-from ...core.errors import PolicyError
+from ...core.errors import ConvergenceError, PolicyError
+from ...core.numerics import ACCEPT_RTOL, adaptive_gauss
 from ...laws.grid import size_cuts
-from .envelope import _HFunction, envelope
+from .envelope import NOISE_EPS, _HFunction, envelope
 from .interp import _Interp
 from .levels import _piece_values
 from .population import Population, _Component
+
+#: Relative accuracy of the tagged job's integral over its size (adaptive Gauss pieces).
+TAGGED_RTOL = 1e-11
 
 
 class Engine(Population):
@@ -157,27 +161,84 @@ class Engine(Population):
                 self._interp.setdefault(id(comp), {})[float(cls)] = (ip, special)
                 self.errors.append(ip.error)
 
+    def _work_rule(self, comp):
+        """The pieces and weight of a component whose tagged jobs are integrated over a
+        continuous work (no descriptor, or the size itself): the cuts of its Gauss rule,
+        or None (discrete sizes: an exact sum; continuous predictions: the y grid)."""
+        if self.size.discrete or comp.kind not in ("fixed", "size"):
+            return None
+        if comp.kind == "fixed":
+            tab = self._fixed_table(comp)
+        else:
+            tab = self._table(_Component("fixed", comp.weight, 0.0, jumps=comp.jumps), None)
+        cuts = np.unique(tab.cuts[0])
+        return cuts[cuts >= 0]
+
+    def _tagged_at(self, comp, x, h):
+        """E[T] of tagged jobs of component ``comp`` with sizes ``x`` (their work is
+        x + shift; their descriptor the size, or the component's fixed one)."""
+        if comp.kind == "fixed":
+            pr = self._fixed_profile(comp).take(np.zeros(x.size, int))
+        else:
+            pr = self.profile(comp, x)
+        env = envelope(pr, x + comp.shift)
+        h.cover([env])
+        return self._tagged(env, h)
+
+    def _tagged(self, env, h):
+        r0c, r0v = env["r0"]
+        Nv, O0, Sv = self.exact(r0c, r0v)
+        lam = self.lam
+        denom = (1 - lam * O0) * (1 - lam * Nv)
+        if np.any(denom <= 0):
+            raise PolicyError("the SOAP waiting-time denominator is not positive: the "
+                              "queue is unstable for this policy.")
+        return lam * Sv / (2 * denom) + h.residence(env)
+
     def mean(self):
-        parts = []
+        """(E[T], error). Components with a continuous work integrate the tagged job's
+        E[T(x)] by adaptive Gauss pieces: near rho = 1 it peaks where 1 - rho^new is
+        small, e.g. for SRPT at the top of a bounded support, in a width 1 - rho
+        (Uniform(0, 2) at rho = 0.99999: a fixed rule on [1.97, 2] gave 14762 +- 9.9e3
+        for 33335.9)."""
+        parts, ends = [], []
         for comp in self.components:
             pr, w, wa, wb = self.tagged_nodes(comp)
-            env = envelope(pr, w)
-            parts.append((env, wa, wb))
-        self.prepare([p[0] for p in parts])
-        h = _HFunction(self, [p[0] for p in parts])
-        total_a = total_b = 0.0
-        for env, wa, wb in parts:
-            r0c, r0v = env["r0"]
-            Nv, O0, Sv = self.exact(r0c, r0v)
-            lam = self.lam
-            denom = (1 - lam * O0) * (1 - lam * Nv)
-            if np.any(denom <= 0):
-                raise PolicyError("the SOAP waiting-time denominator is not positive: the "
-                                  "queue is unstable for this policy.")
-            wait = lam * Sv / (2 * denom)
-            res = h.residence(env)
-            tagged = wait + res
-            total_a += float(np.dot(wa, tagged))
-            total_b += float(np.dot(wb, tagged))
-        err = abs(total_a - total_b) + h.error * max(total_a, 1.0) + sum(self.errors) * 10
+            parts.append((comp, envelope(pr, w), wa, wb, self._work_rule(comp)))
+            cuts = parts[-1][4]
+            if cuts is not None:
+                # jobs at the rule's piece ends: the rank ranges refined nodes may need
+                x = cuts[np.isfinite(cuts)]
+                pe = (self._fixed_profile(comp).take(np.zeros(x.size, int))
+                      if comp.kind == "fixed" else self.profile(comp, x))
+                ends.append(envelope(pe, x + comp.shift))
+        envs = [p[1] for p in parts] + ends
+        self.prepare(envs)
+        h = _HFunction(self, envs)
+        # the tagged values carry rounding amplified by 1 / (1 - rho): no rule can do better
+        cond = 1.0 / (1.0 - min(self.lam * float(self.size.mean), 1.0 - 1e-300))
+        rtol = max(TAGGED_RTOL, NOISE_EPS * cond)
+        total_a = total_b = quad_err = 0.0
+        for comp, env, wa, wb, cuts in parts:
+            if cuts is None:
+                tagged = self._tagged(env, h)
+                total_a += float(np.dot(wa, tagged))
+                total_b += float(np.dot(wb, tagged))
+                continue
+            weight = self._weight(comp)
+
+            def fn(x, comp=comp, weight=weight):
+                with np.errstate(all="ignore"):
+                    g = np.nan_to_num(np.asarray(weight(x), float), nan=0.0, posinf=0.0)
+                t = self._tagged_at(comp, x, h)
+                return np.where(g == 0, 0.0, g * t)
+            v, e = adaptive_gauss(fn, cuts, rtol)
+            total_a += float(v)
+            total_b += float(v)
+            quad_err += float(e)
+            if not np.isfinite(v) or e > ACCEPT_RTOL * abs(v):
+                raise ConvergenceError("the SOAP engine's integral over the tagged job's size",
+                                       float(v), float(e))
+        err = (abs(total_a - total_b) + quad_err + h.error * max(total_a, 1.0)
+               + sum(self.errors) * 10 + 4 * NOISE_EPS * cond * abs(total_a))
         return total_a, err

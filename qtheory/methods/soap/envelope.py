@@ -3,9 +3,13 @@
 import numpy as np
 from numba import njit
 
-from .interp import _Interp
+from .interp import INTERP_RTOL, _Interp
 from .levels import distinct_ranks
 from .rules import INF
+
+#: Relative rounding noise of an exact population value N(r) (sums of Gauss terms):
+#: the floor of what an interpolant of 1 / (1 - lambda N) can resolve, times h_max.
+NOISE_EPS = 1e-15
 
 
 @njit(cache=True, nogil=True)
@@ -70,9 +74,18 @@ class _HFunction:
 
     def __init__(self, eng, envs):
         self.eng, self.lam = eng, eng.lam
-        self.error = 0.0
-        self.interp = {}
-        ranges = {}
+        self.interp, self.ranges, self._errors = {}, {}, {}
+        self.cover(envs)
+
+    @property
+    def error(self):
+        """The interpolants' accepted relative errors times their ranges, summed."""
+        return float(sum(self._errors.values()))
+
+    @staticmethod
+    def _ranges(envs, ranges):
+        """Per rank class: the range the sloped parts of ``envs`` span (merged into
+        ``ranges``, a dict class -> (lo, hi, points))."""
         for env in envs:
             ln, c, a, b, _ = env["slope"]
             use = ln > 0
@@ -84,8 +97,30 @@ class _HFunction:
                 old = ranges.get(cls)
                 ranges[cls] = (min(lo, old[0]), max(hi, old[1]), np.concatenate([old[2], pts])) \
                     if old else (lo, hi, pts)
-        for cls, (lo, hi, pts) in ranges.items():
-            self.interp[cls] = self._build(cls, lo, hi, pts)
+        return ranges
+
+    def cover(self, envs):
+        """Make the interpolants span the sloped rank ranges of ``envs`` too: a class
+        whose range grows is rebuilt over the union (tagged jobs added after the first
+        build, by adaptive refinement, must not read an interpolant past its end)."""
+        new = self._ranges(envs, {})
+
+        def beyond(cls, lo, hi):   # past the built range by more than its rounding
+            if cls not in self.ranges:
+                return True
+            olo, ohi = self.ranges[cls][:2]
+            slack = 1e-12 * max(ohi - olo, abs(olo), abs(ohi))
+            return lo < olo - slack or hi > ohi + slack
+        grow = [cls for cls, (lo, hi, _) in new.items() if beyond(cls, lo, hi)]
+        if not grow:
+            return
+        for cls in grow:
+            lo, hi, pts = new[cls]
+            if cls in self.ranges:
+                olo, ohi, opts = self.ranges[cls]
+                lo, hi, pts = min(lo, olo), max(hi, ohi), np.concatenate([opts, pts])
+            self.ranges[cls] = (lo, hi, pts)
+            self.interp[cls], self._errors[cls] = self._build(cls, lo, hi, pts)
 
     def h(self, c, v):
         N = self.eng.exact(c, v)[0]
@@ -93,14 +128,19 @@ class _HFunction:
 
     def _build(self, cls, lo, hi, pts):
         if not hi > lo:
-            return None
+            return None, 0.0
         q = np.quantile(pts, np.linspace(0, 1, 17))
         kinks = self.eng.kink_values()
         cuts = np.unique(np.concatenate([[lo, hi], q, kinks[(kinks > lo) & (kinks < hi)]]))
+        # h = 1 / (1 - lambda N) carries N's rounding amplified by lambda N h: relative to
+        # the largest h its noise is about eps h_max. Near rho = 1 (h_max = 1e5 at
+        # rho = 0.99999) that is above INTERP_RTOL, and pieces were halved down to 1e-12
+        # of the range chasing noise (SRPT on Exp(1) at rho = 0.99999: > 200 s)
+        h_max = float(np.max(np.abs(self.h(np.full(cuts.size, cls), cuts))))
+        rtol = max(INTERP_RTOL, NOISE_EPS * h_max)
         ip = _Interp(lambda r: self.h(np.full(r.size, cls), r)[None], cuts,
-                     nodes=32 if cuts.size < 64 else 16)
-        self.error += ip.error * (hi - lo)
-        return ip
+                     nodes=32 if cuts.size < 64 else 16, rtol=rtol)
+        return ip, ip.error * (hi - lo)
 
     def integral(self, cls, r):
         """int_{lo}^{r} h, for ranks r of class ``cls``."""
