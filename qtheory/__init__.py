@@ -23,7 +23,8 @@ from . import _compat
 __version__ = "0.1.0"
 
 _NAMES = {
-    "core.errors": ["ConvergenceError", "InfiniteMomentError", "ParameterError",
+    "core.budget": ["budget"],
+    "core.errors": ["BudgetError", "ConvergenceError", "InfiniteMomentError", "ParameterError",
                     "PerformanceWarning", "PolicyError", "PredictionWarning", "QTheoryError",
                     "UnstableError"],
     "core.result": ["Result", "SimulationResult", "Estimate"],

@@ -1,5 +1,7 @@
 """The exceptions users see. Each names the parameter at fault and the fix."""
 
+import math
+
 
 class QTheoryError(Exception):
     """Base class of every error raised by qtheory."""
@@ -35,10 +37,31 @@ class ConvergenceError(QTheoryError, ArithmeticError):
 
     def __init__(self, what, value, error):
         self.value, self.error = value, error
+        self._init = (what, value, error)
         super().__init__(
             f"{what} did not converge: value {value:.10g} with estimated error {error:.3g}; "
             "try a nearby parameter, a lighter-tailed law, or method='simulation'."
         )
+
+    def __reduce__(self):   # raised in a worker process, re-raised in the parent
+        return type(self), self._init
+
+
+class BudgetError(ConvergenceError):
+    """A computation ran out of its time budget (``max_time=``) before it finished."""
+
+    def __init__(self, what, max_time, elapsed, stage=None, achieved=None, fix=None):
+        self.max_time, self.elapsed, self.stage = max_time, elapsed, stage
+        self.value, self.error = math.nan, achieved
+        self._init = (what, max_time, elapsed, stage, achieved, fix)
+        where = f" in {stage}" if stage else ""
+        reached = ("" if achieved is None
+                   else f"; relative error reached so far {achieved:.2g}")
+        fix = fix or ("raise max_time, or use method='simulation' for an estimate with a "
+                      "confidence interval")
+        QTheoryError.__init__(
+            self, f"{what} stopped at its time budget max_time = {max_time:g} s after "
+            f"{elapsed:.3g} s{where}{reached}: {fix}.")
 
 
 class PolicyError(QTheoryError, ValueError):
@@ -53,3 +76,16 @@ class PredictionWarning(UserWarning):
 class PerformanceWarning(UserWarning):
     """A computation takes a slow path (e.g. a rank function the compiled simulator loops
     cannot serve); the result is right, only slower."""
+
+
+def warn(message, category):
+    """``warnings.warn`` attributed to the first caller outside qtheory (the user's line),
+    however deep inside the package the warning is raised."""
+    import os
+    import sys
+    import warnings
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

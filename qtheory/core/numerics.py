@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 from scipy import integrate as _spi
 
+from .budget import active as active_budget
+from .budget import tick
 from .errors import ConvergenceError
 
 #: Relative accuracy requested from every quadrature.
@@ -42,6 +44,9 @@ def integrate(fn, lo, hi, points=(), *, rtol=RTOL, atol=1e-300, what="an integra
     if not hi > lo:
         return 0.0, 0.0
     cuts = [lo] + sorted(p for p in set(points) if lo < p < hi) + [hi]
+    b = active_budget()
+    if b is not None:   # a budget counts evaluations and may stop the quadrature
+        fn = _ticking(fn, b, what)
     value = error = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", _spi.IntegrationWarning)
@@ -52,6 +57,13 @@ def integrate(fn, lo, hi, points=(), *, rtol=RTOL, atol=1e-300, what="an integra
     if not math.isfinite(value) or error > max(ACCEPT_RTOL * abs(value), 1e3 * atol, 1e-13):
         raise ConvergenceError(what, value, error)
     return value, error
+
+
+def _ticking(fn, b, what):
+    def counted(t):
+        b.tick(stage=what)
+        return fn(t)
+    return counted
 
 
 def _rule_pair():
@@ -255,6 +267,7 @@ def adaptive_gauss(fn, cuts, rtol, scale=0.0, rounds=60, max_pieces=3000):
         short = total > tol
         if not short.any():
             break
+        tick(a.size, achieved=float(np.max(total / np.maximum(tol / rtol, 1e-300))))
         # bisect pieces holding more than their share of a short row's budget, and
         # always each short row's worst piece
         share = errs[short] > (tol[short] / a.size)[:, None]

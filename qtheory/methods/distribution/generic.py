@@ -26,6 +26,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ...core.budget import tick
 from ...core.errors import PolicyError
 from ...core.numerics import (
     legendre_rule,
@@ -76,7 +77,12 @@ def _fixed_vacations(w, g, c0, B, Cr):
     b = np.ascontiguousarray(np.where(ok, B, np.inf))
     c = np.ascontiguousarray(np.where(ok, Cr, np.inf))
     inner, mass = np.zeros(w.shape), np.zeros(B.shape)
-    _vacation_nodes(np.ascontiguousarray(w), np.ascontiguousarray(g), b, c, inner, mass)
+    w, g = np.ascontiguousarray(w), np.ascontiguousarray(g)
+    rows = max(1, int(2e7 // max(1, w.shape[1] * B.shape[1])))   # ~0.1 s of work per call
+    for lo in range(0, w.shape[0], rows):
+        tick(stage="SOAP vacations")
+        sl = slice(lo, lo + rows)
+        _vacation_nodes(w[sl], g[sl], b[sl], c[sl], inner[sl], mass[sl])
     real = ok & np.isfinite(c)
     length = np.where(real, c, 0.0) - np.where(real, b, 0.0)
     return np.concatenate([g, mass], 1), np.concatenate([inner, length], 1)

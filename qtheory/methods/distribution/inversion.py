@@ -25,6 +25,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import comb
 
+from ...core.budget import tick
+
 
 @lru_cache(maxsize=8)
 def euler_nodes(M):
@@ -46,6 +48,7 @@ def euler_values(transform, t, M):
     t = np.asarray(t, float)
     beta, eta = euler_nodes(M)
     s = beta[None, :] / t[:, None]
+    tick(s.size, stage="inverting the transform")
     vals = np.asarray(transform(s), complex)
     return (vals.real @ eta) / t
 

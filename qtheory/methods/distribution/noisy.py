@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 
+from ...core.budget import tick
 from ...core.errors import ParameterError, PolicyError
 from ...core.numerics import (
     legendre_rule,
@@ -379,6 +380,7 @@ class NoisyStructure:
         """(levels, rows, the work X 1{Y < row} at each row): the rows are the levels, or
         the single level y (a tagged job's, given its prediction)."""
         if ("work", key, split, y) not in self._cache:
+            tick(stage="the work below each prediction level")
             om, dk = key
             lv = self._levels(split)
             rows = lv.y if y is None else np.array([y])
@@ -392,6 +394,7 @@ class NoisyStructure:
         same for every split)."""
         key = ("table", split if y is None else None, y)
         if key not in self._cache:
+            tick(stage="Trail's vacation table")
             rows = self._levels(split).y if y is None else np.array([y])
             self._cache[key] = _ExcessTable(self.law, self.noise, rows, self.c)
         return self._cache[key]
@@ -517,6 +520,7 @@ class NoisyStructure:
         lv, rows, below = self._work(key, y=prediction)
         vac = self._vacation(key, y=prediction)
         x, w = self._tagged(key, size, y=prediction)
+        tick(s.size, stage="the transform at every prediction level")
         sigma, B = busy_period(np.broadcast_to(s, (rows.size, s.size)), self.lam, below)
         vacs = [] if vac is None else [RowView(vac)]
         wait = vacation_lst(sigma, self.lam, RowView(below), vacs)       # (rows, S)
@@ -550,6 +554,7 @@ class NoisyStructure:
 
     # -- moments and the atom -----------------------------------------------------------------
     def _moments_once(self, size, split, prediction=None):
+        tick(stage=f"moments (prediction pieces split {split})")
         key = (0.0, 0.0)
         if self.bit:
             out = np.zeros(3)

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from ...core.budget import budget
 from ...core.errors import (
     ConvergenceError,
     InfiniteMomentError,
@@ -487,12 +488,17 @@ class ResponseTimeDistribution:
             scale = m / max(1 - self.lam * m, 1e-3)
         return max(scale * -math.log1p(-p), 1e-12)
 
-    def quantile(self, p):
+    def quantile(self, p, *, max_time=None, progress=None):
         """The p-quantile (p < 1) as a Result, by Newton's method on log P(T > t) in log t
         (tail and density come from the same transform values). Its error: the tail's
         inversion error (two orders, at the last point) over the density, plus the last
         Newton step. Given the size x, a p at or below the atom P(T = x) has the quantile
-        x exactly."""
+        x exactly. ``max_time``, ``progress``: a time budget and a progress bar
+        (:func:`qtheory.budget`; wrap any other call in ``with qt.budget(...)``)."""
+        with budget(max_time, f"the {p}-quantile of T under {self.name}", progress):
+            return self._quantile(p)
+
+    def _quantile(self, p):
         if not 0 < p < 1:
             raise ParameterError(f"p = {p!r} is invalid: a quantile needs 0 < p < 1.")
         self._check_continuous()

@@ -11,9 +11,11 @@ import os
 import pickle
 import time
 import warnings
+from concurrent.futures import as_completed
 
 import numpy as np
 
+from ...core.budget import tick
 from ...core.errors import ParameterError, PerformanceWarning, PolicyError
 from ...core.result import SimulationResult
 from ...laws.grid import size_cuts
@@ -383,6 +385,7 @@ def run_replication(plan, seed, jobs, warmup, edges=None, per_job=False, chunk=C
     g0 = 0
     count = 0
     while count < measured:
+        tick(stage=f"simulating ({count} of {measured} jobs)")
         # draw no more than the run needs, then small chunks until the last measured job left
         n = min(chunk, jobs - g0) if g0 < jobs else max(64, min(chunk // 16, jobs // 4))
         gaps, work, x, d, part = plan.draw(rng, n, gap_buf)
@@ -573,12 +576,15 @@ def simulate(q, policy, jobs=10**6, replications=10, seed=1, warmup=None, execut
     try:
         if executor:
             futures = [executor.submit(run_replication, *a) for a in args]
+            for k, f in enumerate(as_completed(futures)):
+                f.result()
+                tick(stage=f"replication {k + 1} of {replications}")
             outs = [f.result() for f in futures]
         else:
             outs = [run_replication(*a) for a in args]
     finally:
         if own is not None:
-            own.shutdown()
+            own.shutdown(cancel_futures=True)
     elapsed = time.perf_counter() - t0
     return _summarise(plan, outs, jobs, warmup, edges, elapsed, precision, quantiles)
 

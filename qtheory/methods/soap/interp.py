@@ -7,6 +7,7 @@ import numpy as np
 from numba import njit
 from numpy.polynomial import legendre as _leg
 
+from ...core.budget import tick
 from ...core.errors import ConvergenceError
 from .rules import INF
 
@@ -68,6 +69,7 @@ class _Interp:
         for _ in range(60):
             if not pieces:
                 break
+            tick(len(pieces), stage="SOAP interpolation")
             a = np.array([p[0] for p in pieces])
             b = np.array([p[1] for p in pieces])
             r, jac = self._nodes(a, b, np.concatenate([s_n, probes]))

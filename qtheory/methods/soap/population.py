@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ...core.budget import tick
 from ...core.errors import ParameterError, PolicyError
 from ...core.numerics import piece_nodes
 from ...laws.grid import size_cuts
@@ -211,6 +212,7 @@ class Population:
         vals = np.array([cache.get(k, (np.nan,) * 3) for k in keys], float).reshape(-1, 3).T
         todo = np.flatnonzero(np.isnan(vals[0]))
         for lo in range(0, todo.size, 256):
+            tick(stage=f"SOAP work rows ({lo} of {todo.size})")
             sl = todo[lo:lo + 256]
             vals[:, sl] = self._exact_comp(comp, pairs[0, sl], pairs[1, sl])
         for i in todo:
@@ -415,6 +417,7 @@ class Population:
             # in batches: each piece needs a table of 48 y nodes x its cuts x 32 nodes
             # (one batch of a user's rank on Exp(1) took 1 GB, the whole validate_all 22)
             for k in range(0, si.size, 128):
+                tick(stage=f"SOAP prediction pieces ({k} of {si.size})")
                 self._add_pieces(comp, rc, rv, si[k:k + 128], sj[k:k + 128], sa[k:k + 128],
                                  sb[k:k + 128], res32, res16)
         out, out16 = res32.sum(-1), res16.sum(-1)
