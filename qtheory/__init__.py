@@ -46,7 +46,7 @@ _NAMES = {
     "queues.continuous": ["ContinuousBatching", "TokenLaw"],
     "queues.llm": ["GPU", "GPUS", "MODELS", "ModelShape", "kv_bytes_per_token", "kv_tokens"],
     "methods.sim": ["simulate"],
-    "methods.symbolic": ["evaluate", "latex"],
+    "methods.symbolic": ["evaluate", "in_load", "latex"],
     "analysis.asymptotics": ["heavy_traffic", "light_traffic", "reference_mean_response_time",
                              "symbolic_optimal_threshold"],
     "analysis.optimize": ["Optimum", "optimal_threshold", "optimal_thresholds"],

@@ -547,7 +547,9 @@ def test_latex_is_stable():
     assert r"K_{1}\left(2 \sqrt{T}\right)" in s and r"K_{2}\left(2 \sqrt{T}\right)" in s
     e = symbolic_mean_response_time(q, qt.SRPT)
     assert latex(e).count(r"\int\limits_{0}^{\infty}") == 2
-    assert e._repr_latex_() == "$\\displaystyle " + latex(e, ln_notation=False) + "$"  # Jupyter
+    # sums start with a positive term, as papers print them (sympy's own order, which a
+    # notebook's display uses, starts with -lambda (...))
+    assert r"{1 - \lambda \left(1 - \left(z + 1\right) e^{- z}\right)}" in latex(e)
 
 
 def test_latex_renders_with_mathtext(tmp_path):
@@ -648,8 +650,31 @@ def test_canonical_forms_read_like_the_textbook():
         assert e == 1 / (mu - lam), (policy, e)
         raw = q.mean_response_time(policy, method="symbolic", simplify=False)
         assert sympy.simplify(raw - e) == 0
-    assert latex(q.mean_response_time(qt.FCFS, method="symbolic")) == r"\frac{1}{- \lambda + \mu}"
+    assert latex(q.mean_response_time(qt.FCFS, method="symbolic")) == r"\frac{1}{\mu - \lambda}"
     # Erlang(2, mu): E[X] = 2/mu, E[X^2] = 6/mu^2; P-K: E[X] + lambda E[X^2] / (2(1 - rho))
     e = qt.MG1(lam, qt.Erlang(2, mu)).mean_response_time(qt.FCFS, method="symbolic")
     textbook = 2 / mu + lam * 6 / mu**2 / (2 * (1 - 2 * lam / mu))
     assert sympy.simplify(e - textbook) == 0 and sympy.count_ops(e) <= sympy.count_ops(textbook)
+
+
+def test_paper_forms_in_the_load():
+    """In the load rho = lambda E[X], the textbook forms (Harchol-Balter 2013, ch. 13 and
+    23): M/M/1 E[T] = (1/mu) / (1 - rho) for FCFS, PS and LCFS; M/G/1 FCFS on Erlang-2
+    sizes (Pollaczek-Khinchine) E[X] + rho E[X^2] / (2 E[X] (1 - rho)); by simplification
+    to zero, and their LaTeX as printed."""
+    lam, mu = sympy.symbols("lambda mu", positive=True)
+    rho = sympy.Symbol("rho", positive=True)
+    q = qt.MG1(lam, qt.Exponential(mu))
+    forms = {p.__name__: qt.in_load(q.mean_response_time(p), lam, 1 / mu)
+             for p in (qt.FCFS, qt.PS, qt.LCFS)}
+    for e in forms.values():
+        assert sympy.simplify(e - (1 / mu) / (1 - rho)) == 0
+    assert qt.latex(forms["FCFS"]) == r"\frac{1}{\mu \left(1 - \rho\right)}"
+    assert qt.latex(forms) == ("\\begin{aligned}\n"
+                               "E[T_{\\mathrm{FCFS}}] &= \\frac{1}{\\mu \\left(1 - \\rho\\right)} \\\\\n"
+                               "E[T_{\\mathrm{PS}}] &= \\frac{1}{\\mu \\left(1 - \\rho\\right)} \\\\\n"
+                               "E[T_{\\mathrm{LCFS}}] &= \\frac{1}{\\mu \\left(1 - \\rho\\right)}\n"
+                               "\\end{aligned}")
+    e = qt.MG1(lam, qt.Erlang(2, mu)).mean_response_time(qt.FCFS)
+    ex, ex2 = 2 / mu, 6 / mu**2
+    assert sympy.simplify(qt.in_load(e, lam, ex) - (ex + rho * ex2 / (2 * ex * (1 - rho)))) == 0

@@ -1,7 +1,11 @@
 """What a user may pass as a size law: a qtheory law, a frozen scipy.stats law or a
 sympy.stats random variable."""
 
-from ..core.errors import ParameterError
+import math
+
+import numpy as np
+
+from ..core.errors import InfiniteMomentError, ParameterError
 from ..core.params import is_sympy
 from .sizes import ScipyLaw, SizeLaw
 
@@ -16,11 +20,37 @@ def as_size_law(obj):
     2.0
     """
     if isinstance(obj, SizeLaw):
-        return obj
+        return _usable(obj)
     if hasattr(obj, "dist") and hasattr(obj, "support") and hasattr(obj, "rvs"):
-        return ScipyLaw(obj)
+        return _usable(ScipyLaw(obj))
     if is_sympy(obj):
         from .sympy_law import size_law_from_sympy   # loads sympy: only when asked
         return size_law_from_sympy(obj)
     raise ParameterError(f"size = {obj!r} is not a size law: pass a qtheory law such as "
                          "qt.Exponential(1.0) or a frozen scipy.stats distribution.")
+
+
+def _usable(law):
+    """``law``, once its mean is known to be a positive finite double (every load and every
+    method divides by it); else the error that says which parameter to change."""
+    if "_usable" in law.__dict__:
+        return law
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            mean = law.mean
+            if is_sympy(mean):
+                return law
+            mean = float(mean)
+    except (OverflowError, FloatingPointError, ZeroDivisionError) as e:
+        raise ParameterError(f"size = {law!r}: its mean overflows double precision ({e}). "
+                             "Choose parameters that give a mean between about 1e-300 and "
+                             "1e300 (for a shape parameter, a moderate value).") from None
+    if math.isinf(mean):
+        raise InfiniteMomentError(f"size = {law!r} has an infinite mean: no arrival rate gives "
+                                  "a load below 1. Use a law with a finite mean (e.g. a "
+                                  "BoundedPareto for a heavy tail).")
+    if not mean > 0:
+        raise ParameterError(f"size = {law!r} has mean {mean:g}: jobs need a positive mean "
+                             "size. Give sizes that are not all 0.")
+    law.__dict__["_usable"] = True
+    return law

@@ -20,7 +20,7 @@ from scipy import special
 
 from ..core.errors import ParameterError
 from ..core.numerics import gauss_pieces, integrate
-from ..core.params import Param, finite, is_symbolic, nonnegative, positive
+from ..core.params import Domain, Param, finite, is_symbolic, nonnegative, positive
 
 
 class SizeLaw:
@@ -303,7 +303,11 @@ class Weibull(SizeLaw):
     (1.0, 6.0)
     """
 
-    shape = Param(positive)
+    # above shape 1000 the law is a point mass at ``scale`` to within 0.1 % (and its
+    # density overflows double precision past it)
+    shape = Param(Domain("a positive number at most 1000 (beyond, use qt.Deterministic("
+                         "scale): the law is that point mass to within 0.1 %)",
+                         lambda v: 0 < v <= 1000, lambda s: s.is_positive))
     scale_ = Param(positive)
 
     def __init__(self, shape, scale=1.0):
@@ -388,7 +392,12 @@ class BoundedPareto(SizeLaw):
         if not symbolic and not high > low:
             raise ParameterError(f"high = {high!r} is invalid: it must exceed low = {low!r}.")
         self.support = (low, high) if symbolic else (float(low), float(high))
-        self._c = alpha * low**alpha / (1 - (low / high) ** alpha)
+        # in units of low (z = x / low), so that low^alpha never appears: it overflows for
+        # a large alpha, and 1 - (low / high)^alpha cancels for a small one
+        if symbolic or is_symbolic(alpha):
+            self._mass = 1 - (low / high) ** alpha
+        else:
+            self._mass = -math.expm1(alpha * math.log(low / high))
 
     @property
     def scale(self):
@@ -397,24 +406,33 @@ class BoundedPareto(SizeLaw):
     def pdf(self, x):
         x = np.asarray(x, float)
         inside = (x >= self.low) & (x <= self.high)
-        return np.where(inside, self._c * np.where(inside, x, 1.0) ** (-self.alpha - 1), 0.0)
+        z = np.where(inside, x, self.low) / self.low
+        return np.where(inside, self.alpha / (self.low * self._mass) * z ** (-self.alpha - 1),
+                        0.0)
 
     def cdf(self, x):
-        u = np.clip(x, self.low, self.high)
-        return self._c / self.alpha * (self.low ** -self.alpha - u ** -self.alpha)
+        z = np.clip(x, self.low, self.high) / self.low
+        if is_symbolic(self.alpha, z):
+            return (1 - z ** -self.alpha) / self._mass
+        return -np.expm1(-self.alpha * np.log(z)) / self._mass
 
     def sf(self, x):  # not 1 - cdf: the tail is integrated over ranges as long as 1e6
-        u = np.clip(x, self.low, self.high)
-        return self._c / self.alpha * (u ** -self.alpha - self.high ** -self.alpha)
+        z = np.clip(x, self.low, self.high) / self.low
+        if is_symbolic(self.alpha, z):
+            return (z ** -self.alpha - (self.high / self.low) ** -self.alpha) / self._mass
+        # z^-alpha (1 - (high / x)^-alpha), without the cancellation for a small alpha
+        return z ** -self.alpha * -np.expm1(-self.alpha * np.log(self.high / self.low / z)
+                                            ) / self._mass
 
     def moment(self, k):
         return float(self.partial_moment(k, self.high))
 
     def partial_moment(self, k, x, strict=False):
-        u = np.clip(x, self.low, self.high)
+        z = np.clip(x, self.low, self.high) / self.low
+        c = self.alpha * self.low**k / self._mass
         if k == self.alpha:
-            return self._c * np.log(u / self.low)
-        return self._c * (u ** (k - self.alpha) - self.low ** (k - self.alpha)) / (k - self.alpha)
+            return c * np.log(z)
+        return c * (z ** (k - self.alpha) - 1) / (k - self.alpha)
 
     def sample(self, rng, n):
         v = rng.random(n)

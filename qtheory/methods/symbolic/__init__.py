@@ -31,7 +31,7 @@ Examples
 """
 
 from .evaluate import evaluate
-from .latex import latex
+from .latex import in_load, latex
 from .means import symbolic_mean_response_time, symbolic_response_time
 
-__all__ = ["symbolic_mean_response_time", "symbolic_response_time", "evaluate", "latex"]
+__all__ = ["symbolic_mean_response_time", "symbolic_response_time", "evaluate", "in_load", "latex"]
