@@ -1,0 +1,51 @@
+"""Size laws at the edges of double precision: a law a queue cannot use is refused where
+the queue takes it, by name, and the laws that can be used stay accurate at extreme
+parameters (found by tests/test_fuzz.py)."""
+
+import math
+
+import mpmath
+import pytest
+from scipy import stats
+
+import qtheory as qt
+
+
+@pytest.mark.parametrize("law, error, words", [
+    (qt.Empirical([0.0, 0.0]), qt.ParameterError, "positive mean"),
+    (qt.Lognormal(-700.0, 1e300), qt.ParameterError, "overflows double precision"),
+    (qt.Lognormal(700.0, 1e12), qt.ParameterError, "overflows double precision"),
+    (qt.Weibull(1e-12, 41.0), qt.ParameterError, "overflows double precision"),
+    (stats.lognorm(1e300), qt.ParameterError, "overflows double precision"),
+    (stats.pareto(0.8), qt.InfiniteMomentError, "infinite mean"),
+])
+def test_unusable_laws_are_refused_by_name(law, error, words):
+    with pytest.raises(error, match=words) as info:
+        qt.MG1(0.5, law)
+    assert "size" in str(info.value)
+
+
+def test_weibull_shape_domain_points_to_deterministic():
+    with pytest.raises(qt.ParameterError, match="Deterministic"):
+        qt.Weibull(1e300, 77.0)
+    assert qt.Weibull(1000.0, 2.0).mean == pytest.approx(2.0 * math.gamma(1.001), rel=1e-15)
+
+
+@pytest.mark.parametrize("alpha, low, high", [(1.5, 1.0, 1e4), (1e-12, 1.0, 10.0),
+                                              (1e12, 3.0, 27329.0), (40.0, 1e-300, 1e-299),
+                                              (2.5, 1e250, 1e300)])
+def test_bounded_pareto_at_extreme_parameters(alpha, low, high):
+    """Reference: the textbook density alpha L^alpha x^(-alpha-1) / (1 - (L/H)^alpha)
+    integrated by mpmath at 60 digits (CDF, tail and mean in closed form)."""
+    law = qt.BoundedPareto(alpha, low, high)
+    with mpmath.workdps(60):
+        a, L, H = mpmath.mpf(alpha), mpmath.mpf(low), mpmath.mpf(high)
+        c = a * L**a / (1 - (L / H) ** a)
+        x = mpmath.sqrt(L * H)
+        cdf = c / a * (L**-a - x**-a)
+        sf = c / a * (x**-a - H**-a)
+        mean = c * (H ** (1 - a) - L ** (1 - a)) / (1 - a)
+    xf = float(x)
+    assert float(law.cdf(xf)) == pytest.approx(float(cdf), rel=1e-12, abs=1e-300)
+    assert float(law.sf(xf)) == pytest.approx(float(sf), rel=1e-12, abs=1e-300)
+    assert law.mean == pytest.approx(float(mean), rel=1e-12)
