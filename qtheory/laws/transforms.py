@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from ..core.budget import tick
 from ..core.numerics import legendre_rule, piece_nodes, split_pieces
 from .grid import size_cuts
 from .sizes import Empirical, Erlang, Exponential, Hyperexponential, Uniform
@@ -186,6 +187,7 @@ def _quadrature(law, z, upper, k):
     out = np.zeros(z.shape, complex)
     flat_z, flat_u, flat_o = z.ravel(), upper.ravel(), out.ravel()
     for u in np.unique(flat_u):
+        tick(stage=f"the transform of {law!r} by quadrature")
         sel = flat_u == u
         zs = flat_z[sel]
         c = cuts[cuts < u]
