@@ -281,6 +281,11 @@ class Uniform(SizeLaw):
         return np.clip((np.asarray(x, float) - self.low) / (self.high - self.low), 0.0, 1.0)
 
     def moment(self, k):
+        if not is_symbolic(self.low, self.high) and float(k).is_integer() and k >= 0:
+            # sum_j high^j low^(k-j) / (k + 1): no high^(k+1) to under- or overflow (the
+            # mean of Uniform(0, 1e-300) was 0, so its queue's load read 0)
+            h, lo = float(self.high), float(self.low)
+            return math.fsum(h**j * lo ** (int(k) - j) for j in range(int(k) + 1)) / (k + 1)
         return (self.high**(k + 1) - self.low**(k + 1)) / ((k + 1) * (self.high - self.low))
 
     def partial_moment(self, k, x, strict=False):

@@ -239,6 +239,8 @@ class Engine(Population):
             if not np.isfinite(v) or e > ACCEPT_RTOL * abs(v):
                 raise ConvergenceError("the SOAP engine's integral over the tagged job's size",
                                        float(v), float(e))
-        err = (abs(total_a - total_b) + quad_err + h.error * max(total_a, 1.0)
+        # the residence time integrates h over at most the work: h's error times E[work]
+        work = float(self.size.mean) + max((abs(c.shift) for c in self.components), default=0.0)
+        err = (abs(total_a - total_b) + quad_err + h.error * work
                + sum(self.errors) * 10 + 4 * NOISE_EPS * cond * abs(total_a))
         return total_a, err

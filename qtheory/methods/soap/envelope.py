@@ -79,7 +79,9 @@ class _HFunction:
 
     @property
     def error(self):
-        """The interpolants' accepted relative errors times their ranges, summed."""
+        """A bound on |h - interpolant| over every rank (summed over the classes): the
+        residence time, an integral of h over at most the work, is off by at most this
+        times the work."""
         return float(sum(self._errors.values()))
 
     @staticmethod
@@ -140,7 +142,8 @@ class _HFunction:
         rtol = max(INTERP_RTOL, NOISE_EPS * h_max)
         ip = _Interp(lambda r: self.h(np.full(r.size, cls), r)[None], cuts,
                      nodes=32 if cuts.size < 64 else 16, rtol=rtol)
-        return ip, ip.error * (hi - lo)
+        # ip.error is relative to the largest |h| (h grows with r: at a cut)
+        return ip, ip.error * h_max
 
     def integral(self, cls, r):
         """int_{lo}^{r} h, for ranks r of class ``cls``."""
