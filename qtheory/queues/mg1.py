@@ -1,16 +1,17 @@
 """The M/G/1 queue: Poisson arrivals, a size law, optional predictions, one server."""
 
 import math
-import warnings
 
 import numpy as np
 
+from ..core.budget import budget
 from ..core.errors import (
     InfiniteMomentError,
     ParameterError,
     PolicyError,
     PredictionWarning,
     UnstableError,
+    warn,
 )
 from ..core.params import Param, as_float_copy, floated, is_symbolic, positive
 from ..core.result import Result, SimulationResult
@@ -101,11 +102,22 @@ class MG1:
         return MG1(self.arrival_rate, self.size, prediction)
 
     # -- answers ---------------------------------------------------------------------------
-    def mean_response_time(self, policy: PolicyLike, method: str = "auto", **options) -> Result:
+    def mean_response_time(self, policy: PolicyLike, method: str = "auto", *,
+                           max_time: float = None, progress: bool = None,
+                           **options) -> Result:
         """E[T] under ``policy`` by ``method`` ("auto", "formula", "soap", "symbolic",
         "simulation"). Returns a :class:`~qtheory.core.result.Result` (a sympy expression for
-        "symbolic", a simulation summary for "simulation")."""
+        "symbolic", a simulation summary for "simulation").
+
+        ``max_time``: seconds the computation may take, after which a
+        :class:`~qtheory.core.errors.BudgetError` says how far it got; ``progress``: show
+        a progress bar once it runs for a few seconds (``None``: in a terminal or a
+        notebook only). See :func:`qtheory.budget`."""
         policy = as_policy(policy)
+        with budget(max_time, f"E[T] under {policy.name}", progress):
+            return self._mean_response_time(policy, method, **options)
+
+    def _mean_response_time(self, policy, method, **options):
         if method not in METHODS:
             raise ParameterError(f"method = {method!r} is invalid: use one of {METHODS}.")
         self._check_descriptor(policy)
@@ -114,14 +126,14 @@ class MG1:
             return symbolic_mean_response_time(self, policy, **options)
         policy, num = as_float_copy(policy), self.numeric()
         if num is not self:
-            return num.mean_response_time(policy, method, **options)
+            return num._mean_response_time(policy, method, **options)
         if method == "simulation":
             return self.simulate(policy, **options)
         from .units import rescaled
         unit = rescaled(self, policy)   # sizes far from 1: computed in units of s (units.py)
         if unit is not None:
             q1, p1, s = unit
-            r = q1.mean_response_time(p1, method, **options)
+            r = q1._mean_response_time(p1, method, **options)
             details = {k: v * s if k == "cost" else v for k, v in r.details.items()}
             return Result(r.value * s, r.error * s, r.method, r.policy, {**details, "unit": s})
         if method == "soap" or (method == "auto" and not _has_formula(policy)):
@@ -206,10 +218,12 @@ class MG1:
         return ResponseTimeDistribution(self, as_float_copy(policy), size, method, prediction)
 
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
-                      method: str = "auto") -> float:
+                      method: str = "auto", *, max_time: float = None,
+                      progress: bool = None) -> float:
         """E[T(x, y)]: mean response time of a job of size x (and prediction y; for
         one-bit policies the bit, 0 short or 1 long). Arrays of sizes (and predictions)
-        give an array, broadcast as numpy does.
+        give an array, broadcast as numpy does. ``max_time``, ``progress``: as in
+        :meth:`mean_response_time`.
 
         Examples
         --------
@@ -220,9 +234,14 @@ class MG1:
         >>> q.response_time(qt.PS, size=[1.0, 2.0]).tolist()
         [2.0, 4.0]
         """
-        policy, num = as_float_copy(as_policy(policy)), self.numeric()
+        policy = as_policy(policy)
+        with budget(max_time, f"E[T(x)] under {policy.name}", progress):
+            return self._response_time(policy, size, prediction, method)
+
+    def _response_time(self, policy, size, prediction, method):
+        policy, num = as_float_copy(policy), self.numeric()
         if num is not self:
-            return num.response_time(policy, size, prediction, method)
+            return num._response_time(policy, size, prediction, method)
         if method not in ("auto", "formula", "soap"):
             raise ParameterError(f"method = {method!r} is invalid: response_time takes "
                                  "'auto', 'formula' or 'soap'.")
@@ -230,7 +249,7 @@ class MG1:
             xs = np.asarray(size, float)
             ys = np.full(xs.shape, np.nan) if prediction is None else np.asarray(prediction, float)
             xs, ys = np.broadcast_arrays(xs, ys)
-            out = [self.response_time(policy, x, None if prediction is None else y, method)
+            out = [self._response_time(policy, x, None if prediction is None else y, method)
                    for x, y in zip(xs.ravel().tolist(), ys.ravel().tolist())]
             return np.array(out, float).reshape(xs.shape)
         x = float(size)
@@ -253,8 +272,10 @@ class MG1:
         from ..methods.formula import formula_for
         return float(formula_for(policy).at(self, policy, x, float(prediction)))
 
-    def mean_slowdown(self, policy: PolicyLike, method: str = "auto") -> Result:
+    def mean_slowdown(self, policy: PolicyLike, method: str = "auto", *,
+                      max_time: float = None, progress: bool = None) -> Result:
         """E[T(X, Y) / X], the mean slowdown (infinite when sizes near 0 wait).
+        ``max_time``, ``progress``: as in :meth:`mean_response_time`.
 
         Size-based and blind policies average E[T(x)] / x; SPJF, PSPJF, SPRPT and Trail
         with noisy predictions use their waiting-plus-residence split (the waiting part
@@ -269,9 +290,14 @@ class MG1:
         >>> round(q.mean_slowdown(qt.PS).value, 12)     # PS: E[T(x)] / x = 1 / (1 - rho)
         2.0
         """
-        policy, num = as_float_copy(as_policy(policy)), self.numeric()
+        policy = as_policy(policy)
+        with budget(max_time, f"E[T/X] under {policy.name}", progress):
+            return self._mean_slowdown(policy, method)
+
+    def _mean_slowdown(self, policy, method):
+        policy, num = as_float_copy(policy), self.numeric()
         if num is not self:
-            return num.mean_slowdown(policy, method)
+            return num._mean_slowdown(policy, method)
         if self.prediction is not None and policy.descriptor == "prediction" and not _perfect(self):
             from ..methods.formula import formula_for
             formula = formula_for(policy) if _has_formula(policy) else None
@@ -285,10 +311,10 @@ class MG1:
                 value, error = formula.slowdown(self, policy)
             error += 4 * abs(value) * inner.max_rel_error
             return Result(float(value), float(error), "formula", policy.name)
-        self._infinite_slowdown(policy, lambda x: float(self.response_time(policy, x,
+        self._infinite_slowdown(policy, lambda x: float(self._response_time(policy, x, None,
                                                                            method=method)))
         value, error = self.size.expect(
-            lambda x: self.response_time(policy, x, method=method) / x if x > 0 else math.inf,
+            lambda x: self._response_time(policy, x, None, method) / x if x > 0 else math.inf,
             what=f"the {policy.name} mean slowdown")
         return Result(value, error, "formula", policy.name)
 
@@ -311,23 +337,28 @@ class MG1:
                 "bounded away from 0, or report the mean response time.")
 
     def simulate(self, policy: PolicyLike, jobs: int = 10**6, replications: int = 10,
-                 seed: int = 1, **options) -> SimulationResult:
-        """Simulate ``policy``: independent replications with a 95% confidence interval."""
+                 seed: int = 1, *, max_time: float = None, progress: bool = None,
+                 **options) -> SimulationResult:
+        """Simulate ``policy``: independent replications with a 95% confidence interval
+        (``options``: see :func:`qtheory.simulate`). ``max_time``, ``progress``: a time
+        budget and a progress bar (:func:`qtheory.budget`)."""
         from ..methods.sim import simulate
-        self._check_descriptor(as_policy(policy))
-        return simulate(self.numeric(), as_float_copy(as_policy(policy)), jobs=jobs,
-                        replications=replications, seed=seed, **options)
+        policy = as_policy(policy)
+        self._check_descriptor(policy)
+        with budget(max_time, f"simulating {policy.name}", progress,
+                    fix="raise max_time, or simulate fewer jobs or replications"):
+            return simulate(self.numeric(), as_float_copy(policy), jobs=jobs,
+                            replications=replications, seed=seed, **options)
 
     def _check_descriptor(self, policy):
         from ..laws.predictions import Threshold
         from ..policies.catalogue import PriorityClasses
         if (policy.descriptor == "prediction" and self.prediction is None
                 and not isinstance(policy, PriorityClasses)):   # classes by size: common
-            warnings.warn(f"{policy.name} ranks by predicted size, but this queue has no "
+            warn(f"{policy.name} ranks by predicted size, but this queue has no "
                           "prediction model: predictions are taken as perfect (each "
                           "prediction is the size). Say so with prediction=qt.Perfect(), "
-                          "or give a noise model such as qt.ExpNoise().", PredictionWarning,
-                          stacklevel=3)
+                          "or give a noise model such as qt.ExpNoise().", PredictionWarning)
         if policy.descriptor == "bit" and not isinstance(self.prediction, Threshold):
             raise PolicyError(f"{policy.name} needs one-bit predictions: build the queue with "
                               "prediction=qt.Threshold(T, noise), or call qt.optimal_threshold.")
