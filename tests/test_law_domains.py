@@ -49,3 +49,27 @@ def test_bounded_pareto_at_extreme_parameters(alpha, low, high):
     assert float(law.cdf(xf)) == pytest.approx(float(cdf), rel=1e-12, abs=1e-300)
     assert float(law.sf(xf)) == pytest.approx(float(sf), rel=1e-12, abs=1e-300)
     assert law.mean == pytest.approx(float(mean), rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_distribution_slowdown_and_response_time_at_extreme_scales(scale):
+    """At a fixed load T scales with the sizes (X = s Z, lambda = lambda_Z / s gives
+    T = s T_Z): reference, the same queue at scale 1 (computed without rescaling, so an
+    independent path through the numerics), scaled by s."""
+    q1 = qt.MG1(0.9, qt.Exponential(1.0))
+    qs = qt.MG1(0.9 / scale, qt.Exponential(1.0 / scale))
+    d1, ds = q1.response_time_distribution(qt.PSJF), qs.response_time_distribution(qt.PSJF)
+    assert ds.mean().value == pytest.approx(d1.mean().value * scale, rel=1e-12)
+    with pytest.raises(qt.ParameterError, match="outside double precision"):
+        ds.variance()     # about 200 s^2: 1e-598 or 1e602, not a double
+    p1, ps = d1.quantile(0.9), ds.quantile(0.9)
+    assert abs(ps.value / scale - p1.value) <= 4 * (p1.error + ps.error / scale)
+    assert ds.sf([2 * scale])[0] == pytest.approx(d1.sf([2.0])[0], abs=1e-9)
+    assert qs.response_time(qt.PSJF, 2 * scale) == pytest.approx(
+        q1.response_time(qt.PSJF, 2.0) * scale, rel=1e-12)
+    qd, qds = (qt.MG1(0.9 / s, qt.Deterministic(s), qt.Perfect()) for s in (1.0, scale))
+    for method in ("formula", "soap"):
+        ref = qd.mean_slowdown(qt.Trail(0.5), method=method)
+        got = qds.mean_slowdown(qt.Trail(0.5), method=method)
+        assert got.method == ref.method == method
+        assert got.value == pytest.approx(ref.value, rel=1e-12)

@@ -215,7 +215,17 @@ class MG1:
                               "(any SOAP policy), 'symbolic' (FCFS, LCFS) and "
                               "'simulation' (any policy).")
         self._check_descriptor(policy)
-        return ResponseTimeDistribution(self, as_float_copy(policy), size, method, prediction)
+        policy = as_float_copy(policy)
+        from .units import rescaled
+        unit = rescaled(self.numeric(), policy)   # sizes far from 1: in units of s (units.py)
+        if unit is not None:
+            from ..methods.distribution.response import ScaledDistribution
+            q1, p1, s = unit
+            bit = policy.descriptor == "bit"
+            return ScaledDistribution(ResponseTimeDistribution(
+                q1, p1, None if size is None else size / s, method,
+                prediction if prediction is None or bit else prediction / s), s)
+        return ResponseTimeDistribution(self, policy, size, method, prediction)
 
     def response_time(self, policy: PolicyLike, size: Number, prediction: Number = None,
                       method: str = "auto", *, max_time: float = None,
@@ -266,6 +276,12 @@ class MG1:
                 raise ParameterError(f"{policy.name} ranks by prediction: pass prediction=y.")
         if policy.descriptor == "size" or prediction is None:
             prediction = x
+        from .units import rescaled
+        unit = rescaled(self, policy)   # sizes far from 1: computed in units of s (units.py)
+        if unit is not None:
+            q1, p1, s = unit
+            y = prediction if policy.descriptor == "bit" else prediction / s
+            return s * q1._response_time(p1, x / s, y, method)
         if method in ("soap",) or (method == "auto" and not _has_formula(policy)):
             from ..methods.soap import soap_response_time
             return soap_response_time(self, policy, x, float(prediction))
@@ -298,6 +314,11 @@ class MG1:
         policy, num = as_float_copy(policy), self.numeric()
         if num is not self:
             return num._mean_slowdown(policy, method)
+        from .units import rescaled
+        unit = rescaled(self, policy)   # T / X does not depend on the unit of time
+        if unit is not None:
+            q1, p1, _ = unit
+            return q1._mean_slowdown(p1, method)
         if self.prediction is not None and policy.descriptor == "prediction" and not _perfect(self):
             from ..methods.formula import formula_for
             formula = formula_for(policy) if _has_formula(policy) else None
@@ -316,7 +337,8 @@ class MG1:
         value, error = self.size.expect(
             lambda x: self._response_time(policy, x, None, method) / x if x > 0 else math.inf,
             what=f"the {policy.name} mean slowdown")
-        return Result(value, error, "formula", policy.name)
+        used = "soap" if method == "soap" or not _has_formula(policy) else "formula"
+        return Result(value, error, used, policy.name)
 
     def _infinite_slowdown(self, policy, floor):
         """Raise InfiniteMomentError if the mean slowdown is infinite: the size law has a

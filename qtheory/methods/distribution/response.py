@@ -540,3 +540,55 @@ class ResponseTimeDistribution:
         t = u * math.exp(step) + self._shift
         return Result(t, err / pdf + abs(step) * u + 1e-11 * t, self.method, self.name,
                       {"kind": "numerical inversion", "p": p})
+
+
+class ScaledDistribution:
+    """The law of s T from the law of T: a queue whose sizes are far from 1 is computed
+    in units of s (:mod:`qtheory.queues.units`), and every answer is scaled back exactly
+    (s is a power of two). Same methods as :class:`ResponseTimeDistribution`."""
+
+    def __init__(self, inner, s):
+        self.inner, self.s = inner, float(s)
+        self.method, self.name, self.policy = inner.method, inner.name, inner.policy
+
+    def __repr__(self):
+        return f"{self.inner!r} in units of {self.s:g}"
+
+    def _scaled(self, r, power):
+        log2 = math.log2(self.s) * power + math.log2(abs(r.value)) if r.value else 0.0
+        if not -1074 < log2 < 1024:
+            raise ParameterError(
+                f"{'E[T^%d]' % power if power > 1 else 'the value'} of {self.name} is "
+                f"{r.value:.6g} x ({self.s:.6g})^{power}, outside double precision: give "
+                "the sizes in a unit nearer to them (e.g. qt.Exponential(1.0) and read times "
+                f"in units of {self.s:.6g}).")
+        f = self.s**power
+        return Result(r.value * f, r.error * f, r.method, r.policy,
+                      {**r.details, "unit": self.s})
+
+    def lst(self, s):
+        return self.inner.lst(np.asarray(s, complex) * self.s)
+
+    def moment(self, k):
+        return self._scaled(self.inner.moment(k), k)
+
+    def mean(self):
+        return self.moment(1)
+
+    def variance(self):
+        return self._scaled(self.inner.variance(), 2)
+
+    def atom(self):
+        return self.inner.atom()
+
+    def sf(self, t, error=False):
+        return self.inner.sf(np.asarray(t, float) / self.s, error)
+
+    def cdf(self, t, error=False):
+        return self.inner.cdf(np.asarray(t, float) / self.s, error)
+
+    def pdf(self, t):
+        return self.inner.pdf(np.asarray(t, float) / self.s) / self.s
+
+    def quantile(self, p, **budget_options):
+        return self._scaled(self.inner.quantile(p, **budget_options), 1)
