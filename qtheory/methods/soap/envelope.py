@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from .interp import INTERP_RTOL, _Interp
+from .interp import _Interp
 from .levels import distinct_ranks
 from .rules import INF
 
@@ -138,12 +138,10 @@ class _HFunction:
         # the largest h its noise is about eps h_max. Near rho = 1 (h_max = 1e5 at
         # rho = 0.99999) that is above INTERP_RTOL, and pieces were halved down to 1e-12
         # of the range chasing noise (SRPT on Exp(1) at rho = 0.99999: > 200 s)
-        h_max = float(np.max(np.abs(self.h(np.full(cuts.size, cls), cuts))))
-        rtol = max(INTERP_RTOL, NOISE_EPS * h_max)
         ip = _Interp(lambda r: self.h(np.full(r.size, cls), r)[None], cuts,
-                     nodes=32 if cuts.size < 64 else 16, rtol=rtol)
-        # ip.error is relative to the largest |h| (h grows with r: at a cut)
-        return ip, ip.error * h_max
+                     nodes=32 if cuts.size < 64 else 16, noise=NOISE_EPS)
+        # ip.error is relative to the largest |h|
+        return ip, ip.error * ip.scale
 
     def integral(self, cls, r):
         """int_{lo}^{r} h, for ranks r of class ``cls``."""

@@ -53,9 +53,11 @@ class _Interp:
     function at two probes a millionth of the piece inside its ends is within 10 ``rtol``
     of the interpolant there; or when it is narrower than 1e-12 of the range. Pieces
     away from 0 that span a factor 2 or more are interpolated in log |r|. Gives values
-    and exact antiderivatives; ``error`` is the largest accepted relative error."""
+    and exact antiderivatives; ``error`` is the largest accepted relative error (relative
+    to ``scale``, the largest |value| seen). With ``noise`` > 0 a piece is also accepted
+    below ``noise`` times that largest value: the function's rounding floor."""
 
-    def __init__(self, fn, cuts, rtol=INTERP_RTOL, nodes=32, scale=None):
+    def __init__(self, fn, cuts, rtol=INTERP_RTOL, nodes=32, scale=None, noise=0.0):
         s_n, proj, anti = _legendre_rule(nodes)
         # two probes just inside each piece's ends: a kink between the outermost node and
         # the end leaves the node values, and so the coefficients, smooth, but not the
@@ -83,7 +85,9 @@ class _Interp:
             tail = (np.abs(coef[..., -nodes // 5:]).sum(-1) / norm).max(0)
             edge = (np.abs(coef @ at_probes.T - every[..., nodes:]).max(-1) / norm).max(0)
             err = np.maximum(tail, edge / 10)
-            ok = (err <= rtol) | (b - a <= tiny)
+            # ``noise``: the function's own relative rounding times its scale, below which
+            # halving pieces only chases noise (1 / (1 - lambda N) near rho = 1)
+            ok = (err <= max(rtol, noise * float(np.max(scale)))) | (b - a <= tiny)
             done += [(a[i], b[i], coef[:, i], (vals[:, i] * jac[i]) @ anti.T, err[i])
                      for i in np.flatnonzero(ok)]
             pieces = []
@@ -101,6 +105,7 @@ class _Interp:
         piece = self.anti.sum(-1)                                        # P_n(1) = 1
         self.cum = np.concatenate([np.zeros((piece.shape[0], 1)), np.cumsum(piece, 1)], 1)
         self.error = float(max(d[4] for d in done))
+        self.scale = float(np.max(scale))       # error * scale bounds the absolute error
         self.lo, self.hi = lo, hi
 
     @staticmethod
