@@ -22,6 +22,15 @@ value), and SOAP's interpolation error is now |h error| x E[work] instead of
 x (rank range) x E[T]: a SOAP error bound may shrink, and may grow only by the
 rounding term.
 
+Issue 18 (reliability): values may move at the rounding level, 1e-12 relative (measured
+over the quick cells: at most 2.3e-13), where a computation was rewritten to stay in
+double precision: BoundedPareto in units of its lower end, the prediction models' tails
+P(Y > y) computed directly instead of as 1 - P(Y <= y), the y grids reaching down to small
+atoms; a SOAP error may be up to 3 times the recorded one (uniform|perfect|0.9|
+DelayPredict: 3.2e-11 -> 8.1e-11, value unchanged). The six cells of a user's rank on
+the atoms law by SOAP, recorded as a bare ValueError (a bug: profiles of different
+widths compared in a bisection), now have values, equal to the SPRPT formula's (the rank
+is y - a) within their errors; two of them take over 90 s and are not checked.
 The default suite checks a fixed, spread-out subset of the cheap cells; ``-m slow``
 checks them all (about 70 CPU minutes).
 """
@@ -61,20 +70,21 @@ def check(key):
         assert math.isclose(got["value"], want["value"], rel_tol=1e-12), (key, got, want)
         return
     rho = _cell(key)[2]
+    # the loads' rounding (issue 18): 8 eps / (1 - rho) of the value in the formulas,
+    # 4e-15 / (1 - rho) in SOAP; and the rounding level at which values may move
+    rounding = 12 * 2.0 ** -52 * abs(want["value"]) / (1 - rho) + 1e-12 * abs(want["value"])
     if method == "soap":
-        # errors at the rounding level are themselves rounding noise; the loads'
-        # rounding term (issue 18) is 4e-15 / (1 - rho) of the value
-        rounding = 1e-13 * abs(want["value"]) + 4e-15 * abs(want["value"]) / (1 - rho)
         assert abs(got["value"] - want["value"]) <= max(rounding, want["error"]), \
             (key, got, want)
-        assert got["error"] <= 1.1 * want["error"] + rounding, (key, got, want)
+        assert got["error"] <= 3 * want["error"] + rounding, (key, got, want)
         return
-    assert got["value"] == want["value"], (key, got, want)
+    assert abs(got["value"] - want["value"]) <= rounding, (key, got, want)
     if method == "formula":
-        # plus the loads' rounding, 8 eps / (1 - rho) of the value (issue 18; 12 for slack)
-        cond = 12 * 2.0 ** -52 * abs(want["value"]) / (1 - rho)
-        assert abs(got["error"] - want["error"]) <= 0.1 * want["error"] + cond + 1e-300, \
-            (key, got, want)
+        # may shrink (the tails of the prediction models are now accurate: pareto|
+        # lognormal|0.9|SPJF 5.0e-11 -> 2.6e-11), never grow beyond the rounding term
+        assert got["error"] <= 1.1 * want["error"] + rounding + 1e-300, (key, got, want)
+    elif method == "simulation":
+        assert math.isclose(got["error"], want["error"], rel_tol=1e-9), (key, got, want)
     else:
         assert got["error"] == want["error"], (key, got, want)
 

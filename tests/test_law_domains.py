@@ -73,3 +73,51 @@ def test_distribution_slowdown_and_response_time_at_extreme_scales(scale):
         got = qds.mean_slowdown(qt.Trail(0.5), method=method)
         assert got.method == ref.method == method
         assert got.value == pytest.approx(ref.value, rel=1e-12)
+
+
+def test_exp_noise_with_ratios_beyond_double_precision():
+    """ExpNoise's exponentials of -y/x at y/x = 1e300/1e-10 are exactly 0, without a
+    RuntimeWarning (the suite turns those into errors). Reference: an empty class beyond
+    all the mass changes nothing: classes at (0.1, 0.1, 1e300) equal one cut at 0.1."""
+    law = stats.lognorm(1.4935737835428)
+    q = qt.MG1(0.43 / law.mean(), law, qt.ExpNoise())
+    three = q.mean_response_time(qt.PriorityClasses([0.1, 0.1, 1e300]))
+    one = q.mean_response_time(qt.PriorityClasses([0.1]))
+    assert three.value == pytest.approx(one.value, rel=1e-9)
+
+
+@pytest.mark.parametrize("tiny", [1e-3, 1e-6, 1e-30])
+def test_prediction_policies_on_a_tiny_atom(tiny):
+    """Sizes {tiny, 27.1, 88.6} with ExpNoise predictions: a third of Y's mass is a spike
+    near ``tiny``, which the formula's y quadrature (QUADPACK from the law's scale) and
+    the SOAP y grid (from 1e-14 of it) both missed: SPRPT 49.155, SPJF 50.99 for 50.135
+    and 52.358. Independent witnesses: formula = SOAP within their errors, and the
+    simulator (compiled SPRPT) within 4 standard errors."""
+    law = qt.Empirical([27.113898243396633, tiny, 88.61460288744316])
+    q = qt.MG1(0.3 / law.mean, law, qt.ExpNoise())
+    for policy in (qt.SPRPT, qt.SPJF, qt.Trail(0.5)):
+        f, s = (q.mean_response_time(policy, method=m) for m in ("formula", "soap"))
+        assert abs(f.value - s.value) <= 4 * (f.error + s.error) + 1e-8 * s.value, policy
+    sim = q.simulate(qt.SPRPT, jobs=400_000, replications=10, seed=3)
+    f = q.mean_response_time(qt.SPRPT)
+    assert abs(f.value - sim.mean_response_time) <= 4 * sim.std_error
+
+
+@pytest.mark.slow
+def test_rank_on_a_tiny_atom():
+    """A user's rank on sizes {1e-30, 27.1, 88.6} with ExpNoise predictions by SOAP: a
+    third of the predictions lie near 1e-30, below the y grid's old floor (1e-14 of the
+    scale), and E[T] came out 49.126 +- 8e-8 for 50.19; the sizes {1e-300, ...} also
+    exercise the bisection of the profile's structure across batches of different widths.
+    Reference: the simulator (Python loop: a small run), within 4 standard errors."""
+    rank = qt.Rank(lambda y, a: min(y - a, 2.0), name="capped SPRPT")
+    law = qt.Empirical([27.113898243396633, 1e-30, 88.61460288744316])
+    q = qt.MG1(0.3 / law.mean, law, qt.ExpNoise())
+    r = q.mean_response_time(rank, method="soap")
+    with pytest.warns(qt.PerformanceWarning):
+        sim = q.simulate(rank, jobs=60_000, replications=5, seed=11)
+    assert abs(r.value - sim.mean_response_time) <= 4 * sim.std_error + 4 * r.error
+    assert r.error < 0.01 * sim.std_error * 4
+    wide = qt.Empirical([27.113898243396633, 1e-300, 88.61460288744316])
+    r300 = qt.MG1(0.3 / wide.mean, wide, qt.ExpNoise()).mean_response_time(rank, method="soap")
+    assert abs(r300.value - r.value) <= 4 * r300.error + 4 * r.error

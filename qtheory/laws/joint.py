@@ -279,12 +279,14 @@ class JointLaw:
         ladder += [top] if ladder else []
         # atoms far below the scale put spikes of Y's density near them (predictions of
         # the order of the size), narrower than QUADPACK's first nodes on [0, scale]: a
-        # point at each decade they occupy (sizes {1e-6, 27, 89} under ExpNoise: SPRPT
-        # was 49.155 for 50.166)
+        # ladder of points, a factor of about 3 apart, over the predictions of each decade
+        # they occupy (sizes {1e-6, 27, 89} under ExpNoise: SPRPT was 49.155 for 50.166)
         if X.discrete:
             v = np.asarray(X.values, float)
             v = v[(v > 0) & (v < 1e-2 * s)]
-            ladder += [10.0 ** d for d in np.unique(np.floor(np.log10(v)))] if v.size else []
+            for d in np.unique(np.floor(np.log10(v))) if v.size else ():
+                # Y | x spreads over about x 1e-2 ... x 1e3 (ExpNoise, LognormalNoise)
+                ladder += [f * 10.0 ** (d + j) for j in range(-2, 4) for f in (1.0, 3.0)]
         return sorted({s, *ladder, *(float(y) for y in self.prediction.y_kinks(xs))})
 
     def expect_y(self, fn, k=0, what="an expectation over predictions"):

@@ -579,6 +579,11 @@ class ScipyLaw(SizeLaw):
         if math.isfinite(self.support[1]):
             m = self.expect(lambda x: x**k, what=f"E[X^{k}] of {self!r}")[0]
             return exact if abs(exact - m) <= 1e-9 * abs(m) else m
+        if not self.split_points:
+            raise ParameterError(f"size = {self!r}: its mass sits where double precision "
+                                 "cannot resolve it (no quantile between 1e-24 and 1e8 of "
+                                 f"its scale {self.scale:.3g} is finite and distinct): "
+                                 "choose parameters of moderate size.")
         b = self.split_points[-1]
         body = self.expect(lambda x: x**k, hi=b, what=f"E[X^{k}] of {self!r}")[0]
         alpha = self._tail_index()

@@ -44,7 +44,7 @@ from ...core.numerics import (
     piece_nodes,
     pieces_antiderivative,
 )
-from ...laws.grid import size_cuts
+from ...laws.grid import prediction_scan, size_cuts
 from ...laws.predictions import Threshold, is_noisy
 from ...policies.catalogue import PSPJF, SPJF, SPRPT, OneBit, Trail
 from .nodes import Nodes, RowView, argument_class, compact, tagged_sums
@@ -136,7 +136,7 @@ def _y_edges(law, noise, split=1):
     xs, wx = xs[0], wx[0] * _density(law, xs[0])
     keep = wx > 0
     xs, wx = xs[keep], wx[keep]
-    ys = law.scale * np.logspace(-12, 8, 1200)
+    ys = prediction_scan(law, below=1e-12, per_decade=60)
     F = np.asarray(noise.cdf(ys[:, None], xs[None, :]), float) @ wx / wx.sum()
     S = 1 - F
     head = np.interp(-np.arange(1, 7) * np.log(16.0), np.log(np.maximum(F, 1e-300)), ys,

@@ -8,7 +8,7 @@ import numpy as np
 from ...core.budget import tick
 from ...core.errors import ParameterError, PolicyError
 from ...core.numerics import piece_nodes
-from ...laws.grid import size_cuts
+from ...laws.grid import prediction_scan, size_cuts
 from ...laws.predictions import Perfect
 from ...policies.pieces import discover_pieces, stack_rows
 from .affine import _AffineCond
@@ -163,7 +163,7 @@ class Population:
         X, h = self.size, self.pred
         tab = self._table(_Component("fixed", comp.weight), None)
         xs, wx = tab.nodes[0][0].ravel(), tab.nodes[1][0].ravel()
-        ys = X.scale * np.logspace(-14, 8, 1500)
+        ys = prediction_scan(X)
         F = np.array([np.dot(wx, h.cdf(y, xs)) for y in ys]) / max(wx.sum(), 1e-300)
         S = 1 - F
         head = np.interp(-np.arange(1, 12) * np.log(16.0), np.log(np.maximum(F, 1e-300)), ys,
@@ -346,12 +346,28 @@ class Population:
         ends = np.where(np.isfinite(b), b, ys[:, -1])
         ys = np.sort(np.concatenate([a[:, None], ys, ends[:, None]], 1), 1)  # (npc, 34)
 
+        widths = []
+
         def signature(y):
+            # a profile's arrays are as wide as the most pieces in the batch (nan-padded):
+            # every call is put to the first call's widths, and a row with pieces beyond
+            # them is marked changed (a Rank on sizes {1e-300, 27, 89} bisected batches of
+            # other widths)
             pr = self.profile(comp, y)
-            ages = np.concatenate([pr.S, pr.E, self._critical(pr)], 1)
+            blocks = [pr.S, pr.E, self._critical(pr)]
+            if not widths:
+                widths.extend(b.shape[1] for b in blocks)
+            beyond = np.zeros(len(y), bool)
+            for k, (b, w) in enumerate(zip(blocks, widths)):
+                if b.shape[1] > w:
+                    beyond |= np.any(~np.isnan(b[:, w:]), axis=1)
+                blocks[k] = np.pad(b[:, :w], ((0, 0), (0, w - min(w, b.shape[1]))),
+                                   constant_values=np.nan)
+            ages = np.concatenate(blocks, 1)
             with np.errstate(invalid="ignore"):
                 below = ages[:, :, None] < works                            # (n, F, A)
-            return np.where(np.isnan(ages)[:, :, None], False, below).reshape(len(y), -1)
+            below = np.where(np.isnan(ages)[:, :, None], False, below).reshape(len(y), -1)
+            return np.concatenate([below, beyond[:, None]], 1)
 
         sig = signature(ys.ravel()).reshape(ys.shape + (-1,))
         i, j = np.nonzero(np.any(sig[:, 1:] != sig[:, :-1], axis=2))
