@@ -40,7 +40,9 @@ _active = contextvars.ContextVar("qtheory_budget", default=None)
 
 def _interactive():
     """A person is watching: stderr is a terminal, or the code runs in a Jupyter kernel."""
-    if "ipykernel" in sys.modules:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":   # a notebook
         return True
     try:
         return sys.stderr.isatty()
