@@ -36,19 +36,21 @@ def _usable(law):
     if "_usable" in law.__dict__:
         return law
     try:
-        with np.errstate(over="raise", invalid="raise"):
+        with np.errstate(over="ignore", invalid="ignore"):
             mean = law.mean
-            if is_sympy(mean):
-                return law
-            mean = float(mean)
-    except (OverflowError, FloatingPointError, ZeroDivisionError) as e:
+    except (OverflowError, ZeroDivisionError) as e:
         raise ParameterError(f"size = {law!r}: its mean overflows double precision ({e}). "
                              "Choose parameters that give a mean between about 1e-300 and "
                              "1e300 (for a shape parameter, a moderate value).") from None
-    if math.isinf(mean):
-        raise InfiniteMomentError(f"size = {law!r} has an infinite mean: no arrival rate gives "
-                                  "a load below 1. Use a law with a finite mean (e.g. a "
-                                  "BoundedPareto for a heavy tail).")
+    except TypeError:   # symbolic parameters: checked when numbers are substituted
+        return law
+    if is_sympy(mean):
+        return law
+    mean = float(mean)
+    if not math.isfinite(mean):
+        raise InfiniteMomentError(f"size = {law!r} has an infinite mean (or one beyond double "
+                             "precision): no arrival rate gives a load below 1. Use a law "
+                             "with a finite mean (e.g. a BoundedPareto for a heavy tail).")
     if not mean > 0:
         raise ParameterError(f"size = {law!r} has mean {mean:g}: jobs need a positive mean "
                              "size. Give sizes that are not all 0.")

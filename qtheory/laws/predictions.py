@@ -475,7 +475,7 @@ class _ScaleTables:
         p, tau = self._where(t)
         part = np.einsum("...j,...j->...", np.polynomial.legendre.legvander(tau, self.n),
                          self.left[k][p])
-        return np.where(t <= 0, 0.0, self.prefix[k][p] + part)
+        return np.where(t <= 0, 0.0, self.prefix[k][p] + part).reshape(t.shape)
 
     def upper(self, k, t):
         """integral of u^k h(u) over (t, inf), summed from the right."""
@@ -483,7 +483,7 @@ class _ScaleTables:
         p, tau = self._where(t)
         part = np.einsum("...j,...j->...", np.polynomial.legendre.legvander(-tau, self.n),
                          self.right[k][p])
-        return np.where(t <= 0, self.total[k], self.suffix[k][p + 1] + part)
+        return np.where(t <= 0, self.total[k], self.suffix[k][p + 1] + part).reshape(t.shape)
 
 
 class Threshold(PredictionModel):

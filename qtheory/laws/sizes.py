@@ -583,7 +583,8 @@ class ScipyLaw(SizeLaw):
             raise ParameterError(f"size = {self!r}: its mass sits where double precision "
                                  "cannot resolve it (no quantile between 1e-24 and 1e8 of "
                                  f"its scale {self.scale:.3g} is finite and distinct): "
-                                 "choose parameters of moderate size.")
+                                 "measure sizes in another unit, or choose parameters of "
+                                 "moderate size.")
         b = self.split_points[-1]
         body = self.expect(lambda x: x**k, hi=b, what=f"E[X^{k}] of {self!r}")[0]
         alpha = self._tail_index()

@@ -38,7 +38,7 @@ from ..laws.convert import as_size_law
 from ..policies import catalogue as P
 from ..policies.registry import SPELLINGS, from_text
 from ..laws import predictions as PR
-from ..core.errors import ParameterError, QTheoryError
+from ..core.errors import InfiniteMomentError, ParameterError, QTheoryError
 from .plot import label, resolve
 from ..queues.mg1 import MG1
 
@@ -148,7 +148,7 @@ def parse_size(text):
         raise ParameterError(f"--size {text!r}: {exc}; {name} takes {name}{signature}.") from None
     try:
         return build(*args, **kwargs)
-    except ParameterError as exc:
+    except (ParameterError, InfiniteMomentError) as exc:
         raise ParameterError(f"--size {text!r}: {exc}") from None
 
 
@@ -161,7 +161,7 @@ def check_size(text, law):
     >>> check_size("pareto(0.5)", parse_size("pareto(0.5)"))
     Traceback (most recent call last):
     ...
-    qtheory.core.errors.ParameterError: --size 'pareto(0.5)': the mean size is infinite ...
+    qtheory.core.errors.ParameterError: --size 'pareto(0.5)': size = scipy.stats.pareto(0.5) has an infinite mean ...
     """
     with blame(f"--size {text!r}"):
         scale = float(law.scale)
