@@ -62,7 +62,7 @@ class Budget:
         self.ticks, self.stage = 0, None
         self._stop = threading.Event()
         self._watcher = None
-        if _interactive() if progress is None else progress:
+        if progress:
             self._watcher = threading.Thread(target=self._watch, daemon=True)
             self._watcher.start()
 
@@ -125,7 +125,9 @@ def budget(max_time=None, what="the computation", progress=None, fix=None):
     fix : str, optional
         What the error message advises (default: raise max_time, or simulate).
 
-    A budget inside another budget adds nothing: the outer one governs.
+    A budget inside another budget adds nothing: the outer one governs. Without a
+    deadline and without a bar, no budget is installed (the block runs unchecked) and
+    ``None`` is yielded.
 
     Examples
     --------
@@ -144,7 +146,11 @@ def budget(max_time=None, what="the computation", progress=None, fix=None):
     if outer is not None:
         yield outer
         return
-    b = Budget(float(max_time), what, progress, fix)
+    show = _interactive() if progress is None else bool(progress)
+    if max_time == math.inf and not show:   # nothing to stop, nothing to show: no checks
+        yield None
+        return
+    b = Budget(float(max_time), what, show, fix)
     token = _active.set(b)
     try:
         yield b
