@@ -32,7 +32,7 @@ _NAMES = {
                    "Hyperexponential", "Lognormal", "ScipyLaw", "SizeLaw", "Uniform", "Weibull"],
     "laws.convert": ["as_size_law"],
     "laws.predictions": ["CustomPrediction", "ExpNoise", "LognormalNoise", "Perfect",
-                         "PredictionModel", "Threshold", "UniformNoise"],
+                         "PredictionModel", "Threshold", "UniformNoise", "ClassBit"],
     "policies.base": ["Policy"],
     "policies.catalogue": ["FB", "FCFS", "LCFS", "PS", "PSJF", "PSPJF", "SJF", "SPJF", "SPRPT",
                            "SRPT", "DelayPredict", "Gittins", "OneBit", "PriorityClasses",

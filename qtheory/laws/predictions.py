@@ -526,6 +526,134 @@ class Threshold(PredictionModel):
         return np.where(np.asarray(y) >= 1, 1.0, np.where(np.asarray(y) >= 0, p, 0.0))
 
 
+class ClassBit(PredictionModel):
+    """One bit of class advice on a two-component mixture of sizes (Mitzenmacher 2021,
+    "Queues with Small Advice", arXiv 2006.15463, the model of its Section 5).
+
+    Sizes come from a mixture with two components, component 0 "short" and component 1
+    "long" (``qt.Hyperexponential((p, 1 - p), (mu_S, mu_L))``); the bit says "short" with
+    probability ``q_S`` for a job of the short component and ``1 - q_L`` for one of the
+    long component: ``correct=(q_S, q_L)`` are the probabilities that the bit is right.
+    The bit is 0 (short) or 1 (long), as for :class:`Threshold`, so the one-bit policies
+    (``qt.OneBit``) use it unchanged.
+
+    The queue binds the model to its size law (:meth:`bind`). Everything the methods need
+    is derived from the declaration: the chance of "short" given the size,
+    P(short | X = x) = [q_S p f_S(x) + (1 - q_L)(1 - p) f_L(x)] / f(x) (Bayes; what SOAP
+    integrates and the simulator samples the bit from, exact in law since the bit depends
+    on the job only through its component), and the classes' moments
+    E[X^k; short] = q_S p E[X_S^k] + (1 - q_L)(1 - p) E[X_L^k] (what the formula uses).
+
+    Examples
+    --------
+    >>> from qtheory import Hyperexponential
+    >>> bit = ClassBit(correct=(0.9, 0.8)).bind(Hyperexponential((0.5, 0.5), (2.0, 0.5)))
+    >>> [round(v, 6) for v in bit.class_table()[0]]   # P(short), E[X; short], E[X^2; short]
+    [0.55, 0.425, 1.025]
+    """
+
+    def __init__(self, correct=(1.0, 1.0), size=None):
+        try:
+            q_s, q_l = (float(c) for c in correct)
+        except (TypeError, ValueError):
+            raise ParameterError(f"correct = {correct!r} is invalid: pass two probabilities "
+                                 "(q_short, q_long), each in [0, 1].") from None
+        for name, v in (("q_short", q_s), ("q_long", q_l)):
+            if not 0.0 <= v <= 1.0:
+                raise ParameterError(f"correct = {correct!r} is invalid: {name} = {v!r} "
+                                     "must be a probability in [0, 1].")
+        self.correct = (q_s, q_l)
+        self.size = None
+        if size is not None:
+            self.size = _two_components(size)
+
+    def __repr__(self):
+        return f"ClassBit(correct={self.correct!r})"
+
+    def bind(self, size):
+        """This model on size law ``size`` (a two-component mixture)."""
+        return ClassBit(self.correct, size)
+
+    def _law(self):
+        if self.size is None:
+            raise ParameterError("ClassBit needs the size law it is a bit about: build the "
+                                 "queue with it (qt.MG1(lam, size, prediction=qt.ClassBit(...))) "
+                                 "or call .bind(size).")
+        return self.size
+
+    size_jumps = ()
+
+    @property
+    def components(self):
+        """((p, 1 - p), (mu_S, mu_L)): the mixture's weights and its components' rates
+        (exponential components)."""
+        law = self._law()
+        return tuple(float(v) for v in law.probs), tuple(float(r) for r in law.rates)
+
+    @property
+    def short_given_class(self):
+        """(P(short | short component), P(short | long component)) = (q_S, 1 - q_L)."""
+        return self.correct[0], 1.0 - self.correct[1]
+
+    def short_prob(self, x):
+        """P(short | X = x), by Bayes over the two components."""
+        law = self._law()
+        x = np.maximum(np.asarray(x, float), 0.0)
+        a, b = self.short_given_class
+        (p_s, p_l), (mu_s, mu_l) = law.probs, law.rates
+        # weights of the components at x, relative to the short one (no underflow of
+        # e^{-mu x} for large x: ratio = e^{-(mu_L - mu_S) x} (p_L mu_L)/(p_S mu_S))
+        if p_s == 0:
+            return np.full(x.shape, b) if x.ndim else float(b)
+        if p_l == 0:
+            return np.full(x.shape, a) if x.ndim else float(a)
+        with np.errstate(over="ignore"):
+            r = (p_l * mu_l) / (p_s * mu_s) * np.exp(-(mu_l - mu_s) * x)
+            w_s = np.where(np.isinf(r), 0.0, 1.0 / (1.0 + r))
+        return a * w_s + b * (1.0 - w_s)
+
+    def sample(self, x, rng):
+        return (rng.random(np.shape(x)) >= self.short_prob(x)).astype(float)
+
+    def cdf(self, y, x):
+        p = self.short_prob(x)
+        return np.where(np.asarray(y) >= 1, 1.0, np.where(np.asarray(y) >= 0, p, 0.0))
+
+    def class_table(self):
+        """Per class (short, long): (P, E[X; class], E[X^2; class]), exactly from the
+        component moments."""
+        (p_s, p_l), (mu_s, mu_l) = self.components
+        a, b = self.short_given_class
+        rows = []
+        for ws, wl in ((a * p_s, b * p_l), ((1 - a) * p_s, (1 - b) * p_l)):
+            # E[Exp(mu)^k] = k! / mu^k
+            rows.append(tuple(math.factorial(k) * (ws / mu_s**k + wl / mu_l**k)
+                              for k in range(3)))
+        return rows
+
+
+def _two_components(size):
+    # a Hyperexponential (laws.sizes imports this module: recognised by its parts)
+    if (type(size).__name__ == "Hyperexponential" and len(getattr(size, "probs", ())) == 2):
+        return size
+    raise ParameterError(f"size = {size!r} is invalid for qt.ClassBit: the bit is about a "
+                         "job's component in a two-component mixture; use "
+                         "qt.Hyperexponential((p, 1 - p), (mu_short, mu_long)) with "
+                         "component 0 the short one.")
+
+
+def is_bit(prediction):
+    """Whether ``prediction`` is one bit of advice (:class:`Threshold` or
+    :class:`ClassBit`), the descriptor of the one-bit policies.
+
+    Examples
+    --------
+    >>> is_bit(Threshold(1.0)), is_bit(ClassBit()), is_bit(ExpNoise())
+    (True, True, False)
+    """
+    return isinstance(prediction, (Threshold, ClassBit))
+
+
 def is_noisy(prediction):
     """Whether predictions (or the bit's underlying predictions) carry noise, a density
     h(y | x), rather than being the true sizes (None or Perfect).
@@ -544,4 +672,5 @@ def as_prediction(obj):
     if obj is None or isinstance(obj, PredictionModel):
         return obj
     raise ParameterError(f"prediction = {obj!r} is not a prediction model: pass e.g. "
-                         "qt.ExpNoise(), qt.Perfect() or qt.Threshold(T, noise).")
+                         "qt.ExpNoise(), qt.Perfect(), qt.Threshold(T, noise) or "
+                         "qt.ClassBit(correct=(q_short, q_long)).")

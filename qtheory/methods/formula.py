@@ -16,7 +16,7 @@ import numpy as np
 from ..core.errors import InfiniteMomentError, PolicyError
 from ..core.numerics import integrate
 from ..policies import catalogue as P
-from ..laws.predictions import Threshold
+from ..laws.predictions import ClassBit, Threshold
 
 
 def _second_moment(q, policy):
@@ -183,6 +183,8 @@ class _OneBit(Formula):
 
     def classes(self, q, p):
         bit = q.prediction
+        if isinstance(bit, ClassBit):   # classes exactly from the mixture's components
+            return bit.class_table()
         if not isinstance(bit, Threshold):
             raise PolicyError("OneBit needs a queue whose prediction is qt.Threshold(T, noise); "
                               "use qt.optimal_threshold to choose T.")

@@ -50,6 +50,8 @@ class MG1:
         self.arrival_rate = arrival_rate
         self.size = as_size_law(size)
         self.prediction = as_prediction(prediction)
+        if hasattr(self.prediction, "bind"):   # a model about the size law (ClassBit)
+            self.prediction = self.prediction.bind(self.size)
         pred = self.prediction
         numeric_load = not (is_symbolic(arrival_rate) or _has_symbols(self.size))
         self.symbolic = not numeric_load or _has_symbols(pred, getattr(pred, "noise", None))
@@ -81,8 +83,9 @@ class MG1:
     def joint(self):
         """The joint law of (size, prediction) the prediction formulas integrate over."""
         if self._joint is None:
-            from ..laws.predictions import Threshold
+            from ..laws.predictions import ClassBit, Threshold
             pred = self.prediction
+            pred = None if isinstance(pred, ClassBit) else pred
             self._joint = joint_law(self.size, pred.noise if isinstance(pred, Threshold) else pred)
         return self._joint
 
@@ -373,7 +376,7 @@ class MG1:
                             replications=replications, seed=seed, **options)
 
     def _check_descriptor(self, policy):
-        from ..laws.predictions import Threshold
+        from ..laws.predictions import is_bit
         from ..policies.catalogue import PriorityClasses
         if (policy.descriptor == "prediction" and self.prediction is None
                 and not isinstance(policy, PriorityClasses)):   # classes by size: common
@@ -381,12 +384,13 @@ class MG1:
                           "prediction model: predictions are taken as perfect (each "
                           "prediction is the size). Say so with prediction=qt.Perfect(), "
                           "or give a noise model such as qt.ExpNoise().", PredictionWarning)
-        if policy.descriptor == "bit" and not isinstance(self.prediction, Threshold):
+        if policy.descriptor == "bit" and not is_bit(self.prediction):
             raise PolicyError(f"{policy.name} needs one-bit predictions: build the queue with "
-                              "prediction=qt.Threshold(T, noise), or call qt.optimal_threshold.")
-        if policy.descriptor == "prediction" and isinstance(self.prediction, Threshold):
+                              "prediction=qt.Threshold(T, noise) (or qt.ClassBit(correct=...) "
+                              "on a two-component mixture), or call qt.optimal_threshold.")
+        if policy.descriptor == "prediction" and is_bit(self.prediction):
             raise PolicyError(f"{policy.name} ranks by predicted size but this queue's "
-                              "predictions are one bit (Threshold).")
+                              "predictions are one bit (Threshold or ClassBit).")
 
 
 def _has_symbols(*objects):
