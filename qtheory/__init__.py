@@ -40,6 +40,7 @@ _NAMES = {
     "policies.serpt": ["SERPT"],
     "policies.admission": ["Evict", "Reserve"],
     "queues.mg1": ["MG1"],
+    "queues.mgk": ["MGk"],
     "queues.batch": ["BatchQueue"],
     "queues.batch_forms": ["inoue_bound", "inoue_phi0", "inoue_phi1",
                            "mg1_clipped_mean_response_time", "mm_ab1_mean_response_time"],
