@@ -1,0 +1,426 @@
+"""Simulator of LLM serving with phase costs and engine schedulers (numba, ``cache=True``)
+for :class:`qtheory.LLMServer`.
+
+An iteration takes ``cost(P, n_d, K)``: P prefill tokens, n_d decode sequences and K KV
+tokens read (by default d0 + d_prefill P + d_decode n_d + d_kv K, see
+:class:`qtheory.IterationCost`). A request with prompt s and output o runs a prefill that
+emits its first token, then o decode iterations; at its j-th token it holds s + j KV
+tokens (j = 0 the prefill), as in :class:`qtheory.ContinuousBatching`. Memory is counted
+in blocks of B tokens: a request holding k tokens uses ⌈k/B⌉ blocks.
+
+The schedulers are declared in :mod:`qtheory.policies.llm_schedulers` (codes 0 vllm,
+1 orca, 2 sarathi, 3 reserve). Bookkeeping that makes an iteration O(1) apart from
+admissions, completions and preemptions: every decoding request advances by one token in
+every decode step D, so a request with offset b holds s + D − b tokens; the run list is
+sorted by its last step b + o; the KV total is Σ(s − b) + D·n_d; and the blocks it needs
+anew in step D are those with (s − b) mod B = (1 − D) mod B, kept as B counters.
+
+A preempted request (vllm, orca, sarathi) keeps its progress j and waits at the front of
+the line (a stack: the last preempted, the oldest, returns first); it then recomputes its
+s + j tokens in one prefill, which emits its next token (vLLM's recompute mode).
+"""
+
+import numpy as np
+from numba import njit
+
+__all__ = ["run_kernel", "interp3"]
+
+
+@njit(cache=True)
+def _axis(ax, x):
+    """Cell index and weight of x on a sorted axis, linear extrapolation beyond it."""
+    n = ax.size
+    if n == 1:
+        return 0, 0.0
+    k = 0
+    if x >= ax[n - 1]:
+        k = n - 2
+    elif x > ax[0]:
+        lo, hi = 0, n - 1
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ax[mid] <= x:
+                lo = mid
+            else:
+                hi = mid
+        k = lo
+    return k, (x - ax[k]) / (ax[k + 1] - ax[k])
+
+
+@njit(cache=True)
+def interp3(p, d, k, a0, a1, a2, tab):
+    """Trilinear interpolation of tab[i, j, l] on axes (a0, a1, a2) at (p, d, k), linear
+    extrapolation outside (an axis of length 1 is constant)."""
+    i, wi = _axis(a0, p)
+    j, wj = _axis(a1, d)
+    m, wm = _axis(a2, k)
+    i1 = i + 1 if a0.size > 1 else i
+    j1 = j + 1 if a1.size > 1 else j
+    m1 = m + 1 if a2.size > 1 else m
+    c00 = tab[i, j, m] * (1 - wm) + tab[i, j, m1] * wm
+    c01 = tab[i, j1, m] * (1 - wm) + tab[i, j1, m1] * wm
+    c10 = tab[i1, j, m] * (1 - wm) + tab[i1, j, m1] * wm
+    c11 = tab[i1, j1, m] * (1 - wm) + tab[i1, j1, m1] * wm
+    c0 = c00 * (1 - wj) + c01 * wj
+    c1 = c10 * (1 - wj) + c11 * wj
+    return c0 * (1 - wi) + c1 * wi
+
+
+@njit(cache=True)
+def _cost(kind, P, nd, kv, cp, a0, a1, a2, tab):
+    if kind == 0:
+        if cp[1] == cp[2]:          # one per-token cost: as ContinuousBatching computes it
+            return cp[0] + cp[3] * kv + cp[1] * (P + nd)
+        return cp[0] + cp[3] * kv + cp[1] * P + cp[2] * nd
+    return interp3(float(P), float(nd), float(kv), a0, a1, a2, tab)
+
+
+@njit(cache=True)
+def _nb(k, B):
+    return (k + B - 1) // B
+
+
+@njit(cache=True)
+def _heap_before(k1, i1, k2, i2):
+    return k1 < k2 or (k1 == k2 and i1 < i2)
+
+
+@njit(cache=True)
+def _heap_push(heap, size, key, ident):
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if not _heap_before(key, ident, heap[p, 0], heap[p, 1]):
+            break
+        heap[i, 0], heap[i, 1] = heap[p, 0], heap[p, 1]
+        i = p
+    heap[i, 0], heap[i, 1] = key, ident
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(heap, size):
+    size -= 1
+    key, ident = heap[size, 0], heap[size, 1]
+    i = 0
+    while 2 * i + 1 < size:
+        m = 2 * i + 1
+        if m + 1 < size and _heap_before(heap[m + 1, 0], heap[m + 1, 1], heap[m, 0], heap[m, 1]):
+            m += 1
+        if not _heap_before(heap[m, 0], heap[m, 1], key, ident):
+            break
+        heap[i, 0], heap[i, 1] = heap[m, 0], heap[m, 1]
+        i = m
+    heap[i, 0], heap[i, 1] = key, ident
+    return size
+
+
+@njit(cache=True)
+def _run_insert(rc, rid, rh, nr, c, ident):
+    """Insert (c, ident) into the c-sorted run list rc/rid[rh:rh+nr]; return the new rh."""
+    if rh + nr + 1 > rc.size:
+        for i in range(nr):
+            rc[i], rid[i] = rc[rh + i], rid[rh + i]
+        rh = 0
+    lo, hi = rh, rh + nr
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rc[mid] <= c:
+            lo = mid + 1
+        else:
+            hi = mid
+    for i in range(rh + nr, lo, -1):
+        rc[i], rid[i] = rc[i - 1], rid[i - 1]
+    rc[lo], rid[lo] = c, ident
+    return rh
+
+
+def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind, cp,
+               a0, a1, a2, tab, fin, first, admit, npre, acc, win, stat):
+    n = arr.size
+    base = np.zeros(n, np.int64)
+    prog = np.zeros(n, np.int64)
+    rdy = ready.copy()
+    for i in range(n):
+        if rdy[i]:
+            prog[i] = 1                 # first token emitted elsewhere: decode from j = 1
+    rc = np.zeros(2 * n + 2, np.int64)
+    rid = np.zeros(2 * n + 2, np.int64)
+    stk = np.zeros(n, np.int64)
+    heap = np.zeros((n, 2))
+    newl = np.zeros(n, np.int64)        # requests whose prefill ends in this iteration
+    cnt = np.zeros(B, np.int64)
+    rh = 0
+    nr = 0
+    SA = 0
+    D = 0
+    blocks = 0                           # blocks held (committed) by run list + partial
+    reserved = 0
+    nstk = 0
+    nh = 0
+    nxt = 0
+    narr = 0
+    done = 0
+    now = 0.0
+    pp = -1                              # sarathi: the partially prefilled request
+    ppdone = 0
+    iters = 0
+    t_lo, t_hi = win[0], win[1]
+    while done < n:
+        while narr < n and arr[narr] <= now:
+            if order == 1:
+                nh = _heap_push(heap, nh, y[narr] - prog[narr], narr)
+            narr += 1
+        P = 0
+        KVp = 0
+        nd = 0
+        nnew = 0
+        extra_d = 0                      # ready (decode-pool) requests decoding now
+        decode = False
+        evicted = False
+        tent = blocks
+        if sched != 0:
+            D += 1
+            decode = True
+            r = (1 - D) % B
+            tent = blocks + cnt[r]
+            if sched != 3 and tent > Mb:
+                evicted = True
+        # -- preemption in a mixed iteration (newest first) ---------------------------
+        if sched != 0 and evicted:
+            while tent > Mb:
+                best = -1
+                for q in range(rh, rh + nr):
+                    if best < 0 or rid[q] > rid[best]:
+                        best = q
+                if pp >= 0 and (best < 0 or pp > rid[best]):
+                    tent -= _nb(s[pp] + prog[pp], B)
+                    blocks -= _nb(s[pp] + prog[pp], B)
+                    npre[pp] += 1
+                    stat[1] += 1
+                    if order == 1:
+                        nh = _heap_push(heap, nh, y[pp] - prog[pp], pp)
+                    else:
+                        stk[nstk] = pp
+                        nstk += 1
+                    pp = -1
+                    continue
+                i = rid[best]
+                j = D - base[i]
+                tent -= _nb(s[i] + j, B)
+                blocks -= _nb(s[i] + j - 1, B)
+                cnt[(s[i] - base[i]) % B] -= 1
+                SA -= s[i] - base[i]
+                for q in range(best, rh + nr - 1):
+                    rc[q], rid[q] = rc[q + 1], rid[q + 1]
+                nr -= 1
+                prog[i] = j
+                rdy[i] = False
+                npre[i] += 1
+                stat[1] += 1
+                if order == 1:
+                    nh = _heap_push(heap, nh, y[i] - j, i)
+                else:
+                    stk[nstk] = i
+                    nstk += 1
+        tok = nr if sched != 0 else 0
+        # -- sarathi: the partial prefill continues first ------------------------------
+        if sched == 2 and pp >= 0:
+            need = s[pp] + prog[pp]
+            c = min(need - ppdone, btok - tok)
+            if c > 0:
+                P += c
+                KVp += ppdone + c
+                tok += c
+                ppdone += c
+                if ppdone == need:
+                    newl[nnew] = pp
+                    nnew += 1
+                    pp = -1
+        # -- admission ---------------------------------------------------------------
+        if not evicted:
+            while True:
+                inflight = nr + nnew + (1 if pp >= 0 else 0)
+                if inflight >= kmax:
+                    break
+                fromstk = False
+                if order == 1:
+                    if nh == 0:
+                        break
+                    i = int(heap[0, 1])
+                elif nstk > 0:
+                    i = stk[nstk - 1]
+                    fromstk = True
+                elif nxt < narr:
+                    i = nxt
+                else:
+                    break
+                j = prog[i]
+                held = s[i] + j
+                need = 0 if rdy[i] else held
+                if sched == 2 and need > 0:
+                    c = min(need, btok - tok)
+                    if c <= 0:
+                        break
+                else:
+                    c = need
+                    if tok + (need if need > 0 else 1) > btok:
+                        break
+                if sched == 3:
+                    if reserved + _nb(s[i] + omax, B) > Mb:
+                        break
+                elif sched == 0:
+                    if blocks + _nb(held, B) > Mb:
+                        break
+                elif tent + _nb(held, B) > Mb:
+                    break
+                # admit i
+                if order == 1:
+                    nh = _heap_pop(heap, nh)
+                elif fromstk:
+                    nstk -= 1
+                else:
+                    nxt += 1
+                if admit[i] < 0:
+                    admit[i] = now
+                if sched == 3:
+                    reserved += _nb(s[i] + omax, B)
+                if sched == 0:
+                    blocks += _nb(held, B)
+                else:
+                    tent += _nb(held, B)
+                if need == 0:
+                    extra_d += 1
+                    tok += 1
+                    KVp += held
+                    newl[nnew] = i
+                    nnew += 1
+                elif c < need:
+                    pp = i
+                    ppdone = c
+                    P += c
+                    KVp += c
+                    tok += c
+                else:
+                    P += need
+                    KVp += need
+                    tok += need
+                    newl[nnew] = i
+                    nnew += 1
+        if sched == 0:
+            if nnew > 0:
+                decode = False           # a prefill-only iteration
+            elif nr > 0:
+                decode = True
+                D += 1
+                r = (1 - D) % B
+                tent = blocks + cnt[r]
+                while tent > Mb:
+                    best = rh
+                    for q in range(rh, rh + nr):
+                        if rid[q] > rid[best]:
+                            best = q
+                    i = rid[best]
+                    j = D - base[i]
+                    tent -= _nb(s[i] + j, B)
+                    blocks -= _nb(s[i] + j - 1, B)
+                    cnt[(s[i] - base[i]) % B] -= 1
+                    SA -= s[i] - base[i]
+                    for q in range(best, rh + nr - 1):
+                        rc[q], rid[q] = rc[q + 1], rid[q + 1]
+                    nr -= 1
+                    prog[i] = j
+                    npre[i] += 1
+                    stat[1] += 1
+                    if order == 1:
+                        nh = _heap_push(heap, nh, y[i] - j, i)
+                    else:
+                        stk[nstk] = i
+                        nstk += 1
+                blocks = tent
+        else:
+            blocks = tent
+        if decode:
+            nd = nr
+        if nd == 0 and nnew == 0 and P == 0:
+            waiting = nh > 0 if order == 1 else (nxt < narr or nstk > 0)
+            if waiting or pp >= 0:
+                stat[3] = 1               # nothing fits an empty engine: infeasible
+                break
+            if narr < n:
+                now = arr[narr]
+                if sched != 0:
+                    D -= 1
+                continue
+            break
+        kv = KVp + (SA + D * nd if nd > 0 else 0)
+        ndx = nd + extra_d
+        tau = _cost(kind, P, ndx, kv, cp, a0, a1, a2, tab)
+        if blocks > stat[2]:
+            stat[2] = blocks              # peak blocks held during an iteration
+        if t_lo <= now < t_hi:
+            acc[0] += tau
+            acc[1] += blocks * B * tau
+            acc[2] += (ndx + nnew - extra_d + (1 if pp >= 0 else 0)) * tau
+            acc[3] += 1.0
+            acc[4] += kv * tau
+        now += tau
+        iters += 1
+        # -- prefills done in this iteration join the decoders ---------------------------
+        for q in range(nnew):
+            i = newl[q]
+            j = prog[i]
+            if first[i] < 0:
+                first[i] = now
+            b = D - j
+            base[i] = b
+            rdy[i] = False
+            if j >= o[i]:
+                fin[i] = now
+                blocks -= _nb(s[i] + j, B)
+                if sched == 3:
+                    reserved -= _nb(s[i] + omax, B)
+                done += 1
+            else:
+                rh = _run_insert(rc, rid, rh, nr, b + o[i], i)
+                nr += 1
+                SA += s[i] - b
+                cnt[(s[i] - b) % B] += 1
+        # -- decode completions ----------------------------------------------------------
+        if decode:
+            while nr > 0 and rc[rh] == D:
+                i = rid[rh]
+                fin[i] = now
+                blocks -= _nb(s[i] + o[i], B)
+                if sched == 3:
+                    reserved -= _nb(s[i] + omax, B)
+                SA -= s[i] - base[i]
+                cnt[(s[i] - base[i]) % B] -= 1
+                rh += 1
+                nr -= 1
+                done += 1
+    stat[0] = iters
+    return iters
+
+
+_kernel = njit(cache=True)(_kernel_py)
+_user_kernels = {}
+
+
+def run_kernel(*args, fn=None):
+    """Run the kernel (the built-in linear or table cost), or, with ``fn`` a numba-compiled
+    cost function of (P, n_d, K), a copy of it compiled once per function."""
+    if fn is None:
+        return _kernel(*args)
+    if fn not in _user_kernels:
+        import types
+
+        @njit
+        def user_cost(kind, P, nd, kv, cp, a0, a1, a2, tab):
+            return fn(P, nd, kv)
+
+        g = dict(_kernel_py.__globals__)
+        g["_cost"] = user_cost
+        body = types.FunctionType(_kernel_py.__code__, g, "_kernel_user")
+        _user_kernels[fn] = njit(body)
+    return _user_kernels[fn](*args)

@@ -1,0 +1,406 @@
+"""LLM serving with prefill and decode phases and real engine schedulers (MATH.md §9;
+docs/theory/llm_serving.md).
+
+:class:`LLMServer` is a :class:`~qtheory.queues.continuous.ContinuousBatching` whose
+iteration cost separates the phases (:class:`~qtheory.queues.iteration_cost.IterationCost`)
+and whose scheduler is one of vLLM, Orca, Sarathi-Serve or reserve-max
+(:mod:`qtheory.policies.llm_schedulers`), with KV memory in blocks.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from ..core.errors import ParameterError, QTheoryError, UnstableError
+from ..core.params import Param, positive
+from ..core.result import Result, SimulationResult
+from ..policies.llm_schedulers import ORDERS, as_scheduler
+from .continuous import TokenLaw
+from .iteration_cost import IterationCost
+
+__all__ = ["LLMServer"]
+
+_NAME = "LLMServer"
+
+
+def _int_or_inf(name, v, low=1):
+    if v is None or v == math.inf:
+        return math.inf
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+        raise ParameterError(f"{name} = {v!r} is invalid: an integer >= {low} (or None for "
+                             "no cap).")
+    return int(v)
+
+
+class LLMServer:
+    """An LLM engine with phase costs, a KV cache of ``memory`` tokens in blocks and a
+    scheduler.
+
+    Parameters
+    ----------
+    arrival_rate : float
+        Poisson request rate λ (requests per second).
+    prompt, output : int or law
+        Prompt length s and output length o in tokens (as :class:`ContinuousBatching`:
+        integers, qtheory or scipy laws, continuous laws rounded up). A request emits
+        o + 1 tokens: the prefill's and o decode iterations'.
+    cost : IterationCost
+        Iteration time τ(P, n_d, K).
+    memory : int
+        KV-cache capacity in tokens (:func:`qtheory.kv_tokens`); the engine has
+        ⌊memory / block_size⌋ blocks.
+    scheduler : {"vllm", "orca", "sarathi", "reserve"}
+        :mod:`qtheory.policies.llm_schedulers`.
+    max_seqs, max_tokens : int or None
+        Caps per iteration: sequences (vLLM's ``max_num_seqs``) and tokens
+        (``max_num_batched_tokens``; Sarathi's token budget, default 512 there).
+    block_size : int
+        Tokens per KV block (vLLM: 16); 1 counts memory in tokens.
+    order : {"fcfs", "spf"}
+        Waiting line order: arrival, or smallest predicted remaining output y − j (y from
+        ``prediction``, a qtheory prediction model of o; perfect by default).
+    max_output : int, optional
+        o_max reserved by ``"reserve"`` (default: the largest output of the law).
+
+    Examples
+    --------
+    >>> cost = IterationCost(0.01, 1e-4, 1e-4, 1e-7)
+    >>> srv = LLMServer(2.0, prompt=200, output=100, cost=cost, memory=40_000,
+    ...                 scheduler="orca")
+    >>> r = srv.capacity()         # 1 / (W + d0 E[g_B] / M), g_B = 26000 block-token-its
+    >>> round(r.value, 4), r.details["kind"], r.details["binding"]
+    (25.6246, 'bound', 'memory')
+    >>> s = srv.simulate(jobs=4000, replications=2, seed=1)
+    >>> s.mean("TTFT") < s.mean("T"), s.mean("preemptions") >= 0
+    (True, True)
+    """
+
+    arrival_rate = Param(positive)
+
+    def __init__(self, arrival_rate, prompt=None, output=None, cost=None, memory=None,
+                 scheduler="vllm", max_seqs=None, max_tokens=None, block_size=16,
+                 order="fcfs", prediction=None, max_output=None):
+        self.arrival_rate = arrival_rate
+        if prompt is None or output is None:
+            raise ParameterError("prompt and output (token counts or laws) are required.")
+        if not isinstance(cost, IterationCost):
+            raise ParameterError(f"cost = {cost!r} is invalid: pass qt.IterationCost(d0, "
+                                 "d_prefill, d_decode, d_kv) (or .roofline(model, gpu)).")
+        self.cost = cost
+        self.prompt, self.output = (p if isinstance(p, TokenLaw) else TokenLaw(p, name)
+                                    for p, name in ((prompt, "prompt"), (output, "output")))
+        self.scheduler = as_scheduler(scheduler)
+        if order not in ORDERS:
+            raise ParameterError(f"order = {order!r} is invalid: use 'fcfs' or 'spf'.")
+        self.order = order
+        self.prediction = prediction
+        self.block_size = _int_or_inf("block_size", block_size)
+        if memory is None or isinstance(memory, bool) or not isinstance(
+                memory, numbers.Real) or not memory >= self.block_size:
+            raise ParameterError(f"memory = {memory!r} is invalid: the KV capacity in tokens, "
+                                 f"at least one block ({self.block_size}).")
+        self.memory = int(memory)
+        self.blocks = self.memory // self.block_size
+        self.max_seqs = _int_or_inf("max_seqs", max_seqs)
+        mt = _int_or_inf("max_tokens", max_tokens)
+        if cost.max_tokens is not None:
+            mt = min(mt, cost.max_tokens)
+        if self.scheduler.chunked and mt == math.inf:
+            mt = 512
+        self.max_tokens = mt
+        self.max_output = int(self.output.values.max()) if max_output is None else \
+            _int_or_inf("max_output", max_output)
+        if self.max_output < self.output.values.max() and self.scheduler.reserve:
+            raise ParameterError(f"max_output = {max_output} is below the largest output "
+                                 f"{self.output.values.max()}: reserve-max needs a true cap.")
+        s_max, o_max = int(self.prompt.values.max()), int(self.output.values.max())
+        peak = s_max + (self.max_output if self.scheduler.reserve else o_max)
+        if -(-peak // self.block_size) > self.blocks:
+            raise ParameterError(f"memory = {memory} tokens cannot hold the largest request "
+                                 f"({peak} KV tokens in blocks of {self.block_size}): raise "
+                                 "memory or cap the lengths.")
+        if not self.scheduler.chunked and s_max > self.max_tokens:
+            raise ParameterError(f"max_tokens = {self.max_tokens} is below the longest prompt "
+                                 f"({s_max}): raise it or use scheduler='sarathi' (chunked).")
+        s1, o1, o2 = self.prompt.mean, self.output.mean, self.output.moment(2)
+        self.mean_prompt, self.mean_output = s1, o1
+        self.mean_g = (o1 + 1) * s1 + (o2 + o1) / 2
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_preset(cls, model, gpu, arrival_rate, prompt, output, scheduler="vllm",
+                    efficiency=1.0, num_gpus=1, block_size=16, utilization=0.9, **options):
+        """A server for ``model`` on ``num_gpus`` × ``gpu``: cost by
+        :meth:`IterationCost.roofline`, memory the whole KV blocks of
+        :func:`qtheory.kv_tokens` (weights and the utilization margin subtracted).
+
+        Examples
+        --------
+        >>> srv = LLMServer.from_preset("Llama-3-8B", "A100-80GB", 4.0, 512, 256)
+        >>> srv.memory, srv.blocks     # ⌊(0.9 x 80 GiB - 16.06 GB) / 128 KiB⌋ // 16 blocks
+        (467280, 29205)
+        """
+        from .llm import kv_blocks
+        cost = IterationCost.roofline(model, gpu, efficiency=efficiency, num_gpus=num_gpus)
+        blocks = kv_blocks(model, gpu, block_size=block_size, num_gpus=num_gpus,
+                           utilization=utilization)
+        return cls(arrival_rate, prompt, output, cost=cost, memory=blocks * block_size,
+                   scheduler=scheduler, block_size=block_size, **options)
+
+    @classmethod
+    def from_continuous(cls, cb, scheduler="orca", block_size=1, **options):
+        """The :class:`ContinuousBatching` ``cb`` as an LLMServer: its cost
+        d0 + d_tok·tokens + d1·KV as :meth:`IterationCost.from_continuous`, memory in
+        tokens (block_size 1). With ``scheduler="orca"`` the simulator runs
+        ``cb.simulate(policy=qt.Evict())``'s model (same draws for the same seed); with
+        ``"reserve"`` that of ``qt.Reserve()``."""
+        if cb.prompt is None:
+            raise ParameterError("from_continuous needs independent prompt and output laws "
+                                 "(not joint=).")
+        return cls(cb.arrival_rate, cb.prompt, cb.output,
+                   IterationCost.from_continuous(cb.d0, cb.d1, cb.d_tok), cb.memory,
+                   scheduler, None if cb.max_seqs == math.inf else int(cb.max_seqs),
+                   None if cb.max_tokens == math.inf else int(cb.max_tokens),
+                   block_size, **options)
+
+    def __repr__(self):
+        return (f"LLMServer(arrival_rate={self.arrival_rate!r}, E[s]={self.mean_prompt:.6g}, "
+                f"E[o]={self.mean_output:.6g}, cost={self.cost!r}, memory={self.memory}, "
+                f"scheduler={self.scheduler.name!r})")
+
+    def sample_tokens(self, rng, n):
+        return self.prompt.sample(rng, n), self.output.sample(rng, n)
+
+    # -- capacity ---------------------------------------------------------------------
+    def mean_block_g(self):
+        """E[Σ_{j=0}^{o} B⌈(s + j)/B⌉]: a request's lifetime memory·iterations in whole
+        blocks (= E[g] = E[(o + 1)(s + o/2)] when B = 1)."""
+        B = self.block_size
+        if B == 1:
+            return self.mean_g
+
+        def F(n):        # Σ_{t=1}^{n} B⌈t/B⌉ for integer arrays n >= 0
+            q, r = n // B, n % B
+            return B * B * q * (q + 1) / 2 + r * B * (q + 1)
+        sv, sp = self.prompt.values, self.prompt.probs
+        ov, op = self.output.values, self.output.probs
+        # E[F(s + o)] − E[F(s − 1)]: the law of s + o by convolution of the pmfs
+        lo = int(sv.min() + ov.min())
+        ps = np.zeros(int(sv.max() - sv.min()) + 1)
+        ps[sv - sv.min()] = sp
+        po = np.zeros(int(ov.max() - ov.min()) + 1)
+        po[ov - ov.min()] = op
+        pso = np.convolve(ps, po)
+        n = np.arange(lo, lo + pso.size)
+        return float(pso @ F(n) - sp @ F(np.maximum(sv - 1, 0)))
+
+    def capacity(self) -> Result:
+        """The largest request rate any scheduler sustains: a **bound**.
+
+        λ* = 1 / (d_prefill E[s] + d_decode E[o] + d_kv E[g] + d0 · max{E[g_B]/M,
+        E[o + 1]/k_max, E[s + o]/B_tok}),
+
+        g = Σ_j (s + j) a request's KV·iterations, g_B the same in whole blocks, M the
+        memory, k_max and B_tok the caps per iteration. Each request costs its own phase
+        work plus d0 per iteration, and an iteration holds at most M of KV, k_max
+        sequences and B_tok tokens, hence at least max{...} iterations per request. This
+        generalises MATH.md §5.2's bound to phase costs; with memory not binding it is
+        Li, Dai and Peng's (2025, arXiv 2504.07347, Thm. 1) λ(m_p + m_d) < b / t_b,
+        t_b the time of a full batch of b tokens. Work-conserving token-budget
+        schedulers (orca, sarathi) reach it when the token budget binds; vLLM's
+        prefill-only iterations cost an extra d0 per prefill iteration and it does not.
+
+        Measured (tests/test_llm_phases.py, saturated simulation throughput / λ*): sarathi
+        with a binding token budget −0.4 % to −1.5 %; see the docs page for the table.
+
+        Only for the linear cost.
+        """
+        if not self.cost.linear:
+            raise ParameterError("capacity() needs the linear IterationCost; with a table "
+                                 "or a function, measure it: simulate(saturated=True).")
+        d0, dp, dd, dk = self.cost.coefficients
+        work = dp * self.mean_prompt + dd * self.mean_output + dk * self.mean_g
+        if self.scheduler.reserve:
+            # a request holds B⌈(s + o_max)/B⌉ reserved tokens through its o + 1 iterations
+            B = self.block_size
+            res = B * np.ceil((self.prompt.values + self.max_output) / B)
+            mem = float(self.prompt.probs @ res) * (self.mean_output + 1)
+        else:
+            mem = self.mean_block_g()
+        terms = {"memory": mem / (self.blocks * self.block_size),
+                 "max_seqs": (self.mean_output + 1) / self.max_seqs,
+                 "max_tokens": (self.mean_prompt + self.mean_output) / self.max_tokens}
+        binding = max(terms, key=terms.get)
+        cap = 1.0 / (work + d0 * terms[binding])
+        return Result(cap, 0.0, "bound", _NAME,
+                      details={"kind": "bound", "binding": binding,
+                               "per_request_work": work, "iterations_per_request":
+                               terms[binding], "source": "Li, Dai, Peng 2025 (phase costs)"})
+
+    @property
+    def load(self):
+        """λ / capacity()."""
+        return self.arrival_rate / self.capacity().value
+
+    # -- fluid approximations ----------------------------------------------------------
+    def _work(self):
+        d0, dp, dd, dk = self.cost.coefficients
+        return dp * self.mean_prompt + dd * self.mean_output + dk * self.mean_g
+
+    def iteration_time(self) -> Result:
+        """Mean iteration time while the engine never idles: τ* = d0 / (1 − λW), W the
+        per-request work d_prefill E[s] + d_decode E[o] + d_kv E[g] (an identity over a
+        busy period: time = d0 · iterations + λ W · time). vLLM: the mean *decode*
+        iteration stretched by the prefill iterations between decodes (see
+        :meth:`time_per_output_token`)."""
+        if not self.cost.linear:
+            raise ParameterError("the fluid analysis needs the linear IterationCost.")
+        d0 = self.cost.d0
+        lam = self.arrival_rate
+        denom = 1 - lam * self._work()
+        if self.scheduler.prefill_first:
+            denom -= lam * d0              # one prefill iteration per request (each its d0)
+        if not denom > 0:
+            raise UnstableError(1 - denom, "the engine's work exceeds its time: lower "
+                                "arrival_rate")
+        return Result(d0 / denom, 0.0, "fluid", _NAME, details={"kind": "approximation"})
+
+    def time_per_output_token(self) -> Result:
+        """Mean TPOT, a **fluid approximation**: the time between a request's decode
+        iterations, τ* of :meth:`iteration_time`.
+
+        orca / sarathi / reserve: every iteration advances every decoding request, so
+        TPOT = τ* = d0 / (1 − λW). vLLM: a prefill-only iteration (one per request, its
+        own d0) stalls the decoders, and the same balance gives
+        TPOT = d0 / (1 − λ(d0 + W)). Measured error against the simulator in the docs
+        page (docs/theory/llm_serving.md) and in tests/test_llm_phases.py.
+        """
+        r = self.iteration_time()
+        return Result(r.value, 0.0, "fluid", _NAME, details={"kind": "approximation"})
+
+    def time_to_first_token(self) -> Result:
+        """Mean TTFT, a **fluid approximation**: half an iteration of waiting, then the
+        iteration (or, for sarathi, the chunks) that carry the prompt.
+
+        orca / reserve: 1.5 τ* + (d_prefill + d_kv) E[s] (the prefill iteration is τ*
+        plus this request's own prompt work). vLLM: 0.5 τ* + d0 + (d_prefill + d_kv) E[s]
+        (its own prefill-only iteration). sarathi: 0.5 τ* + E[⌈s / c⌉] τ_c, chunks of
+        c = B_tok − n̄_d tokens (n̄_d = λ E[o] τ* decoders) in iterations of
+        τ_c = τ* + (d_prefill + d_kv)·c·(1 − λτ*E[s]/c)⁺... simplified to
+        τ_c = d0 + d_prefill c + d_decode n̄_d + d_kv (K̄ + c).
+        Near capacity requests queue for memory and these are low.
+        """
+        tau = self.iteration_time().value
+        d0, dp, dd, dk = self.cost.coefficients
+        s1 = self.mean_prompt
+        name = self.scheduler.name
+        if name == "vllm":
+            v = 0.5 * tau + d0 + (dp + dk) * s1
+        elif name == "sarathi":
+            nd = self.arrival_rate * self.mean_output * tau
+            K = self.arrival_rate * (self.mean_g - self.mean_prompt) * tau
+            c = max(self.max_tokens - nd, 1.0)
+            sv, sp = self.prompt.values, self.prompt.probs
+            chunks = float(sp @ np.ceil(sv / c))
+            tau_c = d0 + dp * c + dd * nd + dk * (K + c)
+            v = 0.5 * tau + chunks * tau_c
+        else:
+            v = 1.5 * tau + (dp + dk) * s1
+        return Result(v, 0.0, "fluid", _NAME, details={"kind": "approximation"})
+
+    # -- simulation ---------------------------------------------------------------------
+    def simulate(self, jobs=100_000, seed=1, replications=10, saturated=False, warmup=0.1,
+                 cooldown=0.1, quantiles=(0.5, 0.9, 0.99), ready=False) -> SimulationResult:
+        """Simulate the engine (:mod:`qtheory.methods.sim.llm_sched`).
+
+        Returns a :class:`SimulationResult` whose ``metrics`` hold, with 95 % CIs over
+        replications: ``T`` (end-to-end), ``TTFT``, ``TPOT`` (per request (T − TTFT)/o,
+        o ≥ 1), ``queue`` (arrival to first scheduled), ``preemptions`` (per request),
+        their percentiles ``T_P50``, ``TTFT_P90``, ``TPOT_P99``, ... , ``throughput``
+        (completions per second), ``memory_util`` (time-average blocks in use × B / M),
+        ``batch`` (sequences per iteration, time-average), ``iteration_time``;
+        ``details``: ``iterations_per_second``, ``peak_blocks``, ``iterations``.
+        ``saturated=True``: every request arrives at time 0 (the engine's maximal
+        throughput).
+        """
+        from ..laws.predictions import Perfect, as_prediction
+        from ..methods.sim.batch import measured_window
+        from ..methods.sim.engine import _check_int
+        from ..methods.sim.llm_sched import run_kernel
+        import time
+        jobs = _check_int("jobs", jobs, 20, "simulate at least 20 requests")
+        replications = _check_int("replications", replications, 2,
+                                  "use at least 2 independent replications")
+        if not saturated:
+            cap = self.capacity().value if self.cost.linear else math.inf
+            if not self.arrival_rate < cap:
+                raise UnstableError(self.arrival_rate / cap, f"capacity() is {cap:.6g} "
+                                    "requests/s: lower arrival_rate")
+        lo, hi = measured_window(jobs, warmup, cooldown)
+        pred = as_prediction(self.prediction) or Perfect()
+        kind, cp, a0, a1, a2, tab, fn = self.cost.kernel_args()
+        kmax = int(min(self.max_seqs, jobs + 1))
+        btok = int(min(self.max_tokens, 2**62))
+        lam = float(self.arrival_rate)
+        keys = ["T", "TTFT", "TPOT", "queue", "preemptions", "throughput", "memory_util",
+                "batch", "iteration_time"]
+        qnames = [(m, p) for m in ("T", "TTFT", "TPOT") for p in quantiles]
+        samples = {k: [] for k in keys + [f"{m}_P{100 * p:g}" for m, p in qnames]}
+        details = {"iterations_per_second": [], "iterations": 0, "peak_blocks": 0}
+        t_start = time.perf_counter()
+        for child in np.random.SeedSequence(seed).spawn(replications):
+            rng = np.random.default_rng(child)
+            arr = np.zeros(jobs) if saturated else np.cumsum(rng.exponential(1 / lam, jobs))
+            s, o = self.sample_tokens(rng, jobs)
+            y = np.asarray(pred.sample(o.astype(float), rng), float)
+            fin = np.zeros(jobs)
+            first = -np.ones(jobs)
+            admit = -np.ones(jobs)
+            npre = np.zeros(jobs, np.int64)
+            acc = np.zeros(5)
+            stat = np.zeros(4, np.int64)
+            rdy = np.zeros(jobs, np.bool_) if ready is False else np.asarray(ready, np.bool_)
+            win = np.array([arr[lo], arr[hi - 1]]) if not saturated else np.array([0.0, 0.0])
+            t0 = time.perf_counter()
+            run_kernel(arr, s, o, y, rdy, self.scheduler.code, ORDERS[self.order],
+                       self.blocks, self.block_size, kmax, btok, self.max_output, kind, cp,
+                       a0, a1, a2, tab, fin, first, admit, npre, acc, win, stat, fn=fn)
+            dt = time.perf_counter() - t0
+            if stat[3]:
+                raise QTheoryError("the simulator could not fit a request into an empty "
+                                   "engine (memory, max_seqs or max_tokens too small).")
+            details["iterations_per_second"].append(stat[0] / dt)
+            details["iterations"] += int(stat[0])
+            details["peak_blocks"] = max(details["peak_blocks"], int(stat[2]))
+            w = slice(lo, hi)
+            T = fin[w] - arr[w]
+            ttft = first[w] - arr[w]
+            ow = o[w]
+            tpot = ((fin[w] - first[w])[ow > 0] / ow[ow > 0])
+            samples["T"].append(T.mean())
+            samples["TTFT"].append(ttft.mean())
+            samples["TPOT"].append(tpot.mean() if tpot.size else 0.0)
+            samples["queue"].append((admit[w] - arr[w]).mean())
+            samples["preemptions"].append(npre.mean())
+            for m, p in qnames:
+                v = {"T": T, "TTFT": ttft, "TPOT": tpot}[m]
+                samples[f"{m}_P{100 * p:g}"].append(float(np.quantile(v, p)) if v.size
+                                                    else 0.0)
+            k1, k2 = int(0.1 * jobs), int(0.8 * jobs)
+            ft = np.partition(fin, (k1, k2))
+            samples["throughput"].append((k2 - k1) / (ft[k2] - ft[k1]))
+            if saturated or acc[0] == 0:
+                # the same order statistics bound the window of the time averages
+                samples["memory_util"].append(math.nan)
+                samples["batch"].append(math.nan)
+                samples["iteration_time"].append(math.nan)
+            else:
+                samples["memory_util"].append(acc[1] / (self.memory * acc[0]))
+                samples["batch"].append(acc[2] / acc[0])
+                samples["iteration_time"].append(acc[0] / acc[3])
+        details["iterations_per_second"] = float(np.median(details["iterations_per_second"]))
+        res = SimulationResult.from_replications(samples, jobs, lo,
+                                                 f"{self.scheduler.name}/{self.order}",
+                                                 **details)
+        return res.with_(elapsed=time.perf_counter() - t_start)
