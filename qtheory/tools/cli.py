@@ -440,6 +440,11 @@ def cmd_mean(args):
     s = Setup(args)
     options = ({"jobs": args.jobs, "replications": args.replications, "seed": args.seed}
                if args.method == "simulation" else {})
+    if args.servers > 1 or args.speed != "1":
+        return _mean_servers(args, s, options)
+    if args.method == "approximation":
+        raise ParameterError("--method approximation is for several servers (M/G/k): add "
+                             "--servers K, or use --method auto on one server.")
     records = []
     for rho, policy, q, T, context in s.cells():
         with blame(context if args.method == "auto" else f"{context} with --method {args.method}"):
@@ -464,6 +469,44 @@ def cmd_mean(args):
             f"rho={r['load']:<6g} {r['policy']:<26} E[T] = {r['mean_response_time']:.10g} "
             f"± {r['error']:.2g}  ({r['method']})"
             + (f"  T* = {r['threshold']:.6g}" if math.isfinite(r["threshold"]) else "")
+            for r in records)
+    emit(records, args.format, text)
+    return 0
+
+
+def _mean_servers(args, s, options):
+    """``mean --servers k``: the central M/G/k queue (qt.MGk) at per-server load rho."""
+    from ..laws.predictions import Threshold
+    from ..policies.catalogue import OneBit
+    from ..queues.mgk import MGk
+    if args.method in ("soap", "symbolic"):
+        raise ParameterError(f"--method {args.method} is for one server: with --servers use "
+                             "--method auto, formula (exact results only) or simulation.")
+    method = "exact" if args.method == "formula" else args.method
+    k = args.servers
+    speed = 1.0 if args.speed == "1" else 1.0 / k
+    records = []
+    for rho in s.loads:
+        for text, policy in zip(s.spellings, s.policies):
+            context = f"--policy {text} at --load {rho:g} with --servers {k}"
+            if isinstance(policy, OneBit) and not isinstance(s.prediction, Threshold):
+                raise ParameterError(f"{context}: a one-bit policy on several servers needs "
+                                     "its threshold: give --prediction threshold:T[:MODEL] "
+                                     "(optimal thresholds are computed for one server only).")
+            with blame(context if args.method == "auto"
+                       else f"{context} with --method {args.method}"):
+                m = MGk(rho * k * speed / s.size.mean, s.size, k, s.prediction, speed=speed)
+                r = m.mean_response_time(policy, method=method, **options)
+            ci = getattr(r, "ci", None) or (math.nan, math.nan)
+            records.append(dict(load=rho, policy=label(policy), servers=k,
+                                speed=args.speed, mean_response_time=float(r),
+                                error=float(r.error), method=r.method,
+                                kind=r.details.get("kind", ""), ci_lo=ci[0], ci_hi=ci[1]))
+
+    def text():
+        return "\n".join(
+            f"rho={r['load']:<6g} k={r['servers']:<3} {r['policy']:<26} E[T] = "
+            f"{r['mean_response_time']:.10g} ± {r['error']:.2g}  ({r['method']})"
             for r in records)
     emit(records, args.format, text)
     return 0
@@ -701,9 +744,10 @@ def build_parser():
                         choices=["auto", "formula", "soap", "simulation"])
     exact = argparse.ArgumentParser(add_help=False)
     exact.add_argument("--method", default="auto",
-                       choices=["auto", "formula", "soap", "symbolic", "simulation"],
+                       choices=["auto", "formula", "soap", "symbolic", "simulation",
+                                "approximation"],
                        help="symbolic: the exact sympy expression (printed in CSV/JSON), "
-                            "evaluated to 17 digits")
+                            "evaluated to 17 digits; approximation: with --servers only")
     def simulation_flags(min_jobs, jobs_help):
         flags = argparse.ArgumentParser(add_help=False)
         g = flags.add_argument_group("simulation")
@@ -728,11 +772,21 @@ def build_parser():
                               epilog="examples:\n" + "".join(f"  qtheory {name} {e}\n"
                                                              for e in examples) + LAW_HELP)
 
-    command("mean", [queue, exact, simulation, output],
-            "mean response time of policies over loads",
-            ["--policy sprpt --size 'expon()' --prediction exp --load 0.5:0.95:0.05 --csv",
-             "--policy onebit:pre --size 'weibull(0.5, 0.5)' --prediction exp --load 0.9",
-             "--policy srpt --method simulation --jobs 100000 --json"])
+    mean = command("mean", [queue, exact, simulation, output],
+                   "mean response time of policies over loads",
+                   ["--policy sprpt --size 'expon()' --prediction exp --load 0.5:0.95:0.05 "
+                    "--csv",
+                    "--policy onebit:pre --size 'weibull(0.5, 0.5)' --prediction exp --load 0.9",
+                    "--policy srpt --method simulation --jobs 100000 --json",
+                    "--policy fcfs --servers 4 --load 0.5,0.9",
+                    "--policy srpt --servers 8 --method simulation --load 0.9"])
+    mean.add_argument("--servers", default=1, metavar="K",
+                      type=_integer(1, "the number of servers, an integer >= 1 (e.g. 4)"),
+                      help="k servers sharing one central queue (qt.MGk); --load is then the "
+                           "load per server, lambda E[X] / (k speed)")
+    mean.add_argument("--speed", default="1", choices=["1", "1/k"],
+                      help="speed of each server with --servers: 1, or 1/k (the SRPT-k "
+                           "literature's convention)")
     t = command("tail", [queue, output],
                 "variance and percentiles of the response time (exact moments, quantiles "
                 "by numerical inversion)",
