@@ -21,13 +21,15 @@ from .stats import TailHistogram
 
 
 def _loop_of(plan):
-    """The k-server loop serving ``plan``: "fcfs" (one constant rank), "ps", or "pwk"
-    (any rank pieces)."""
+    """The k-server loop serving ``plan``: "fcfs" (one constant rank), "key" (one piece
+    d + m a, m in {-1, 0}), "ps", or "pwk" (any rank pieces)."""
     if plan.loop == "lindley":
         return "fcfs"
     if plan.loop == "ps":
         return "ps"
-    if plan.loop in ("key", "pw", "fb"):
+    if plan.loop == "key":
+        return "key"
+    if plan.loop in ("pw", "fb"):
         return "pwk"
     raise PolicyError(f"the k-server simulator serves policies with declared rank pieces "
                       f"(every catalogue rank policy, qt.Rank with piecewise-linear ranks) and "
@@ -57,7 +59,9 @@ def run_replication_k(plan, servers, speed, seed, jobs, warmup, edges=None, per_
         if plan.arrival_order:
             d, part = plan.by_arrival(d, g0)
         shared = True
-        if loop == "pwk":
+        if loop == "key":
+            d = plan.keys(d, part)
+        elif loop == "pwk":
             pid, pieces = plan.profiles(d, part)
             shared = plan.shared is not None
             if not shared:
@@ -74,6 +78,11 @@ def run_replication_k(plan, servers, speed, seed, jobs, warmup, edges=None, per_
             if loop == "fcfs":
                 start, m = MK.fcfs_k_chunk(gaps, work, x, g0, warmup, jobs, record, speed,
                                            state.free_at, state.fs, state.st, *out)
+            elif loop == "key":
+                start, m = MK.key_k_chunk(plan.slope, gaps, work, x, d, g0, start, warmup,
+                                          jobs, record, servers, speed, state.F, state.G,
+                                          state.rs, state.rft, state.hkey, state.hg,
+                                          state.hs, state.free, state.fs, state.st, *out)
             elif loop == "ps":
                 start, m = MK.ps_k_chunk(gaps, work, x, g0, start, warmup, jobs, record,
                                          servers, speed, state.F, state.G, state.HK,

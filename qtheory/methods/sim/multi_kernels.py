@@ -10,6 +10,11 @@ n_out)`` returned, nothing allocated inside a loop). Every server works at rate
   server that frees first, in arrival order): O(k) per job.
 * :func:`ps_k_chunk`: processor sharing on k servers (each of n jobs gets
   ``speed * min(1, k / n)``), by virtual time.
+* :func:`key_k_chunk`: ranks ``d + m * age`` with one slope m in {-1, 0} (SRPT, PSJF,
+  SPRPT, PSPJF, preemptive priority classes): a running job's rank never rises, so the
+  running set changes only at arrivals (a newcomer strictly below the worst running
+  job's rank takes its server) and completions (the best waiting job starts): O(k) per
+  event plus a heap of waiting keys.
 * :func:`pwk_chunk`: any rank given as linear pieces in age (the same piece tables as
   :func:`.kernels.pw_chunk`). After every event the jobs are ordered by (class, rank,
   rising flag, job number) and the first k run. A job whose rank rises (slope > 0) and
@@ -27,7 +32,8 @@ from numba import njit
 
 from .kernels import (
     AGE, ARR, B, CLS, CNT, END, FN, GIDX, M, NSYS, PID, RUN, S0, SEG, SIZE, SPAN, SUM, T_,
-    V_, WIN, WORK, AREA, D, D2, _hpop, _hpush, _leave, _new_job, _pw_advance, _pw_piece,
+    V_, WIN, WORK, AREA, D, D2, _hpop, _hpush, _kpop, _kpush, _leave, _new_job, _pw_advance,
+    _pw_piece,
 )
 
 INF = math.inf
@@ -140,6 +146,111 @@ def ps_k_chunk(gaps, work, size, gidx0, start, w_lo, w_hi, record, servers, spee
     st[FN] = fn
     st[WIN] = win
     st[CNT] = cnt
+    return i, nout
+
+
+@njit(**_JIT)
+def key_k_chunk(slope, gaps, work, size, d, gidx0, start, w_lo, w_hi, record, servers, speed,
+                F, G, rs, rft, hkey, hg, hs, free, fs, st, out_g, out_t, out_x):
+    """Serve one chunk on ``servers`` servers under the rank ``d + slope * age``
+    (arguments as in :func:`.kernels.key_chunk`; ``rs``/``rft``: the running slots and
+    the times they would finish, every running job being served at ``speed``;
+    ``st[RUN]`` the number running)."""
+    t, area, span, tsum = fs[T_], fs[AREA], fs[SPAN], fs[SUM]
+    hn, fn, win, cnt = st[NSYS], st[FN], st[WIN], st[CNT]
+    nr = st[RUN]
+    if nr < 0:
+        nr = 0
+    nsys = nr + hn
+    inv = 1.0 / speed
+    nout = 0
+    ta = 0.0
+    i = start
+    n_arr = gaps.shape[0]
+    while i < n_arr:
+        tn = ta + gaps[i]
+        while nr > 0:
+            j = 0
+            for h in range(1, nr):
+                if rft[h] < rft[j]:
+                    j = h
+            if rft[j] > tn:
+                break
+            tau = rft[j] - t
+            if win:
+                area += nsys * tau
+                span += tau
+            t = rft[j]
+            s = rs[j]
+            rt, c, nout = _leave(F, G, s, t, w_lo, w_hi, record, out_g, out_t, out_x, nout)
+            tsum += rt
+            cnt += c
+            free[fn] = s
+            fn += 1
+            nsys -= 1
+            if hn > 0:
+                s, hn = _kpop(hkey, hg, hs, hn)
+                rs[j] = s
+                rft[j] = t + (F[s, WORK] - F[s, AGE]) * inv
+            else:
+                nr -= 1
+                rs[j] = rs[nr]
+                rft[j] = rft[nr]
+        if win:
+            area += nsys * (tn - t)
+            span += tn - t
+        t = tn
+        if fn == 0:
+            break
+        ta = tn
+        fn -= 1
+        s = free[fn]
+        g = gidx0 + i
+        _new_job(F, G, s, ta, work[i], size[i], d[i], 0.0, g)
+        nsys += 1
+        if g == w_lo:
+            win = 1
+        if g == w_hi:
+            win = 0
+        if nr < servers:
+            rs[nr] = s
+            rft[nr] = t + work[i] * inv
+            nr += 1
+        else:
+            # the worst running job: highest rank, ties to the later arrival
+            j = 0
+            r = rs[0]
+            kj = F[r, D] + slope * (F[r, WORK] - (rft[0] - t) * speed) if slope != 0.0 \
+                else F[r, D]
+            for h in range(1, nr):
+                r = rs[h]
+                kh = F[r, D] + slope * (F[r, WORK] - (rft[h] - t) * speed) if slope != 0.0 \
+                    else F[r, D]
+                if kh > kj or (kh == kj and G[r, GIDX] > G[rs[j], GIDX]):
+                    j, kj = h, kh
+            if d[i] < kj:   # strictly better: it takes that server
+                r = rs[j]
+                F[r, AGE] = F[r, WORK] - (rft[j] - t) * speed
+                hn = _kpush(hkey, hg, hs, hn, kj, G[r, GIDX], r)
+                rs[j] = s
+                rft[j] = t + work[i] * inv
+            else:
+                hn = _kpush(hkey, hg, hs, hn, d[i], g, s)
+        i += 1
+    for h in range(nr):
+        F[rs[h], AGE] = F[rs[h], WORK] - (rft[h] - t) * speed
+        rft[h] -= ta
+    for h in range(F.shape[0]):
+        F[h, ARR] -= ta
+    fs[T_] = t - ta
+    fs[AREA] = area
+    fs[SPAN] = span
+    fs[SUM] = tsum
+    st[NSYS] = hn
+    st[FN] = fn
+    st[WIN] = win
+    st[CNT] = cnt
+    st[RUN] = nr
     return i, nout
 
 
@@ -422,6 +533,11 @@ class KState:
         self.kg = np.zeros(capacity, np.int64)
         self.rate = np.zeros(capacity)
         self.grp = np.zeros(capacity, np.int64)
+        self.rs = np.zeros(servers, np.int64)
+        self.rft = np.zeros(servers)
+        self.hkey = np.zeros(capacity)
+        self.hg = np.zeros(capacity, np.int64)
+        self.hs = np.zeros(capacity, np.int64)
         self.fs = np.zeros(NFS)
         self.st = np.zeros(NST, np.int64)
         self.st[RUN] = -1
@@ -440,7 +556,8 @@ class KState:
     def grow(self):
         old = self.capacity
         new = 2 * old
-        names = ["F", "G", "HK", "HI", "act", "kc", "kv", "kf", "kg", "rate", "grp"]
+        names = ["F", "G", "HK", "HI", "act", "kc", "kv", "kf", "kg", "rate", "grp", "hkey",
+                 "hg", "hs"]
         if self.loop == "pwk":
             names.append("SEGS")
         for name in names:
@@ -456,5 +573,5 @@ class KState:
         self.st[FN] = nf + old
 
 
-__all__ = ["fcfs_k_chunk", "ps_k_chunk", "pwk_chunk", "KState", "D", "D2", "SEG", "SIZE",
+__all__ = ["fcfs_k_chunk", "ps_k_chunk", "key_k_chunk", "pwk_chunk", "KState", "D", "D2", "SEG", "SIZE",
            "ARR", "WORK", "GIDX"]
