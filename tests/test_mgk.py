@@ -136,6 +136,16 @@ def test_k1_simulator_is_the_one_server_simulator(policy):
     assert a.value == pytest.approx(b.value, rel=1e-12)
 
 
+@pytest.mark.parametrize("policy", [qt.FCFS, qt.SRPT, qt.PSJF])
+def test_fast_loops_equal_the_general_loop(policy):
+    """The Kiefer-Wolfowitz FCFS loop and the key loop against the general piecewise loop
+    on the same draws (k = 4, rho = 0.9, heavy-tailed sizes)."""
+    m = qt.MGk(3.6, qt.Hyperexponential.balanced(1.0, 4.0), servers=4)
+    a = simulate_k(m, policy, 4, jobs=30_000, replications=2, seed=8)
+    b = simulate_k(m, policy, 4, jobs=30_000, replications=2, seed=8, loop="pwk")
+    assert a.value == pytest.approx(b.value, rel=1e-10)
+
+
 # -- the k-server loops on hand-checked schedules -------------------------------------------------
 def _run(policy, gaps, sizes, k, preds=None):
     """Response times of a tiny arrival sequence through the k-server piecewise loop."""

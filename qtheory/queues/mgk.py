@@ -491,7 +491,7 @@ class MGk:
     def validate(self, policy, jobs=200_000, replications=10, seed=1, z_max=None,
                  **sim_options):
         """Every method for ``policy`` side by side (what :func:`qtheory.validate` calls on
-        an MGk): the exact value (must agree with the simulation, Student-t |z| test),
+        an MGk): the exact value (must agree with the simulation by a Student-t test of z),
         the approximation (shown with its deviation from the simulation; an
         approximation is not held to the CI), the bounds (the simulation's CI must reach
         above the lower bound and below the upper one) and the simulation.

@@ -38,15 +38,17 @@ def _loop_of(plan):
 
 
 def run_replication_k(plan, servers, speed, seed, jobs, warmup, edges=None, per_job=False,
-                      chunk=CHUNK, tail=False):
-    """One replication of the k-server queue (as :func:`.engine.run_replication`)."""
+                      chunk=CHUNK, tail=False, loop=None):
+    """One replication of the k-server queue (as :func:`.engine.run_replication`);
+    ``loop="pwk"`` serves any rank-piece policy by the general loop (a check of the
+    faster ones)."""
     from . import multi_kernels as MK
     rng = np.random.default_rng(seed)
     acc = _Accumulator(jobs, warmup, edges, per_job,
                        TailHistogram(float(plan.q.size.mean)) if tail else None)
     measured = jobs - warmup
     record = acc.record
-    loop = _loop_of(plan)
+    loop = _loop_of(plan) if loop is None else loop
     state = MK.KState(loop, servers)
     dummy_i, dummy_f = np.empty(1, np.int64), np.empty(1)
     buffers = None
@@ -110,12 +112,14 @@ def run_replication_k(plan, servers, speed, seed, jobs, warmup, edges=None, per_
 
 def simulate_k(q, policy, servers, speed=1.0, jobs=10**6, replications=10, seed=1,
                warmup=None, executor=None, per_job=False, by_size=None, precision=None,
-               chunk=CHUNK, quantiles=None):
+               chunk=CHUNK, quantiles=None, loop=None):
     """Simulate ``policy`` on a central queue with ``servers`` servers of speed ``speed``
     (arrivals at rate ``q.arrival_rate``, sizes and predictions from ``q``): the
     ``servers`` jobs of lowest rank run, one per server, preemptive-resume, ties to the
     earlier arrival; non-preemptive policies keep a started job on its server (their
-    rank's class -inf once started). Options and result as :func:`.engine.simulate`.
+    rank's class -inf once started). Options and result as :func:`.engine.simulate`;
+    ``loop="pwk"`` forces the general piecewise loop on a FCFS or key-shaped rank (an
+    independent check of the faster loops: same draws, different arithmetic).
 
     Examples
     --------
@@ -143,6 +147,10 @@ def simulate_k(q, policy, servers, speed=1.0, jobs=10**6, replications=10, seed=
                              "relative half-width, e.g. 0.01.")
     plan = Plan(q, policy)
     _loop_of(plan)
+    if loop not in (None, "pwk") or (loop == "pwk" and plan.loop not in ("lindley", "key",
+                                                                          "pw", "fb")):
+        raise ParameterError(f"loop = {loop!r} is invalid here: use None, or 'pwk' for a "
+                             "policy given by rank pieces.")
     try:
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     except (TypeError, ValueError):
@@ -158,7 +166,8 @@ def simulate_k(q, policy, servers, speed=1.0, jobs=10**6, replications=10, seed=
             raise ParameterError(f"quantiles = {quantiles!r} are invalid: give probabilities "
                                  "strictly between 0 and 1, e.g. (0.5, 0.9, 0.99).")
     args = [(plan, servers, float(speed), children[r], jobs, warmup, edges,
-             per_job and r == 0, chunk, quantiles is not None) for r in range(replications)]
+             per_job and r == 0, chunk, quantiles is not None, loop)
+            for r in range(replications)]
     t0 = time.perf_counter()
     own = None
     if executor is None and jobs * replications >= PARALLEL_MIN_JOBS \
