@@ -52,6 +52,18 @@ def test_size_blind_policies_are_erlang_c_for_exponential_sizes():
         assert m.mean_response_time(p).value == pytest.approx(ref, rel=1e-12)
 
 
+def test_ps_on_k_servers_is_insensitive():
+    """M/G/k-PS (min(1, k/n) each): E[T] is the Erlang-C value for any size law with the
+    same mean (Cohen 1979); simulated with H2 (C^2 = 4) and deterministic sizes."""
+    for X in (qt.Hyperexponential.balanced(1.0, 4.0), qt.Deterministic(1.0)):
+        m = qt.MGk(2.4, X, servers=3)
+        r = m.mean_response_time(qt.PS)
+        assert r.details["kind"] == "exact"
+        assert r.value == pytest.approx(mmk_mean(2.4, 1.0, 3), rel=1e-12)
+        s = m.simulate(qt.PS, jobs=100_000, replications=6, seed=12)
+        assert abs(s.z(r.value)) < 4
+
+
 @pytest.mark.parametrize("k", [2, 4])
 def test_mmk_simulated_within_ci_of_erlang_c(k):
     """FCFS (Kiefer-Wolfowitz loop), PS (k-server virtual time), FB (tied rising groups

@@ -13,9 +13,12 @@ and rescaled.
 
 What each number is (``details["kind"]``):
 
-* exact: M/M/k under FCFS (Erlang C), and under PS, FB and preemptive LCFS (size-blind
+* exact: M/M/k under FCFS (Erlang C), and under FB and preemptive LCFS (size-blind
   policies serving min(n, k) jobs at full rate: with exponential sizes the number in
-  system is the same M/M/k birth-death chain); every policy at k = 1 (the M/G/1 methods).
+  system is the same M/M/k birth-death chain); PS on k servers (each of n jobs at
+  min(1, k/n)) for every size law, being insensitive (Cohen 1979, generalised processor
+  sharing): the M/M/k law of N with the same mean size; every policy at k = 1 (the M/G/1
+  methods).
 * approximation: M/G/k FCFS by Lee and Longton (1959), W ≈ (1 + C²)/2 · W(M/M/k);
   priority classes (PriorityClasses, OneBit with preemptive False or "resume") by Bondi
   and Buzen's (1984) scaling of the one-fast-server priority queue.
@@ -228,8 +231,8 @@ class MGk:
     def mean_response_time(self, policy, method="auto", **options):
         """E[T] under ``policy``.
 
-        ``method``: "exact" (alias "formula": M/M/k FCFS, PS, FB, LCFS; every policy at
-        k = 1), "approximation" (M/G/k FCFS by Lee–Longton, priority classes by
+        ``method``: "exact" (alias "formula": M/M/k FCFS, FB, LCFS; M/G/k PS; every
+        policy at k = 1), "approximation" (M/G/k FCFS by Lee–Longton, priority classes by
         Bondi–Buzen), "simulation" (:meth:`simulate`, options passed on), or "auto": the
         exact result where there is one, else the approximation where there is one
         (``method`` and ``details["kind"]`` then say "approximation"), else a
@@ -267,7 +270,8 @@ class MGk:
 
     def _no_exact(self, policy):
         return (f"{policy.name} on M/G/k ({self.convention}) has no exact result here "
-                "(exact: M/M/k under FCFS, PS, FB or LCFS, and every policy at k = 1); "
+                "(exact: M/M/k under FCFS, FB or LCFS, M/G/k under PS, and every policy at "
+                "k = 1); "
                 "approximations: FCFS (Lee-Longton) and priority classes (Bondi-Buzen) via "
                 "method='approximation'; otherwise use method='simulation', and m.bounds("
                 "policy) for bounds.")
@@ -280,13 +284,19 @@ class MGk:
             r = self._one(self.arrival_rate / s).mean_response_time(policy)
             return self._result(r.value / s, r.error / s, r.method, r.policy, "exact",
                                 one_server=r.method)
-        if isinstance(self.size, Exponential) and type(policy) in (FCFS, PS, FB, LCFS):
-            mu = float(self.size.rate)
+        # PS on k servers (each of n jobs served at min(1, k/n)) is insensitive (Cohen
+        # 1979, generalised processor sharing): N has the M/M/k law for any size law
+        if type(policy) is PS or (isinstance(self.size, Exponential)
+                                  and type(policy) in (FCFS, FB, LCFS)):
+            mu = 1.0 / float(self.size.mean)
             lam = self.arrival_rate / s
             c = erlang_c(k, lam / mu)
             value = (c / (k * mu - lam) + 1 / mu) / s
             return self._result(value, 4 * np.finfo(float).eps * value / (1 - self.load),
-                                "exact (Erlang C)", policy.name, "exact", erlang_c=c)
+                                "exact (Erlang C)" if type(policy) is not PS or isinstance(
+                                    self.size, Exponential) else
+                                "exact (Erlang C, PS insensitivity)", policy.name, "exact",
+                                erlang_c=c)
         return None
 
     def _approximation(self, policy):
@@ -515,7 +525,7 @@ class MGk:
                                    note=exact.method))
         except PolicyError:
             report.rows.append(Row("exact", status="n/a", note="none known (exact: M/M/k "
-                                   "FCFS, PS, FB, LCFS; any policy at k = 1)"))
+                                   "FCFS, FB, LCFS; M/G/k PS; any policy at k = 1)"))
         try:
             if self.servers > 1:
                 approx = self.mean_response_time(policy, method="approximation")
