@@ -438,18 +438,27 @@ class MGk:
         Lower, any policy: no k-server system beats SRPT on one server k times as fast
         (it can mimic any k-server schedule), and no job leaves before its own service,
         E[X] / speed: the larger of the two.
-        Upper, SRPT (and SPRPT with Perfect predictions, the same policy): Grosof, Scully
-        and Harchol-Balter 2018 (arXiv 1805.07686, §5, the SRPT-k bound), stated for k
-        servers of speed 1/k at rate lambda with rho_x the load of the truncated sizes:
+        Upper, SRPT (and SPRPT with Perfect predictions, the same policy): the tagged-job
+        bound of Grosof, Scully and Harchol-Balter 2018 (*SRPT for Multiserver Systems*,
+        arXiv 1805.07686), for k servers of speed 1/k at rate lambda:
 
-            E[T(x)] <= lambda E[S_x^2] / (2 (1 - rho_x)^2) + k x / (1 - rho_x),
+            E[T(x)] <= lambda E[S_x^2] / (2 (1 - rho_x)^2) + 2 k x / (1 - rho_x),
 
-        mapped to this queue's speeds by E[T](lambda, s) = E[T](lambda / s, 1) / s. We
-        could not read the theorem's exact text in this session (the stored copy held the
-        abstract and introduction only), so S_x is taken as min(S, x) and rho_x =
-        lambda E[min(S, x)]: the larger of the readings, which can only weaken the bound;
-        the constant k multiplying x is as recalled from the paper and is checked by
-        simulation in tests/test_mgk.py. Other policies get ``upper=None``.
+        S_x = min(S, x), rho_x = lambda E[min(S, x)]; mapped to this queue's speeds by
+        E[T](lambda, s) = E[T](lambda / s, 1) / s. The constant is from the paper's
+        argument as its first author summarises it (I. Grosof, "Post 3: SRPT for
+        Multiserver Systems", isaacg1.github.io, 2022): while the tagged job of size x
+        is present, relevant work (remaining size <= x) is done at rate 1 except for at
+        most (k - 1) x of "virtual work" while it is in service; the relevant work it
+        finds exceeds SRPT-1's by at most k x (coupled systems: the excess can grow only
+        while fewer than k relevant jobs are present, i.e. while the k-server system
+        holds at most (k - 1) x of it, plus one job crossing x); with SRPT-1's relevant
+        work lambda E[S_x^2] / (2 (1 - rho_x)) and new relevant work at rate rho_x,
+        E[T(x)] (1 - rho_x) <= E[W_x^1] + k x + (k - 1) x + x. The theorem's printed
+        text could not be re-read here (the stored copy held the abstract and
+        introduction only; we recall a constant k there): 2k and rho_x, S_x from
+        min(S, x) are the weaker readings, valid in either case. Checked by simulation
+        in tests/test_mgk.py. Other policies get ``upper=None``.
 
         Examples
         --------
@@ -490,12 +499,12 @@ class MGk:
             m1 = X.partial_moment(1, x) + x * float(X.sf(x))      # E[min(S, x)]
             m2 = X.partial_moment(2, x) + x * x * float(X.sf(x))  # E[min(S, x)^2]
             r = lam * m1
-            return lam * m2 / (2 * (1 - r) ** 2) + k * x / (1 - r)
+            return lam * m2 / (2 * (1 - r) ** 2) + 2 * k * x / (1 - r)
 
         value, error = X.expect(at, what="the Grosof-Scully-Harchol-Balter SRPT-k bound")
         return self._result(value / (s * k), error / (s * k), "bound", policy.name, "bound",
-                            side="upper", which="Grosof, Scully, Harchol-Balter 2018 "
-                            "(arXiv 1805.07686), SRPT-k upper bound")
+                            side="upper", which="SRPT-k upper bound (Grosof, Scully, "
+                            "Harchol-Balter 2018, arXiv 1805.07686; constant 2k)")
 
     # -- validation --------------------------------------------------------------------------
     def validate(self, policy, jobs=200_000, replications=10, seed=1, z_max=None,
