@@ -362,3 +362,14 @@ def test_cli_servers_output(capsys):
     rec = json.loads(capsys.readouterr().out)[0]
     assert rec["mean_response_time"] == pytest.approx(mmk_mean(1.6, 1.0, 2), rel=1e-12)
     assert rec["kind"] == "exact" and rec["servers"] == 2
+
+
+def test_plot_servers():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    ax = qt.plot.plot_servers(qt.Exponential(1.0), 2, [qt.FCFS, qt.SRPT], [0.5, 0.8],
+                              jobs=5000, replications=2)
+    lines = {ln.get_label(): ln.get_ydata() for ln in ax.get_lines()}
+    assert lines["FCFS (exact)"] == pytest.approx([mmk_mean(1.0, 1.0, 2),
+                                                   mmk_mean(1.6, 1.0, 2)], rel=1e-12)
+    assert "SRPT upper bound" in lines and "SRPT lower bound" in lines

@@ -196,6 +196,56 @@ def plot_vs_load(queue, policies, loads, prediction=None, method="auto", ax=None
     return ax
 
 
+def plot_servers(size, servers, policies, loads, prediction=None, speed=1, ax=None,
+                 jobs=10**5, replications=8, seed=1, bounds=True):
+    """E[T] against the load per server on a central queue of ``servers`` servers
+    (:class:`qtheory.MGk`): simulated points with 95% CI bars for each policy, the exact
+    value as a line where there is one, and, with ``bounds``, each policy's lower bound
+    (dotted) and upper bound where known (dashed: SRPT-k).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import qtheory as qt
+    >>> ax = plot_servers(qt.Exponential(1.0), 2, [qt.FCFS], [0.5], jobs=5000,
+    ...                   replications=2)
+    >>> round(float(ax.get_lines()[0].get_ydata()[0]), 6)   # Erlang C: 1/(1 - 0.25)
+    1.333333
+    """
+    from ..queues.mgk import MGk
+    ax, loads = _axes(ax), np.asarray(loads, float)
+    k = int(servers)
+    s = 1.0 if speed in (1, "1") else 1.0 / k
+    for i, p in enumerate(policies):
+        p = as_policy(p)
+        queues = [MGk(r * k * s / size.mean, size, k, prediction, speed=s) for r in loads]
+        exact = []
+        for m in queues:
+            try:
+                exact.append(m.mean_response_time(p, method="exact").value)
+            except PolicyError:
+                exact.append(np.nan)
+        colour = None
+        if not np.all(np.isnan(exact)):
+            colour = ax.plot(loads, exact, label=f"{label(p)} (exact)")[0].get_color()
+        runs = [m.simulate(p, jobs=jobs, replications=replications, seed=seed + i)
+                for m in queues]
+        bars = _ci_points(ax, loads, runs, f"{label(p)} (simulation)", color=colour)
+        colour = colour or bars[0].get_color()
+        if bounds:
+            bs = [m.bounds(p) for m in queues]
+            ax.plot(loads, [b.lower.value for b in bs], linestyle=":", color=colour,
+                    marker="", label=f"{label(p)} lower bound")
+            if all(b.upper is not None for b in bs):
+                ax.plot(loads, [b.upper.value for b in bs], linestyle="--", color=colour,
+                        marker="", label=f"{label(p)} upper bound")
+    ax.set_xlabel(r"load per server $\rho$")
+    ax.set_ylabel(rf"mean response time $E[T]$, $k = {k}$")
+    ax.legend()
+    return ax
+
+
 def _ci_points(ax, x, runs, name, color=None, marker=None):
     y = np.array([s.mean_response_time for s in runs])
     lo, hi = np.array([s.ci for s in runs]).T
