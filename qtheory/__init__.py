@@ -40,6 +40,8 @@ _NAMES = {
     "policies.serpt": ["SERPT"],
     "policies.admission": ["Evict", "Reserve"],
     "queues.mg1": ["MG1"],
+    "queues.dispatch": ["Dispatch", "optimal_cutoffs"],
+    "policies.dispatch_rules": ["JSQ", "LeastWork", "Random", "RoundRobin", "SITA"],
     "queues.mgk": ["MGk"],
     "queues.batch": ["BatchQueue"],
     "queues.batch_forms": ["inoue_bound", "inoue_phi0", "inoue_phi1",
