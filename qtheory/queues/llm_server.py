@@ -320,7 +320,13 @@ class LLMServer:
         their percentiles ``T_P50``, ``TTFT_P90``, ``TPOT_P99``, ... , ``throughput``
         (completions per second), ``memory_util`` (time-average blocks in use × B / M),
         ``batch`` (sequences per iteration, time-average), ``iteration_time``;
-        ``details``: ``iterations_per_second``, ``peak_blocks``, ``iterations``.
+        ``details``: ``iterations_per_second``, ``peak_blocks`` (largest blocks held in
+        an iteration), ``iterations``, ``finished`` (requests completed, all
+        replications), ``accounting`` (per replication: prompt and output tokens of the
+        requests, prefill and decode tokens processed, prefill completions, preemptions,
+        recompute tokens owed Σ(s + j) over preempted decoders, partial-prefill tokens
+        lost: prefill tokens = prompt tokens + recompute + lost, and decode tokens +
+        prefill completions = output tokens, exactly).
         ``saturated=True``: every request arrives at time 0 (the engine's maximal
         throughput).
         """
@@ -347,7 +353,8 @@ class LLMServer:
                 "batch", "iteration_time"]
         qnames = [(m, p) for m in ("T", "TTFT", "TPOT") for p in quantiles]
         samples = {k: [] for k in keys + [f"{m}_P{100 * p:g}" for m, p in qnames]}
-        details = {"iterations_per_second": [], "iterations": 0, "peak_blocks": 0}
+        details = {"iterations_per_second": [], "iterations": 0, "peak_blocks": 0,
+                   "finished": 0, "accounting": []}
         t_start = time.perf_counter()
         for child in np.random.SeedSequence(seed).spawn(replications):
             rng = np.random.default_rng(child)
@@ -359,7 +366,7 @@ class LLMServer:
             admit = -np.ones(jobs)
             npre = np.zeros(jobs, np.int64)
             acc = np.zeros(5)
-            stat = np.zeros(4, np.int64)
+            stat = np.zeros(10, np.int64)
             rdy = np.zeros(jobs, np.bool_) if ready is False else np.asarray(ready, np.bool_)
             win = np.array([arr[lo], arr[hi - 1]]) if not saturated else np.array([0.0, 0.0])
             t0 = time.perf_counter()
@@ -373,6 +380,13 @@ class LLMServer:
             details["iterations_per_second"].append(stat[0] / dt)
             details["iterations"] += int(stat[0])
             details["peak_blocks"] = max(details["peak_blocks"], int(stat[2]))
+            details["finished"] += int(np.count_nonzero(fin > 0))
+            details["accounting"].append(dict(
+                prompt_tokens=int(s.sum()), output_tokens=int((o + 1).sum()),
+                prefill_tokens=int(stat[4]), decode_tokens=int(stat[5]),
+                prefill_completions=int(stat[6]), preemptions=int(stat[1]),
+                partial_preemptions=int(stat[7]), recompute_tokens=int(stat[8]),
+                lost_partial_tokens=int(stat[9])))
             w = slice(lo, hi)
             T = fin[w] - arr[w]
             ttft = first[w] - arr[w]

@@ -11,9 +11,13 @@ in blocks of B tokens: a request holding k tokens uses ⌈k/B⌉ blocks.
 The schedulers are declared in :mod:`qtheory.policies.llm_schedulers` (codes 0 vllm,
 1 orca, 2 sarathi, 3 reserve). Bookkeeping that makes an iteration O(1) apart from
 admissions, completions and preemptions: every decoding request advances by one token in
-every decode step D, so a request with offset b holds s + D − b tokens; the run list is
-sorted by its last step b + o; the KV total is Σ(s − b) + D·n_d; and the blocks it needs
+every decode step D, so a request with offset b holds s + D − b tokens; a heap orders
+the decoders by their last step b + o (another by arrival, for preemption); the KV total is Σ(s − b) + D·n_d; and the blocks it needs
 anew in step D are those with (s − b) mod B = (1 − D) mod B, kept as B counters.
+
+``stat`` on return: [iterations, preemptions, peak blocks, infeasible flag, prefill
+tokens processed, decode tokens, prefill completions, preempted partial prefills,
+recompute tokens owed by preempted decoders (Σ s + j), partial-prefill tokens lost].
 
 A preempted request (vllm, orca, sarathi) keeps its progress j and waits at the front of
 the line (a stack: the last preempted, the oldest, returns first); it then recomputes its
@@ -116,23 +120,50 @@ def _heap_pop(heap, size):
 
 
 @njit(cache=True)
-def _run_insert(rc, rid, rh, nr, c, ident):
-    """Insert (c, ident) into the c-sorted run list rc/rid[rh:rh+nr]; return the new rh."""
-    if rh + nr + 1 > rc.size:
-        for i in range(nr):
-            rc[i], rid[i] = rc[rh + i], rid[rh + i]
-        rh = 0
-    lo, hi = rh, rh + nr
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if rc[mid] <= c:
-            lo = mid + 1
-        else:
-            hi = mid
-    for i in range(rh + nr, lo, -1):
-        rc[i], rid[i] = rc[i - 1], rid[i - 1]
-    rc[lo], rid[lo] = c, ident
-    return rh
+def _h3_push(h, size, key, ident, ver):
+    """Push (key, ident, ver) on the min-heap h[:size] (ties to the lower ident); grows h
+    when full. Returns (h, new size)."""
+    if size == h.shape[0]:
+        g = np.zeros((2 * size + 16, 3))
+        g[:size] = h[:size]
+        h = g
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if not _heap_before(key, ident, h[p, 0], h[p, 1]):
+            break
+        h[i, 0], h[i, 1], h[i, 2] = h[p, 0], h[p, 1], h[p, 2]
+        i = p
+    h[i, 0], h[i, 1], h[i, 2] = key, ident, ver
+    return h, size + 1
+
+
+@njit(cache=True)
+def _h3_pop(h, size):
+    size -= 1
+    key, ident, ver = h[size, 0], h[size, 1], h[size, 2]
+    i = 0
+    while 2 * i + 1 < size:
+        m = 2 * i + 1
+        if m + 1 < size and _heap_before(h[m + 1, 0], h[m + 1, 1], h[m, 0], h[m, 1]):
+            m += 1
+        if not _heap_before(h[m, 0], h[m, 1], key, ident):
+            break
+        h[i, 0], h[i, 1], h[i, 2] = h[m, 0], h[m, 1], h[m, 2]
+        i = m
+    h[i, 0], h[i, 1], h[i, 2] = key, ident, ver
+    return size
+
+
+@njit(cache=True)
+def _h3_clean(h, size, running, ver):
+    """Pop stale entries (request no longer running, or an older admission) off the top."""
+    while size > 0:
+        i = int(h[0, 1])
+        if running[i] and int(h[0, 2]) == ver[i]:
+            break
+        size = _h3_pop(h, size)
+    return size
 
 
 def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind, cp,
@@ -144,13 +175,19 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
     for i in range(n):
         if rdy[i]:
             prog[i] = 1                 # first token emitted elsewhere: decode from j = 1
-    rc = np.zeros(2 * n + 2, np.int64)
-    rid = np.zeros(2 * n + 2, np.int64)
+    # running decoders: a completion min-heap on b + o and a victim heap on −id (newest
+    # first), both with lazy deletion (an entry is live iff its request runs with that
+    # admission's version)
+    ch = np.zeros((1024, 3))
+    vh = np.zeros((1024, 3))
+    nch = 0
+    nvh = 0
+    running = np.zeros(n, np.bool_)
+    ver = np.zeros(n, np.int64)
     stk = np.zeros(n, np.int64)
     heap = np.zeros((n, 2))
     newl = np.zeros(n, np.int64)        # requests whose prefill ends in this iteration
     cnt = np.zeros(B, np.int64)
-    rh = 0
     nr = 0
     SA = 0
     D = 0
@@ -189,11 +226,11 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
         # -- preemption in a mixed iteration (newest first) ---------------------------
         if sched != 0 and evicted:
             while tent > Mb:
-                best = -1
-                for q in range(rh, rh + nr):
-                    if best < 0 or rid[q] > rid[best]:
-                        best = q
-                if pp >= 0 and (best < 0 or pp > rid[best]):
+                nvh = _h3_clean(vh, nvh, running, ver)
+                best = int(vh[0, 1]) if nvh > 0 else -1
+                if pp >= 0 and (best < 0 or pp > best):
+                    stat[7] += 1
+                    stat[9] += ppdone
                     tent -= _nb(s[pp] + prog[pp], B)
                     blocks -= _nb(s[pp] + prog[pp], B)
                     npre[pp] += 1
@@ -205,17 +242,18 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                         nstk += 1
                     pp = -1
                     continue
-                i = rid[best]
+                i = best
+                nvh = _h3_pop(vh, nvh)
+                running[i] = False
                 j = D - base[i]
                 tent -= _nb(s[i] + j, B)
                 blocks -= _nb(s[i] + j - 1, B)
                 cnt[(s[i] - base[i]) % B] -= 1
                 SA -= s[i] - base[i]
-                for q in range(best, rh + nr - 1):
-                    rc[q], rid[q] = rc[q + 1], rid[q + 1]
                 nr -= 1
                 prog[i] = j
                 rdy[i] = False
+                stat[8] += s[i] + j
                 npre[i] += 1
                 stat[1] += 1
                 if order == 1:
@@ -316,20 +354,18 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                 r = (1 - D) % B
                 tent = blocks + cnt[r]
                 while tent > Mb:
-                    best = rh
-                    for q in range(rh, rh + nr):
-                        if rid[q] > rid[best]:
-                            best = q
-                    i = rid[best]
+                    nvh = _h3_clean(vh, nvh, running, ver)
+                    i = int(vh[0, 1])
+                    nvh = _h3_pop(vh, nvh)
+                    running[i] = False
                     j = D - base[i]
                     tent -= _nb(s[i] + j, B)
                     blocks -= _nb(s[i] + j - 1, B)
                     cnt[(s[i] - base[i]) % B] -= 1
                     SA -= s[i] - base[i]
-                    for q in range(best, rh + nr - 1):
-                        rc[q], rid[q] = rc[q + 1], rid[q + 1]
                     nr -= 1
                     prog[i] = j
+                    stat[8] += s[i] + j
                     npre[i] += 1
                     stat[1] += 1
                     if order == 1:
@@ -366,6 +402,9 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
             acc[4] += kv * tau
         now += tau
         iters += 1
+        stat[4] += P
+        stat[5] += ndx
+        stat[6] += nnew - extra_d
         # -- prefills done in this iteration join the decoders ---------------------------
         for q in range(nnew):
             i = newl[q]
@@ -382,21 +421,28 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                     reserved -= _nb(s[i] + omax, B)
                 done += 1
             else:
-                rh = _run_insert(rc, rid, rh, nr, b + o[i], i)
+                ver[i] += 1
+                running[i] = True
+                ch, nch = _h3_push(ch, nch, float(b + o[i]), float(i), float(ver[i]))
+                vh, nvh = _h3_push(vh, nvh, float(-i), float(i), float(ver[i]))
                 nr += 1
                 SA += s[i] - b
                 cnt[(s[i] - b) % B] += 1
         # -- decode completions ----------------------------------------------------------
         if decode:
-            while nr > 0 and rc[rh] == D:
-                i = rid[rh]
+            while nr > 0:
+                nch = _h3_clean(ch, nch, running, ver)
+                if ch[0, 0] != D:
+                    break
+                i = int(ch[0, 1])
+                nch = _h3_pop(ch, nch)
+                running[i] = False
                 fin[i] = now
                 blocks -= _nb(s[i] + o[i], B)
                 if sched == 3:
                     reserved -= _nb(s[i] + omax, B)
                 SA -= s[i] - base[i]
                 cnt[(s[i] - base[i]) % B] -= 1
-                rh += 1
                 nr -= 1
                 done += 1
     stat[0] = iters
