@@ -112,6 +112,51 @@ def mmk_priority(arrival_rates, mu, servers, preemptive=False):
     return [float(1 / mu + c / (k * mu * (1 - s[i]) * (1 - s[i + 1]))) for i in range(len(lam))]
 
 
+class MMkResponseTime:
+    """The response time of M/M/k FCFS (exact): ``sf``, ``cdf``, ``mean``, ``moment(1)``
+    and ``quantile`` (a Result, by bracketing and bisection on the closed-form tail to
+    1e-13 relative), in the queue's speed convention (:meth:`MGk.response_time_sf`).
+
+    Examples
+    --------
+    >>> import qtheory as qt
+    >>> d = MMkResponseTime(qt.MGk(1.6, qt.Exponential(1.0), servers=2))
+    >>> abs(d.sf(d.quantile(0.9).value) - 0.1) < 1e-12
+    True
+    """
+
+    def __init__(self, m):
+        self.m = m
+
+    def sf(self, t):
+        return self.m.response_time_sf(t)
+
+    def cdf(self, t):
+        return 1.0 - np.asarray(self.sf(t)) if np.ndim(t) else 1.0 - self.sf(t)
+
+    def mean(self):
+        from ..policies.catalogue import FCFS
+        return self.m.mean_response_time(FCFS, method="exact")
+
+    def moment(self, k):
+        if k != 1:
+            raise PolicyError("M/M/k FCFS moments beyond the mean are not implemented; "
+                              "simulate with quantiles= for E[T^2] and E[T^3].")
+        return self.mean()
+
+    def quantile(self, p):
+        from scipy.optimize import brentq
+        p = float(p)
+        if not 0 < p < 1:
+            raise ParameterError(f"p = {p!r} is invalid: give a probability in (0, 1).")
+        hi = max(float(self.mean().value), 1e-300)
+        while self.sf(hi) > 1 - p:
+            hi *= 2
+        t = brentq(lambda u: self.sf(u) - (1 - p), 0.0, hi, xtol=1e-300, rtol=1e-13)
+        return Result(t, 4e-13 * t, "exact (Erlang C)", "FCFS",
+                      {"kind": "exact", "servers": self.m.convention})
+
+
 @dataclass(frozen=True)
 class Bounds:
     """Lower and upper bounds on a mean response time (``upper`` None where none is
@@ -420,6 +465,53 @@ class MGk:
             both = (th * np.exp(-mu * t) - mu * np.exp(-th * t)) / (th - mu)
         out = (1 - c) * np.exp(-mu * t) + c * both
         return out if out.ndim else float(out)
+
+    def response_time(self, policy, size, prediction=None):
+        """E[T | size = x]: exact at k = 1 (the M/G/1 methods) and for M/M/k FCFS, where a
+        job's wait does not depend on its own size: E[W] + x / speed. Arrays give arrays.
+
+        Examples
+        --------
+        >>> import qtheory as qt
+        >>> m = qt.MGk(1.6, qt.Exponential(1.0), servers=2)
+        >>> round(m.response_time(qt.FCFS, 2.0), 6)     # C / (k mu - lambda) + x
+        3.777778
+        """
+        from ..laws.sizes import Exponential
+        from ..policies.catalogue import FCFS
+        policy = as_policy(policy)
+        s = self.speed
+        if self.servers == 1:
+            q = self._one(self.arrival_rate / s)
+            y = prediction if prediction is None or policy.descriptor == "bit" else \
+                np.asarray(prediction, float)
+            return q.response_time(policy, np.asarray(size, float), y) / s \
+                if np.ndim(size) else q.response_time(policy, float(size), y) / s
+        if type(policy) is FCFS and isinstance(self.size, Exponential):
+            c, mu, lam = self._mmk("E[T | size]")
+            wait = c / (self.servers * mu - lam) / s
+            out = wait + np.asarray(size, float) / s
+            return out if out.ndim else float(out)
+        raise PolicyError(f"E[T | size] of {policy.name} on M/G/k ({self.convention}) is "
+                          "known exactly only at k = 1 and for M/M/k FCFS; simulate with "
+                          "by_size= for E[T | size] per size bin.")
+
+    def response_time_distribution(self, policy):
+        """The law of T where it is known exactly: at k = 1 with servers of speed 1 the
+        M/G/1 one (:meth:`qtheory.MG1.response_time_distribution`), for M/M/k FCFS
+        :class:`MMkResponseTime`; else a PolicyError pointing at
+        ``simulate(..., quantiles=...)``."""
+        from ..laws.sizes import Exponential
+        from ..policies.catalogue import FCFS
+        policy = as_policy(policy)
+        if self.servers == 1 and self.speed == 1:
+            return self._one(self.arrival_rate).response_time_distribution(policy)
+        if type(policy) is FCFS and isinstance(self.size, Exponential):
+            return MMkResponseTime(self)
+        raise PolicyError(f"the response-time distribution of {policy.name} on M/G/k "
+                          f"({self.convention}) is known exactly only for M/M/k FCFS (and "
+                          "every policy on one server of speed 1); simulate with "
+                          "quantiles=(0.5, 0.9, 0.99) for estimates with intervals.")
 
     def _mmk(self, what):
         from ..laws.sizes import Exponential
