@@ -199,3 +199,15 @@ def test_mean_field_gap_shrinks_with_n():
     (g10, e10), (g100, e100), (g1000, e1000) = gaps
     assert g10 > g100 > 0 and g10 > 5 * g100 - 4 * (e10 + e100)
     assert abs(g1000) <= 4 * e1000 + 0.005 * 2.614
+
+
+def test_validate_dispatch():
+    f = qt.Dispatch(1.2, qt.Exponential(1.0), servers=2, rule=qt.SITA([1.5]))
+    r = qt.validate(f, jobs=40_000, replications=4, seed=1)
+    assert r.passed and [row.method for row in r.rows] == ["exact", "mean-field", "simulation"]
+    # the mean-field row, judged against the simulation with its 5/n allowance
+    g = qt.Dispatch(0.95 * 50, qt.Exponential(1.0), servers=50, rule=qt.JSQ(d=2))
+    rep = g.validate(jobs=40_000, replications=4, seed=1)
+    assert rep.rows[1].method == "mean-field" and rep.rows[1].status == "ok"
+    with pytest.raises(UnstableError, match="SITA's queue 0"):
+        qt.Dispatch(1.6, qt.Exponential(1.0), servers=2, rule=qt.SITA([3.0]))
