@@ -51,6 +51,7 @@ _NAMES = {
                    "kv_tokens"],
     "queues.iteration_cost": ["IterationCost"],
     "queues.llm_server": ["LLMServer"],
+    "queues.disagg": ["Disaggregated", "SLO", "distserve_mean_ttft", "md1_waiting_cdf"],
     "methods.sim": ["simulate"],
     "methods.symbolic": ["evaluate", "in_load", "latex"],
     "analysis.asymptotics": ["heavy_traffic", "light_traffic", "reference_mean_response_time",

@@ -309,6 +309,47 @@ class LLMServer:
             v = 1.5 * tau + (dp + dk) * s1
         return Result(v, 0.0, "fluid", _NAME, details={"kind": "approximation"})
 
+    # -- goodput --------------------------------------------------------------------------
+    def goodput(self, slo, jobs=20_000, replications=2, seed=1, tol=5e-3) -> Result:
+        """Goodput per GPU: the largest arrival rate at which the simulated
+        ``slo.percentile`` of TTFT and of TPOT (:class:`qtheory.SLO`) meet the SLO, on
+        this one GPU (n pooled GPUs with a random split each see λ/n: the same goodput per
+        GPU). Bisection to relative ``tol`` on simulations with common random numbers
+        (the same ``seed`` at every rate), each percentile the mean over replications.
+        Compare with :meth:`qtheory.Disaggregated.goodput`.
+
+        Examples
+        --------
+        >>> import qtheory as qt
+        >>> srv = qt.LLMServer(1.0, 256, 64, cost=qt.IterationCost(0.01, 1e-4, 1e-4, 5e-8),
+        ...                    memory=100_000, scheduler="sarathi")
+        >>> g = srv.goodput(qt.SLO(ttft=0.2, tpot=0.03), jobs=4000)
+        >>> 0 < g.value < srv.capacity().value, g.method
+        (True, 'simulation')
+        """
+        from .disagg import _bisect_rate
+        p = f"P{100 * slo.percentile:g}"
+        keep = self.arrival_rate
+        cap = self.capacity().value if self.cost.linear else \
+            self.simulate(jobs=jobs, replications=replications, seed=seed,
+                          saturated=True).mean("throughput")
+
+        def ok(r):
+            self.arrival_rate = r
+            try:
+                s = self.simulate(jobs=jobs, replications=replications, seed=seed,
+                                  quantiles=(slo.percentile,))
+            except UnstableError:
+                return False
+            return s.mean(f"TTFT_{p}") <= slo.ttft and s.mean(f"TPOT_{p}") <= slo.tpot
+        try:
+            lam = _bisect_rate(ok, cap * (1 - 1e-6), tol=tol, steps=30)
+        finally:
+            self.arrival_rate = keep
+        return Result(lam, 0.0, "simulation", _NAME,
+                      details={"kind": "simulation", "rate": lam, "slo": repr(slo),
+                               "gpus": 1})
+
     # -- simulation ---------------------------------------------------------------------
     def simulate(self, jobs=100_000, seed=1, replications=10, saturated=False, warmup=0.1,
                  cooldown=0.1, quantiles=(0.5, 0.9, 0.99), ready=False) -> SimulationResult:
