@@ -202,6 +202,30 @@ def test_k_server_schedules_by_hand():
     assert _run(qt.FB, [0.0, 0.0, 0.0], [1.0, 2.0, 3.0], 2) == pytest.approx([1.5, 2.5, 3.5])
     # LCFS on two servers: the newest two run
     assert _run(qt.LCFS, [0.0, 0.0, 1.0], [4.0, 4.0, 1.0], 2) == pytest.approx([5.0, 4.0, 1.0])
+    # FB, four equal jobs on three servers: 3/4 of a server each, all leave at 4/3
+    assert _run(qt.FB, [0.0] * 4, [1.0] * 4, 3) == pytest.approx([4 / 3] * 4)
+
+
+class _RisingBySize(qt.Policy):
+    """Rank x * a (slope x): jobs tied at 0 rise at different rates."""
+    descriptor = "size"
+
+    def rank(self, d, a):
+        return d * a
+
+    def pieces(self, d, part=None):
+        return [(0, math.inf, 0, 0, d)]
+
+
+def test_tied_group_with_unequal_slopes():
+    """Sizes 1, 2, 4 (slopes 1, 2, 4) at 0 on two servers: the tied group's shares
+    c / (m_j sum 1/m) = 1.14, 0.57, 0.29 put job 1 above one server, so it runs alone at
+    rate 1 (its rank then rises slower than the level, 1 < 4/3) and jobs 2, 3 share the
+    other server at 2/3 and 1/3 (level rate 4/3). At t = 1 job 1 leaves (job 2 at age
+    2/3, job 3 at age 1/3); then each has a server: job 2 leaves at 1 + 4/3, job 3 at
+    1 + 11/3."""
+    got = _run(_RisingBySize(), [0.0, 0.0, 0.0], [1.0, 2.0, 4.0], 2)
+    assert got == pytest.approx([1.0, 1 + 4 / 3, 1 + 11 / 3], rel=1e-12)
 
 
 # -- bounds ----------------------------------------------------------------------------------------
