@@ -283,30 +283,54 @@ class LLMServer:
         """Mean TTFT, a **fluid approximation**: half an iteration of waiting, then the
         iteration (or, for sarathi, the chunks) that carry the prompt.
 
-        orca / reserve: 1.5 τ* + (d_prefill + d_kv) E[s] (the prefill iteration is τ*
-        plus this request's own prompt work). vLLM: 0.5 τ* + d0 + (d_prefill + d_kv) E[s]
-        (its own prefill-only iteration). sarathi: 0.5 τ* + E[⌈s / c⌉] τ_c, chunks of
-        c = B_tok − n̄_d tokens (n̄_d = λ E[o] τ* decoders) in iterations of
-        τ_c = τ* + (d_prefill + d_kv)·c·(1 − λτ*E[s]/c)⁺... simplified to
-        τ_c = d0 + d_prefill c + d_decode n̄_d + d_kv (K̄ + c).
-        Near capacity requests queue for memory and these are low.
+        orca / reserve: the arrival waits out the current iteration, R = E[τ²] / (2E[τ])
+        (inspection paradox), then runs in the next one, which carries the prompts of
+        everyone who arrived meanwhile: TTFT ≈ R + a + w̄ (1 + 2λR). Here w = (d_prefill +
+        d_kv) s is a prompt's work, w̄ = E[w], a = τ*(1 − λw̄) the rest of an iteration,
+        and the iteration times follow τ_k = a + Σ_{arrivals in iteration k−1} w, whose
+        stationary law has E[τ] = τ* and Var τ = λτ* E[w²] / (1 − λ² w̄²). vLLM: the next
+        iteration is prefill-only, d0 + w̄(1 + 2λR); the current one is a decode iteration
+        a_d = TPOT (1 − u) with probability 1 − u, u = λ(d0 + w̄) the time share of
+        prefill iterations (one per request), else a prefill iteration of length d0 + w,
+        so R = (1 − u) a_d / 2 + u E[(d0 + w)²] / (2E[d0 + w]). sarathi: prompts form a
+        FCFS queue of tokens served c = B_tok − n̄_d per iteration (n̄_d = λ E[o] τ*
+        decoders) in iterations of overhead a = d0 + d_decode n̄_d + d_kv K̄: an M/G/1 queue
+        with service S = ⌈s/c⌉ a + (d_prefill + d_kv) s, TTFT ≈ τ*/2 + λE[S²] / (2(1 −
+        λE[S])) + E[S]. Near capacity requests also queue for memory and sequence slots,
+        which none of these sees. Measured error in docs/theory/llm_serving.md.
         """
         tau = self.iteration_time().value
         d0, dp, dd, dk = self.cost.coefficients
-        s1 = self.mean_prompt
+        lam = self.arrival_rate
+        s1, s2 = self.mean_prompt, self.prompt.moment(2)
+        wbar, w2 = (dp + dk) * s1, (dp + dk) ** 2 * s2
         name = self.scheduler.name
-        if name == "vllm":
-            v = 0.5 * tau + d0 + (dp + dk) * s1
-        elif name == "sarathi":
-            nd = self.arrival_rate * self.mean_output * tau
-            K = self.arrival_rate * (self.mean_g - self.mean_prompt) * tau
+        if name == "sarathi":
+            nd = lam * self.mean_output * tau
+            K = lam * (self.mean_g - self.mean_prompt) * tau
             c = max(self.max_tokens - nd, 1.0)
-            sv, sp = self.prompt.values, self.prompt.probs
-            chunks = float(sp @ np.ceil(sv / c))
+            sv, sp = self.prompt.values.astype(float), self.prompt.probs
             tau_c = d0 + dp * c + dd * nd + dk * (K + c)
-            v = 0.5 * tau + chunks * tau_c
+            # prompts are a FCFS queue served in chunks of c tokens: M/G/1 with service
+            # S(s) = ⌈s/c⌉ (iteration overhead a) + (d_prefill + d_kv) s
+            a_it = tau_c - (dp + dk) * c
+            S = np.ceil(sv / c) * a_it + (dp + dk) * sv
+            ES, ES2 = float(sp @ S), float(sp @ S**2)
+            rho = lam * ES
+            if not rho < 1:
+                raise UnstableError(rho, "the prefill token budget is saturated")
+            v = 0.5 * tau + lam * ES2 / (2 * (1 - rho)) + ES
         else:
-            v = 1.5 * tau + (dp + dk) * s1
+            if name == "vllm":
+                up = lam * (d0 + wbar)          # time share of prefill-only iterations
+                ad = tau * (1 - up)             # a decode iteration
+                p1, p2 = d0 + wbar, d0 * d0 + 2 * d0 * wbar + w2
+                R = (1 - up) * ad / 2 + up * p2 / (2 * p1)
+                v = R + d0 + wbar * (1 + 2 * lam * R)
+            else:
+                var = lam * tau * w2 / max(1 - (lam * wbar) ** 2, 1e-12)
+                R = (tau * tau + var) / (2 * tau)
+                v = R + tau * (1 - lam * wbar) + wbar * (1 + 2 * lam * R)
         return Result(v, 0.0, "fluid", _NAME, details={"kind": "approximation"})
 
     # -- goodput --------------------------------------------------------------------------
