@@ -179,13 +179,20 @@ def _run(policy, gaps, sizes, k, preds=None):
     pid = np.array([*pid, pid[-1]])
     st = MK.KState("pwk", k)
     st.widen(pieces[0].shape[1])
-    out = (np.zeros(64, np.int64), np.zeros(64), np.zeros(64))
-    MK.pwk_chunk(g, w, w, pid, 0, 0, 0, n, True, plan.shared is not None, k, 1.0, *pieces,
-                 st.F, st.G, st.SEGS, st.act, st.kc, st.kv, st.kf, st.kg, st.rate, st.grp,
-                 st.free, st.fs, st.st, *out)
-    m_ = int(st.st[MK.CNT])
-    order = np.argsort(out[0][:m_])
-    return out[1][:m_][order].tolist()
+    shared = plan.shared is not None
+    gs, ts = [], []
+    start = 0
+    while start < n + 1:
+        out = (np.zeros(n + 1, np.int64), np.zeros(n + 1), np.zeros(n + 1))
+        start, m_ = MK.pwk_chunk(g, w, w, pid, 0, start, 0, n, True, shared, k, 1.0,
+                                 *pieces, st.F, st.G, st.SEGS, st.act, st.kc, st.kv, st.kf,
+                                 st.kg, st.rate, st.grp, st.free, st.fs, st.st, *out)
+        gs += out[0][:m_].tolist()
+        ts += out[1][:m_].tolist()
+        if start < n + 1:
+            st.grow()
+    order = np.argsort(gs)
+    return np.asarray(ts)[order].tolist()
 
 
 def test_k_server_schedules_by_hand():
@@ -204,6 +211,54 @@ def test_k_server_schedules_by_hand():
     assert _run(qt.LCFS, [0.0, 0.0, 1.0], [4.0, 4.0, 1.0], 2) == pytest.approx([5.0, 4.0, 1.0])
     # FB, four equal jobs on three servers: 3/4 of a server each, all leave at 4/3
     assert _run(qt.FB, [0.0] * 4, [1.0] * 4, 3) == pytest.approx([4 / 3] * 4)
+
+
+def _reference(policy, gaps, x, d, k):
+    """A direct k-server simulation for ranks that never rise (slopes <= 0): after every
+    event the k jobs of lowest ``policy.rank(d, age)`` (ties to the earlier arrival) run
+    at rate 1; events are arrivals, completions and the ends of the declared pieces.
+    Pure Python, for a few hundred jobs."""
+    arr = np.cumsum(gaps)
+    n = len(x)
+    ends = [sorted({float(e) for e in np.atleast_1d(policy.profile(np.array([d[j]])).E[0])
+                    if np.isfinite(e)}) for j in range(n)]
+    age, out = [0.0] * n, [None] * n
+    present, t, nxt = [], 0.0, 0
+    while nxt < n or present:
+        if not present:
+            t = arr[nxt]
+        while nxt < n and arr[nxt] <= t:
+            present.append(nxt)
+            nxt += 1
+        run = sorted(present, key=lambda j: (policy.rank(d[j], age[j]), j))[:k]
+        dt = arr[nxt] - t if nxt < n else math.inf
+        for j in run:
+            dt = min(dt, x[j] - age[j], *[e - age[j] for e in ends[j] if e > age[j]])
+        t += dt
+        for j in run:
+            age[j] += dt
+            if age[j] >= x[j] - 1e-12 * max(1.0, x[j]):
+                out[j] = t - arr[j]
+                present.remove(j)
+    return out
+
+
+@pytest.mark.parametrize("policy", [qt.SJF, qt.SRPT, qt.Trail(0.5), qt.DelayPredict(0.5),
+                                    qt.PriorityClasses((0.5, 1.5)),
+                                    qt.PriorityClasses((0.5, 1.5), preemptive="resume")])
+def test_k_server_loop_against_a_direct_simulation(policy):
+    """The compiled k-server loop and the direct simulation above give every job the same
+    response time (k = 3, 300 jobs at load 0.9, noisy predictions)."""
+    rng = np.random.default_rng(4)
+    n, k = 300, 3
+    x = rng.exponential(1.0, n)
+    y = x * rng.exponential(1.0, n)            # ExpNoise predictions
+    gaps = rng.exponential(1 / (0.9 * k), n)
+    p = qt.policies.catalogue.as_policy(policy)
+    d = y if p.descriptor == "prediction" else x
+    got = _run(p, gaps, x, k, preds=d if p.descriptor == "prediction" else None)
+    want = _reference(p, gaps, x, d, k)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
 class _RisingBySize(qt.Policy):
