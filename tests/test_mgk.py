@@ -410,6 +410,12 @@ def test_bad_input():
         qt.MGk(1.0, X, servers=2).simulate(qt.OneBit(False), jobs=1000)
 
 
+def test_simulation_budget():
+    m = qt.MGk(3.6, qt.Exponential(1.0), servers=4)
+    with pytest.raises(qt.BudgetError, match="max_time"):
+        m.simulate(qt.FB, jobs=10**7, replications=2, max_time=0.2, executor=False)
+
+
 def test_validate_and_check_samples():
     m = qt.MGk(3.2, qt.Exponential(1.0), servers=4)
     r = qt.validate(m, qt.FCFS, jobs=50_000, replications=4, seed=1)

@@ -668,11 +668,13 @@ class MGk:
         return report
 
     # -- simulation ------------------------------------------------------------------------
-    def simulate(self, policy, jobs=10**6, replications=10, seed=1, **options):
+    def simulate(self, policy, jobs=10**6, replications=10, seed=1, *, max_time=None,
+                 progress=None, **options):
         """Simulate ``policy`` on the k servers (exact events; the k jobs of lowest rank
         run; options and result as :func:`qtheory.simulate`; PS gives each of n jobs
         min(1, k/n) of a server). The result's ``details["servers"]`` names the speed
-        convention.
+        convention. ``max_time``, ``progress``: a time budget and a progress bar
+        (:func:`qtheory.budget`).
 
         Examples
         --------
@@ -685,8 +687,11 @@ class MGk:
         from ..methods.sim.multi import simulate_k
         policy = as_policy(policy)
         self._check_descriptor(policy)
-        res = simulate_k(self, policy, self.servers, self.speed, jobs=jobs,
-                         replications=replications, seed=seed, **options)
+        from ..core.budget import budget
+        with budget(max_time, f"simulating {policy.name} on {self.servers} servers", progress,
+                    fix="raise max_time, or simulate fewer jobs or replications"):
+            res = simulate_k(self, policy, self.servers, self.speed, jobs=jobs,
+                             replications=replications, seed=seed, **options)
         return res.with_(details={**res.details, "kind": "simulation",
                                   "servers": self.convention})
 
