@@ -339,6 +339,9 @@ def test_speed_one_over_k_convention():
     assert abs(s.z(a.value)) < 4
     s = slow.simulate(qt.SRPT, jobs=60_000, replications=5, seed=2)
     assert lo.value <= s.ci[1] and s.ci[0] <= hi.value
+    for p in (qt.FB, qt.PS):    # the piecewise and PS loops at speed 1/k
+        s = slow.simulate(p, jobs=60_000, replications=5, seed=2)
+        assert abs(s.z(a.value)) < 4, (p, s, a)
 
 
 def test_perfect_sprpt_k_is_srpt_k():
