@@ -74,10 +74,13 @@ def mmk_priority(arrival_rates, mu, servers, preemptive=False):
     * ``preemptive="resume"``: classes 0..i see nothing of the lower ones, and with equal
       rates their total number is the M/M/k chain at rate Lambda_i = lambda_0 + ... +
       lambda_i, so E[N_i] = N(Lambda_i) - N(Lambda_{i-1}) and E[T_i] = E[N_i] / lambda_i
-      (Harchol-Balter 2013, *Performance Modeling and Design of Computer Systems*, §32).
+      (Buzen and Bondi 1983, "The response times of priority classes under preemptive
+      resume in M/M/m queues", Operations Research 31: exact for equal mean service
+      times).
     * ``preemptive=False``: E[T_i] = 1/mu + C(k, a) / (k mu (1 - s_{i-1})(1 - s_i)),
-      s_i = Lambda_i / (k mu), C Erlang's C at the total load (Cobham 1954 for M/M/k;
-      Kleinrock 1976, *Queueing Systems* II, eq. 3.37).
+      s_i = Lambda_i / (k mu), C Erlang's C at the total load (Cobham 1954; Larson and
+      Odoni 1981, *Urban Operations Research*, §4.9.3, eq. 4.111: exact for M/M/m when
+      every class has the same mean service time).
 
     Examples
     --------
