@@ -112,6 +112,28 @@ def test_mmk_priority_classes():
     assert mmk_priority(lam1, mu, 1, "resume") == pytest.approx(pr, rel=1e-12)
 
 
+@pytest.mark.parametrize("pre", [False, "resume"])
+def test_mmk_priority_per_class_by_simulation(pre):
+    """Per-class means of M/M/3 with three priority classes drawn independently of the
+    sizes (a uniform 'prediction' cut at 0.3 and 0.7): the exact formulas against the
+    k-server loop's per-job output, batch-means z-scores per class."""
+    rng = np.random.default_rng(21)
+    n, k, lam = 200_000, 3, 2.4
+    x = rng.exponential(1.0, n)
+    u = rng.random(n)
+    gaps = rng.exponential(1 / lam, n)
+    T = np.asarray(_run(qt.PriorityClasses((0.3, 0.7), preemptive=pre), gaps, x, k,
+                        preds=u))
+    cls = np.searchsorted([0.3, 0.7], u, side="right")
+    want = mmk_priority([0.3 * lam, 0.4 * lam, 0.3 * lam], 1.0, k, pre)
+    keep = np.arange(n) >= n // 10
+    for c in range(3):
+        t = T[keep & (cls == c)]
+        b = t[: t.size // 20 * 20].reshape(20, -1).mean(axis=1)
+        z = (b.mean() - want[c]) / (b.std(ddof=1) / math.sqrt(20))
+        assert abs(z) < 4, (pre, c, b.mean(), want[c])
+
+
 # -- k = 1 reduces to the one-server methods ----------------------------------------------------
 @pytest.mark.parametrize("policy", [qt.FCFS, qt.SRPT, qt.PS, qt.SJF, qt.FB,
                                     qt.PriorityClasses((1.0,), preemptive="resume")])
