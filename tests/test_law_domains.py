@@ -30,8 +30,27 @@ def test_weibull_shape_domain_points_to_deterministic():
     assert qt.Weibull(1000.0, 2.0).mean == pytest.approx(2.0 * math.gamma(1.001), rel=1e-15)
 
 
+def test_bounded_pareto_alpha_domain_points_to_deterministic():
+    """Above alpha = 1e4 the density's round-off (about alpha * 1e-16) is more than the
+    quadrature's stated error: the law is refused with the point mass to use instead."""
+    with pytest.raises(qt.ParameterError, match="Deterministic"):
+        qt.BoundedPareto(1e12, 3.0, 27329.0)
+
+
+def test_a_law_in_a_sliver_gets_its_quadrature_cuts_inside_it():
+    """BoundedPareto(1e4) holds 1 - 1e-6 of its mass within 0.15 % of its low end, closer
+    than the log grid's 1.2 % spacing; at load 1e-12, E[T] is E[X] (closed form) up to
+    1e-12 relative, by formula and SOAP under noisy predictions (Trail(0), SPJF's rank
+    with a last-moment cut: the case the fuzz suite found returning 0)."""
+    X = qt.BoundedPareto(1e4, 6.593229533218284, 41471.27185795404)
+    q = qt.MG1(1e-12 / X.mean, X, qt.ExpNoise())
+    for method in ("formula", "soap"):
+        r = q.mean_response_time(qt.Trail(0.0), method=method)
+        assert abs(r.value - X.mean) <= 1e-11 * X.mean + 4 * r.error, (method, r)
+
+
 @pytest.mark.parametrize("alpha, low, high", [(1.5, 1.0, 1e4), (1e-12, 1.0, 10.0),
-                                              (1e12, 3.0, 27329.0), (40.0, 1e-300, 1e-299),
+                                              (1e4, 3.0, 27329.0), (40.0, 1e-300, 1e-299),
                                               (2.5, 1e250, 1e300)])
 def test_bounded_pareto_at_extreme_parameters(alpha, low, high):
     """Reference: the textbook density alpha L^alpha x^(-alpha-1) / (1 - (L/H)^alpha)
@@ -120,3 +139,46 @@ def test_rank_on_a_tiny_atom():
     wide = qt.Empirical([27.113898243396633, 1e-300, 88.61460288744316])
     r300 = qt.MG1(0.3 / wide.mean, wide, qt.ExpNoise()).mean_response_time(rank, method="soap")
     assert abs(r300.value - r.value) <= 4 * r300.error + 4 * r.error
+
+
+def test_weibull_density_at_the_largest_shape():
+    """Weibull(1000): (x/s)^(c-1) overflows where exp(-(x/s)^c) underflows, and the
+    density was inf * 0 = NaN beyond about 2.1 s (every formula under noisy predictions
+    then raised ConvergenceError). Reference: the density in log space by mpmath."""
+    law = qt.Weibull(1000.0, 2.0)
+    for x in (1.0, 1.99, 2.0, 2.002, 2.1, 4.0, 1e3):
+        with mpmath.workdps(40):
+            z = (mpmath.mpf(x) / 2) ** 1000
+            ref = 1000 / mpmath.mpf(x) * z * mpmath.exp(-z)
+        assert float(law.pdf(x)) == pytest.approx(float(ref), rel=1e-12, abs=1e-300)
+
+
+#: SPJF under ExpNoise on Weibull(1000, 2) at load 0.5: E[X] + (lambda E[X^2] / 2)
+#: ∫ f_Y(y) / (1 - rho(y))^2 dy with rho(y) = lambda E[X (1 - e^{-y/X})] and
+#: f_Y(y) = E[e^{-y/X} / X] (Mitzenmacher 2020's non-preemptive form), every integral by
+#: mpmath.quad at 25 digits over u = F(x) (test_weibull_spjf_reference_by_mpmath).
+SPJF_WEIBULL_1000 = 2.998272324600670898124449
+
+
+def test_weibull_largest_shape_under_noisy_predictions():
+    law = qt.Weibull(1000.0, 2.0)
+    q = qt.MG1(0.5 / law.mean, law, qt.ExpNoise())
+    r = q.mean_response_time(qt.SPJF, method="formula")
+    assert abs(r.value - SPJF_WEIBULL_1000) <= 4 * r.error + 1e-15
+
+
+@pytest.mark.slow
+def test_weibull_spjf_reference_by_mpmath():
+    """The reference above, recomputed (about a minute)."""
+    c, s = 1000, 2
+    with mpmath.workdps(25):
+        xu = lambda u: s * (-mpmath.log1p(-u)) ** (mpmath.mpf(1) / c)   # noqa: E731
+        m1, m2 = s * mpmath.gamma(1 + mpmath.mpf(1) / c), s**2 * mpmath.gamma(1 + mpmath.mpf(2) / c)
+        lam = mpmath.mpf(0.5) / float(m1)
+        rho = lambda y: lam * mpmath.quad(lambda u: xu(u) * (1 - mpmath.exp(-y / xu(u))),  # noqa: E731
+                                          [0, 0.5, 1])
+        fy = lambda y: mpmath.quad(lambda u: mpmath.exp(-y / xu(u)) / xu(u), [0, 0.5, 1])  # noqa: E731
+        inner = mpmath.quad(lambda y: fy(y) / (1 - rho(y)) ** 2,
+                            [0, 0.5, 1, 2, 4, 8, 16, 64, mpmath.inf])
+        ref = m1 + lam * m2 / 2 * inner
+    assert float(ref) == pytest.approx(SPJF_WEIBULL_1000, rel=1e-15)

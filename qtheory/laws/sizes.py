@@ -324,20 +324,26 @@ class Weibull(SizeLaw):
     def pdf(self, x):
         x = np.asarray(x, float)
         c, s = self.shape, self.scale_
-        with np.errstate(divide="ignore"):
-            return np.where(x > 0, c / s * (x / s) ** (c - 1) * np.exp(-(x / s) ** c), 0.0)
+        # (c / x) exp(c log(x/s) - (x/s)^c): at large shapes (x/s)^(c-1) overflows where
+        # exp(-(x/s)^c) underflows, and their product was inf * 0 = NaN
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            u = np.log(x / s)
+            return np.where(x > 0, c / x * np.exp(c * u - np.exp(c * u)), 0.0)
 
     def cdf(self, x):
-        return -np.expm1(-(np.maximum(x, 0.0) / self.scale_) ** self.shape)
+        with np.errstate(over="ignore"):       # (x/s)^c = inf: the cdf is 1
+            return -np.expm1(-(np.maximum(x, 0.0) / self.scale_) ** self.shape)
 
     def sf(self, x):
-        return np.exp(-(np.maximum(x, 0.0) / self.scale_) ** self.shape)
+        with np.errstate(over="ignore"):
+            return np.exp(-(np.maximum(x, 0.0) / self.scale_) ** self.shape)
 
     def moment(self, k):
         return self.scale_**k * math.gamma(1 + k / self.shape)
 
     def partial_moment(self, k, x, strict=False):
-        z = (np.maximum(x, 0.0) / self.scale_) ** self.shape
+        with np.errstate(over="ignore"):
+            z = (np.maximum(x, 0.0) / self.scale_) ** self.shape
         return self.moment(k) * special.gammainc(1 + k / self.shape, z)
 
     def sample(self, rng, n):
@@ -387,7 +393,13 @@ class Lognormal(SizeLaw):
 class BoundedPareto(SizeLaw):
     """Pareto(alpha) sizes truncated to ``[low, high]``: density proportional to x^(-alpha-1)."""
 
-    alpha = Param(positive)
+    # above alpha = 1e4 the mass sits within 0.15 % of ``low`` (1 - 1e-6 of it), and the
+    # density (low/x)^(alpha+1) carries a relative round-off of about alpha * 1e-16 that
+    # no quadrature can remove: at alpha = 1e6, E[T] at load 1e-12 came out 1.6e-10 below
+    # E[X] with a claimed error of 4e-11
+    alpha = Param(Domain("a positive number at most 1e4 (beyond, use qt.Deterministic(low "
+                         "* alpha / (alpha - 1)): the law is that point mass to within "
+                         "0.15 %)", lambda v: 0 < v <= 1e4, lambda s: s.is_positive))
     low = Param(positive)
     high = Param(positive)
 
