@@ -72,6 +72,8 @@ def test_iteration_cost_forms():
     assert f(100, 5, 5) == pytest.approx(0.02) and not f.linear
     cb = qt.IterationCost.from_continuous(0.02, 1e-6, d_tok=1e-5)
     assert cb.coefficients == (0.02, 1e-5, 1e-5, 1e-6)
+    old = qt.ContinuousBatching(1.0, 100, 100, d0=0.02, d1=1e-6, memory=10**4, d_tok=1e-5)
+    assert old.iteration_cost.coefficients == cb.coefficients
     with pytest.raises(ParameterError, match="d_kv"):
         qt.IterationCost(0.01, 1e-4, 1e-4, -1.0)
     with pytest.raises(ParameterError, match="no time"):

@@ -225,6 +225,16 @@ class ContinuousBatching:
             return np.asarray(s, np.int64), np.asarray(o, np.int64)
         return self.prompt.sample(rng, n), self.output.sample(rng, n)
 
+    @property
+    def iteration_cost(self):
+        """This server's iteration d0 + d_tok·(tokens) + d1·(KV) as a
+        :class:`qtheory.IterationCost` (d_prefill = d_decode = d_tok, d_kv = d1): with it
+        :meth:`qtheory.LLMServer.from_continuous` runs the same model on the phase
+        simulator (scheduler "orca" = ``policy=qt.Evict()``, "reserve" = ``qt.Reserve()``,
+        bit for bit for the same seed)."""
+        from .iteration_cost import IterationCost
+        return IterationCost.from_continuous(self.d0, self.d1, self.d_tok)
+
     # -- capacity -----------------------------------------------------------------------
     @property
     def _work(self):

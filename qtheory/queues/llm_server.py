@@ -158,8 +158,7 @@ class LLMServer:
         if cb.prompt is None:
             raise ParameterError("from_continuous needs independent prompt and output laws "
                                  "(not joint=).")
-        return cls(cb.arrival_rate, cb.prompt, cb.output,
-                   IterationCost.from_continuous(cb.d0, cb.d1, cb.d_tok), cb.memory,
+        return cls(cb.arrival_rate, cb.prompt, cb.output, cb.iteration_cost, cb.memory,
                    scheduler, None if cb.max_seqs == math.inf else int(cb.max_seqs),
                    None if cb.max_tokens == math.inf else int(cb.max_tokens),
                    block_size, **options)
