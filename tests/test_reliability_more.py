@@ -107,6 +107,25 @@ def test_custom_prediction_density_only_tables_against_closed_forms():
         assert np.allclose(m0, np.exp(-y / x) * -np.expm1(-y / x), rtol=1e-11, atol=1e-100)
 
 
+def test_custom_prediction_moments_take_arrays():
+    """A CustomPrediction with a cdf (not a scale family) integrates its conditional
+    moments point by point; arrays of x (as the priority-class formula passes them) raised
+    a bare TypeError. Reference: ExpNoise's closed-form partial moments."""
+    exp = qt.ExpNoise()
+    m = qt.CustomPrediction(pdf=lambda y, x: np.exp(-y / x) / x,
+                            sample=lambda x, rng: rng.exponential(x),
+                            cdf=lambda y, x: -np.expm1(-y / x))
+    x, lo, hi = np.array([0.5, 1.0, 3.0]), np.array([0.0, 0.2, 1.0]), np.array([1.0, 0.2, 9.0])
+    got, ref = m.partial_moments(x, lo, hi), exp.partial_moments(x, lo, hi)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-14)
+    assert all(isinstance(v, float) for v in m.partial_moments(1.0, 0.0, 2.0))
+    q = qt.MG1(0.5, qt.Exponential(1.0), m)
+    ref = qt.MG1(0.5, qt.Exponential(1.0), exp).mean_response_time(qt.PriorityClasses([0.5, 2.0]))
+    got = q.mean_response_time(qt.PriorityClasses([0.5, 2.0]))
+    assert abs(got.value - ref.value) <= 4 * (got.error + ref.error) + 1e-12
+
+
 def test_custom_prediction_without_cdf_is_refused_by_name():
     # A model that is not a scale family and gives no cdf: the analytic methods refuse it,
     # naming the missing argument and the fixes; the simulator needs only the sampler.

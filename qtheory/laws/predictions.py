@@ -58,11 +58,18 @@ class PredictionModel:
         return ()
 
     def partial_moments(self, x, lo, hi):
-        """(M0, M1, M2) with Mk = E[Y^k 1{lo < Y <= hi} | X = x]; by quadrature here."""
-        x, lo, hi = float(x), float(lo), float(hi)
-        return tuple(integrate(lambda u, k=k: u**k * float(self.pdf(u, x)), lo, hi, (x,),
-                               what="a conditional moment of the prediction")[0]
-                     for k in range(3))
+        """(M0, M1, M2) with Mk = E[Y^k 1{lo < Y <= hi} | X = x]; by quadrature here, one
+        point at a time (``x``, ``lo`` and ``hi`` broadcast as numpy does)."""
+        x, lo, hi = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, lo, hi)))
+        out = np.zeros((3, *x.shape))
+        for i in np.ndindex(x.shape):
+            if hi[i] > lo[i]:
+                xi = float(x[i])
+                out[(slice(None), *i)] = [
+                    integrate(lambda u, k=k: u**k * float(self.pdf(u, xi)), float(lo[i]),
+                              float(hi[i]), (xi,), what="a conditional moment of the "
+                              "prediction")[0] for k in range(3)]
+        return tuple(float(m) for m in out) if x.ndim == 0 else tuple(out)
 
     # -- derived quantities --------------------------------------------------------
     def _square_moment(self, x, a, b, lo, hi):
@@ -503,7 +510,7 @@ class Threshold(PredictionModel):
     def __init__(self, T, noise=None):
         self.T = T
         self.noise = Perfect() if noise is None else noise
-        if not isinstance(self.noise, PredictionModel) or isinstance(self.noise, Threshold):
+        if not isinstance(self.noise, PredictionModel) or isinstance(self.noise, (Threshold, ClassBit)):
             raise ParameterError(f"noise = {noise!r} is invalid: pass a continuous prediction "
                                  "model such as qt.ExpNoise() or qt.Perfect().")
 
