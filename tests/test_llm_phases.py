@@ -144,6 +144,41 @@ def test_scheduler_invariants(scheduler):
     assert s.mean("T_P50") <= s.mean("T_P90") <= s.mean("T_P99")
 
 
+@pytest.mark.parametrize("scheduler", ["vllm", "orca", "sarathi"])
+@pytest.mark.parametrize("order", ["spf", qt.Trail(0.5)], ids=["spf", "trail"])
+def test_prediction_orders_keep_the_invariants(scheduler, order):
+    cost = qt.IterationCost(0.01, 5e-5, 5e-5, 2e-8)
+    srv = qt.LLMServer(1.0, st.randint(100, 600), st.randint(1, 400), cost=cost,
+                       memory=9000, scheduler=scheduler, order=order,
+                       prediction=qt.LognormalNoise(0.5),
+                       max_tokens=512 if scheduler == "sarathi" else None)
+    srv.arrival_rate = 0.6 * srv.capacity().value
+    jobs, reps = 4000, 2
+    s = srv.simulate(jobs=jobs, replications=reps, seed=5)
+    d = s.details
+    assert d["peak_blocks"] <= srv.blocks and d["finished"] == jobs * reps
+    for a in d["accounting"]:
+        assert a["prefill_tokens"] == (a["prompt_tokens"] + a["recompute_tokens"] +
+                                       a["lost_partial_tokens"])
+        assert a["decode_tokens"] + a["prefill_completions"] == a["output_tokens"]
+        assert a["prefill_completions"] == jobs + a["preemptions"] - a["partial_preemptions"]
+        if order == "spf":
+            assert a["forced_preemptions"] == 0
+
+
+def test_shortest_predicted_first_shortens_the_queue():
+    # one sequence at a time: an M/G/1 queue of requests; shortest (perfectly) predicted
+    # output first is SJF there and must beat FCFS clearly
+    cost = qt.IterationCost(0.01, 5e-5, 5e-5, 2e-8)
+    res = {}
+    for order in ("fcfs", "spf"):
+        srv = qt.LLMServer(1.0, 200, st.geom(1 / 50), cost=cost, memory=100_000,
+                           scheduler="orca", max_seqs=1, order=order)
+        srv.arrival_rate = 0.8 * srv.capacity().value
+        res[order] = srv.simulate(jobs=10_000, replications=4, seed=3)
+    assert res["spf"].ci[1] < 0.8 * res["fcfs"].ci[0]
+
+
 def test_no_preemption_when_memory_cannot_overflow():
     cost = qt.IterationCost(0.01, 5e-5, 5e-5, 2e-8)
     for sch in ("vllm", "orca", "sarathi"):

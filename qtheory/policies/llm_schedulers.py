@@ -29,7 +29,8 @@ budget, stall-free batching with decodes first). Li, Dai and Peng (2025, arXiv
 vanilla vLLM is not.
 
 Any scheduler may order its waiting requests by a predicted output length instead of
-FCFS (``order="spf"``: predicted remaining output y − j smallest first).
+FCFS (``order="spf"``: predicted remaining output y − j smallest first), and with
+``order=qt.Trail(c)`` also preempt for a better-ranked request (limited preemption).
 
 Examples
 --------
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 
 from ..core.errors import ParameterError
 
-__all__ = ["Scheduler", "SCHEDULERS", "as_scheduler", "ORDERS"]
+__all__ = ["Scheduler", "SCHEDULERS", "as_scheduler", "ORDERS", "as_order"]
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,28 @@ SCHEDULERS = {s.name: s for s in (
               "reserve-max admission (early servers; MATH.md §5.2)"),
 )}
 
-#: Orders of the waiting line: FCFS, or smallest predicted remaining output first.
-ORDERS = {"fcfs": 0, "spf": 1}
+#: Orders of the waiting line: FCFS, smallest predicted remaining output first, and the
+#: latter with Trail's limited preemption (``qt.Trail(c)``).
+ORDERS = {"fcfs": 0, "spf": 1, "trail": 2}
+
+
+def as_order(order):
+    """(code, c) of a waiting-line order: "fcfs", "spf", or ``qt.Trail(c)`` (smallest
+    predicted remaining output first; a running request is preemptable by a better-ranked
+    waiting one while its progress j ≤ c·y, Shahout et al., ICLR 2025).
+
+    Examples
+    --------
+    >>> from qtheory.policies.catalogue import Trail
+    >>> as_order("spf"), as_order(Trail(0.5))
+    ((1, 0.0), (2, 0.5))
+    """
+    from .catalogue import Trail
+    if isinstance(order, Trail):
+        return 2, float(order.c)
+    if isinstance(order, str) and order in ("fcfs", "spf"):
+        return ORDERS[order], 0.0
+    raise ParameterError(f"order = {order!r} is invalid: use 'fcfs', 'spf' or qt.Trail(c).")
 
 
 def as_scheduler(name) -> Scheduler:

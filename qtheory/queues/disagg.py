@@ -310,7 +310,6 @@ class Disaggregated:
         from ..core.result import SimulationResult
         from ..methods.sim.batch import measured_window
         from ..methods.sim.llm_sched import run_kernel
-        from ..policies.llm_schedulers import ORDERS
         srv = self.server
         lam = float(self.arrival_rate if rate is None else rate)
         ED = self.prefill_time()
@@ -345,9 +344,9 @@ class Disaggregated:
                 fst = first[idx].copy()
                 adm = -np.ones(m)
                 pre = np.zeros(m, np.int64)
-                stat = np.zeros(10, np.int64)
+                stat = np.zeros(11, np.int64)
                 run_kernel(ready_at[idx], s[idx], o[idx], o[idx].astype(float),
-                           np.ones(m, np.bool_), srv.scheduler.code, ORDERS["fcfs"],
+                           np.ones(m, np.bool_), srv.scheduler.code, 0, 0.0,
                            srv.blocks, srv.block_size, int(min(srv.max_seqs, m + 1)),
                            int(min(srv.max_tokens, 2**62)), srv.max_output, kind, cp, a0, a1,
                            a2, tab, f, fst, adm, pre, np.zeros(5), np.zeros(2), stat, fn=fn)

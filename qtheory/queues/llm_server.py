@@ -15,7 +15,7 @@ import numpy as np
 from ..core.errors import ParameterError, QTheoryError, UnstableError
 from ..core.params import Param, positive
 from ..core.result import Result, SimulationResult
-from ..policies.llm_schedulers import ORDERS, as_scheduler
+from ..policies.llm_schedulers import as_order, as_scheduler
 from .continuous import TokenLaw
 from .iteration_cost import IterationCost
 
@@ -57,9 +57,12 @@ class LLMServer:
         (``max_num_batched_tokens``; Sarathi's token budget, default 512 there).
     block_size : int
         Tokens per KV block (vLLM: 16); 1 counts memory in tokens.
-    order : {"fcfs", "spf"}
+    order : "fcfs", "spf" or qt.Trail(c)
         Waiting line order: arrival, or smallest predicted remaining output y − j (y from
-        ``prediction``, a qtheory prediction model of o; perfect by default).
+        ``prediction``, a qtheory prediction model of o; perfect by default); with
+        ``qt.Trail(c)`` a waiting request also preempts running ones of worse rank that
+        are still preemptable (progress j ≤ c·y), and overflow preempts the worst
+        preemptable first (Shahout et al., ICLR 2025).
     max_output : int, optional
         o_max reserved by ``"reserve"`` (default: the largest output of the law).
 
@@ -91,9 +94,8 @@ class LLMServer:
         self.prompt, self.output = (p if isinstance(p, TokenLaw) else TokenLaw(p, name)
                                     for p, name in ((prompt, "prompt"), (output, "output")))
         self.scheduler = as_scheduler(scheduler)
-        if order not in ORDERS:
-            raise ParameterError(f"order = {order!r} is invalid: use 'fcfs' or 'spf'.")
         self.order = order
+        self._order_code, self._trail_c = as_order(order)
         self.prediction = prediction
         self.block_size = _int_or_inf("block_size", block_size)
         if memory is None or isinstance(memory, bool) or not isinstance(
@@ -430,11 +432,11 @@ class LLMServer:
             admit = -np.ones(jobs)
             npre = np.zeros(jobs, np.int64)
             acc = np.zeros(5)
-            stat = np.zeros(10, np.int64)
+            stat = np.zeros(11, np.int64)
             rdy = np.zeros(jobs, np.bool_) if ready is False else np.asarray(ready, np.bool_)
             win = np.array([arr[lo], arr[hi - 1]]) if not saturated else np.array([0.0, 0.0])
             t0 = time.perf_counter()
-            run_kernel(arr, s, o, y, rdy, self.scheduler.code, ORDERS[self.order],
+            run_kernel(arr, s, o, y, rdy, self.scheduler.code, self._order_code, self._trail_c,
                        self.blocks, self.block_size, kmax, btok, self.max_output, kind, cp,
                        a0, a1, a2, tab, fin, first, admit, npre, acc, win, stat, fn=fn)
             dt = time.perf_counter() - t0
@@ -450,7 +452,7 @@ class LLMServer:
                 prefill_tokens=int(stat[4]), decode_tokens=int(stat[5]),
                 prefill_completions=int(stat[6]), preemptions=int(stat[1]),
                 partial_preemptions=int(stat[7]), recompute_tokens=int(stat[8]),
-                lost_partial_tokens=int(stat[9])))
+                lost_partial_tokens=int(stat[9]), forced_preemptions=int(stat[10])))
             w = slice(lo, hi)
             T = fin[w] - arr[w]
             ttft = first[w] - arr[w]
@@ -479,6 +481,6 @@ class LLMServer:
                 samples["iteration_time"].append(acc[0] / acc[3])
         details["iterations_per_second"] = float(np.median(details["iterations_per_second"]))
         res = SimulationResult.from_replications(samples, jobs, lo,
-                                                 f"{self.scheduler.name}/{self.order}",
+                                                 f"{self.scheduler.name}/{self.order!r}",
                                                  **details)
         return res.with_(elapsed=time.perf_counter() - t_start)

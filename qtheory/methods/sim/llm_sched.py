@@ -17,7 +17,15 @@ anew in step D are those with (s − b) mod B = (1 − D) mod B, kept as B count
 
 ``stat`` on return: [iterations, preemptions, peak blocks, infeasible flag, prefill
 tokens processed, decode tokens, prefill completions, preempted partial prefills,
-recompute tokens owed by preempted decoders (Σ s + j), partial-prefill tokens lost].
+recompute tokens owed by preempted decoders (Σ s + j), partial-prefill tokens lost,
+forced preemptions (Trail: of a request past its limit)].
+
+Orders of the waiting line: 0 FCFS (preempted requests first, a stack), 1 smallest
+predicted remaining output y − j first (a heap), 2 the same with Trail's limited
+preemption (Shahout et al., ICLR 2025): a decoder is preemptable while j ≤ c·y; a
+waiting request that does not fit preempts preemptable decoders of strictly worse rank
+(worst first) if that frees enough blocks; on overflow the worst preemptable decoder
+goes first (one past its limit only if none is preemptable: a forced preemption).
 
 A preempted request (vllm, orca, sarathi) keeps its progress j and waits at the front of
 the line (a stack: the last preempted, the oldest, returns first); it then recomputes its
@@ -166,7 +174,52 @@ def _h3_clean(h, size, running, ver):
     return size
 
 
-def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind, cp,
+@njit(cache=True)
+def _trail_victim(vh, nvh, ph, nph, running, ver, base, y, tc, D, forced_ok):
+    """Trail (order 2): the running decoder of worst predicted remaining output y − j
+    among the preemptable (j = D − b ≤ c y), popped from its heap; entries past their
+    limit move to the protected heap ph for good. With ``forced_ok`` and no preemptable
+    one, the worst protected. Returns (id or −1, forced, vh, nvh, ph, nph)."""
+    while True:
+        nvh = _h3_clean(vh, nvh, running, ver)
+        if nvh == 0:
+            break
+        i = int(vh[0, 1])
+        if D - base[i] > tc * y[i]:
+            e0, e2 = vh[0, 0], vh[0, 2]
+            nvh = _h3_pop(vh, nvh)
+            ph, nph = _h3_push(ph, nph, e0, float(i), e2)
+            continue
+        nvh = _h3_pop(vh, nvh)
+        return i, False, vh, nvh, ph, nph
+    if forced_ok:
+        nph = _h3_clean(ph, nph, running, ver)
+        if nph > 0:
+            i = int(ph[0, 1])
+            nph = _h3_pop(ph, nph)
+            return i, True, vh, nvh, ph, nph
+    return -1, False, vh, nvh, ph, nph
+
+
+@njit(cache=True)
+def _trail_can_free(vh, nvh, running, ver, base, y, s, tc, D, rank, short, B, off):
+    """Would preempting the preemptable decoders ranked worse than ``rank`` (at progress
+    j = D − b) free at least ``short`` blocks (each ⌈(s + j − off)/B⌉: off = 1 where the
+    step's token is not yet written)? A scan of the victim heap."""
+    free = 0
+    for k in range(nvh):
+        i = int(vh[k, 1])
+        if not running[i] or int(vh[k, 2]) != ver[i]:
+            continue
+        j = D - base[i]
+        if j <= tc * y[i] and y[i] - j > rank:
+            free += _nb(s[i] + j - off, B)
+            if free >= short:
+                return True
+    return False
+
+
+def _kernel_py(arr, s, o, y, ready, sched, order, tc, Mb, B, kmax, btok, omax, kind, cp,
                a0, a1, a2, tab, fin, first, admit, npre, acc, win, stat):
     n = arr.size
     base = np.zeros(n, np.int64)
@@ -180,8 +233,10 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
     # admission's version)
     ch = np.zeros((1024, 3))
     vh = np.zeros((1024, 3))
+    ph = np.zeros((1024, 3))             # Trail: decoders past their preemption limit
     nch = 0
     nvh = 0
+    nph = 0
     running = np.zeros(n, np.bool_)
     ver = np.zeros(n, np.int64)
     stk = np.zeros(n, np.int64)
@@ -205,7 +260,7 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
     t_lo, t_hi = win[0], win[1]
     while done < n:
         while narr < n and arr[narr] <= now:
-            if order == 1:
+            if order >= 1:
                 nh = _heap_push(heap, nh, y[narr] - prog[narr], narr)
             narr += 1
         P = 0
@@ -226,16 +281,22 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
         # -- preemption in a mixed iteration (newest first) ---------------------------
         if sched != 0 and evicted:
             while tent > Mb:
-                nvh = _h3_clean(vh, nvh, running, ver)
-                best = int(vh[0, 1]) if nvh > 0 else -1
-                if pp >= 0 and (best < 0 or pp > best):
+                if order == 2:
+                    best, forced, vh, nvh, ph, nph = _trail_victim(
+                        vh, nvh, ph, nph, running, ver, base, y, tc, D, True)
+                    if forced:
+                        stat[10] += 1
+                else:
+                    nvh = _h3_clean(vh, nvh, running, ver)
+                    best = int(vh[0, 1]) if nvh > 0 else -1
+                if pp >= 0 and (best < 0 or (order != 2 and pp > best)):
                     stat[7] += 1
                     stat[9] += ppdone
                     tent -= _nb(s[pp] + prog[pp], B)
                     blocks -= _nb(s[pp] + prog[pp], B)
                     npre[pp] += 1
                     stat[1] += 1
-                    if order == 1:
+                    if order >= 1:
                         nh = _heap_push(heap, nh, y[pp] - prog[pp], pp)
                     else:
                         stk[nstk] = pp
@@ -243,7 +304,8 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                     pp = -1
                     continue
                 i = best
-                nvh = _h3_pop(vh, nvh)
+                if order != 2:
+                    nvh = _h3_pop(vh, nvh)
                 running[i] = False
                 j = D - base[i]
                 tent -= _nb(s[i] + j, B)
@@ -256,7 +318,7 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                 stat[8] += s[i] + j
                 npre[i] += 1
                 stat[1] += 1
-                if order == 1:
+                if order >= 1:
                     nh = _heap_push(heap, nh, y[i] - j, i)
                 else:
                     stk[nstk] = i
@@ -282,7 +344,7 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                 if inflight >= kmax:
                     break
                 fromstk = False
-                if order == 1:
+                if order >= 1:
                     if nh == 0:
                         break
                     i = int(heap[0, 1])
@@ -307,13 +369,48 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                 if sched == 3:
                     if reserved + _nb(s[i] + omax, B) > Mb:
                         break
-                elif sched == 0:
-                    if blocks + _nb(held, B) > Mb:
-                        break
-                elif tent + _nb(held, B) > Mb:
-                    break
+                else:
+                    # vllm checks the blocks held now; mixed ones this step's total
+                    dd = D + 1 if sched == 0 else D        # the step decoders are at
+                    cur = blocks if sched == 0 else tent
+                    if cur + _nb(held, B) > Mb:
+                        if order != 2 or nr == 0:
+                            break
+                        rank = y[i] - j
+                        short = cur + _nb(held, B) - Mb
+                        # ranks at the progress a victim would keep (j = dd − b), so
+                        # the victims rank strictly below i in the waiting heap too
+                        if not _trail_can_free(vh, nvh, running, ver, base, y, s, tc, dd,
+                                               rank, short, B, 1 if sched == 0 else 0):
+                            break
+                        # Trail: preempt worse-ranked preemptable decoders until it fits
+                        while cur + _nb(held, B) > Mb:
+                            q, forced, vh, nvh, ph, nph = _trail_victim(
+                                vh, nvh, ph, nph, running, ver, base, y, tc, dd, False)
+                            if q < 0:
+                                break               # cannot happen after _trail_can_free
+                            running[q] = False
+                            jq = dd - base[q]
+                            if sched == 0:
+                                blocks -= _nb(s[q] + jq - 1, B)
+                                cur = blocks
+                            else:
+                                tent -= _nb(s[q] + jq, B)
+                                blocks -= _nb(s[q] + jq - 1, B)
+                                cur = tent
+                            cnt[(s[q] - base[q]) % B] -= 1
+                            SA -= s[q] - base[q]
+                            nr -= 1
+                            prog[q] = jq
+                            rdy[q] = False
+                            stat[8] += s[q] + jq
+                            npre[q] += 1
+                            stat[1] += 1
+                            nh = _heap_push(heap, nh, y[q] - jq, q)
+                        if cur + _nb(held, B) > Mb:
+                            break
                 # admit i
-                if order == 1:
+                if order >= 1:
                     nh = _heap_pop(heap, nh)
                 elif fromstk:
                     nstk -= 1
@@ -354,9 +451,15 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                 r = (1 - D) % B
                 tent = blocks + cnt[r]
                 while tent > Mb:
-                    nvh = _h3_clean(vh, nvh, running, ver)
-                    i = int(vh[0, 1])
-                    nvh = _h3_pop(vh, nvh)
+                    if order == 2:
+                        i, forced, vh, nvh, ph, nph = _trail_victim(
+                            vh, nvh, ph, nph, running, ver, base, y, tc, D, True)
+                        if forced:
+                            stat[10] += 1
+                    else:
+                        nvh = _h3_clean(vh, nvh, running, ver)
+                        i = int(vh[0, 1])
+                        nvh = _h3_pop(vh, nvh)
                     running[i] = False
                     j = D - base[i]
                     tent -= _nb(s[i] + j, B)
@@ -368,7 +471,7 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                     stat[8] += s[i] + j
                     npre[i] += 1
                     stat[1] += 1
-                    if order == 1:
+                    if order >= 1:
                         nh = _heap_push(heap, nh, y[i] - j, i)
                     else:
                         stk[nstk] = i
@@ -379,7 +482,7 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
         if decode:
             nd = nr
         if nd == 0 and nnew == 0 and P == 0:
-            waiting = nh > 0 if order == 1 else (nxt < narr or nstk > 0)
+            waiting = nh > 0 if order >= 1 else (nxt < narr or nstk > 0)
             if waiting or pp >= 0:
                 stat[3] = 1               # nothing fits an empty engine: infeasible
                 break
@@ -424,7 +527,8 @@ def _kernel_py(arr, s, o, y, ready, sched, order, Mb, B, kmax, btok, omax, kind,
                 ver[i] += 1
                 running[i] = True
                 ch, nch = _h3_push(ch, nch, float(b + o[i]), float(i), float(ver[i]))
-                vh, nvh = _h3_push(vh, nvh, float(-i), float(i), float(ver[i]))
+                vkey = -(y[i] + b) if order == 2 else float(-i)
+                vh, nvh = _h3_push(vh, nvh, vkey, float(i), float(ver[i]))
                 nr += 1
                 SA += s[i] - b
                 cnt[(s[i] - b) % B] += 1
