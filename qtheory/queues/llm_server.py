@@ -33,6 +33,12 @@ def _int_or_inf(name, v, low=1):
     return int(v)
 
 
+def _count(name, v, low, fix):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+        raise ParameterError(f"{name} = {v!r} is invalid: an integer >= {low}; {fix}.")
+    return int(v)
+
+
 class LLMServer:
     """An LLM engine with phase costs, a KV cache of ``memory`` tokens in blocks and a
     scheduler.
@@ -394,16 +400,15 @@ class LLMServer:
         lost: prefill tokens = prompt tokens + recompute + lost, and decode tokens +
         prefill completions = output tokens, exactly).
         ``saturated=True``: every request arrives at time 0 (the engine's maximal
-        throughput).
+        throughput; the time averages then cover the whole run, drain included).
         """
         from ..laws.predictions import Perfect, as_prediction
         from ..methods.sim.batch import measured_window
-        from ..methods.sim.engine import _check_int
         from ..methods.sim.llm_sched import run_kernel
         import time
-        jobs = _check_int("jobs", jobs, 20, "simulate at least 20 requests")
-        replications = _check_int("replications", replications, 2,
-                                  "use at least 2 independent replications")
+        jobs = _count("jobs", jobs, 20, "simulate at least 20 requests")
+        replications = _count("replications", replications, 2,
+                              "use at least 2 independent replications")
         if not saturated:
             cap = self.capacity().value if self.cost.linear else math.inf
             if not self.arrival_rate < cap:
@@ -434,7 +439,8 @@ class LLMServer:
             acc = np.zeros(5)
             stat = np.zeros(11, np.int64)
             rdy = np.zeros(jobs, np.bool_) if ready is False else np.asarray(ready, np.bool_)
-            win = np.array([arr[lo], arr[hi - 1]]) if not saturated else np.array([0.0, 0.0])
+            win = np.array([arr[lo], arr[hi - 1]]) if not saturated else \
+                np.array([0.0, np.inf])       # saturated: the whole run
             t0 = time.perf_counter()
             run_kernel(arr, s, o, y, rdy, self.scheduler.code, self._order_code, self._trail_c,
                        self.blocks, self.block_size, kmax, btok, self.max_output, kind, cp,
@@ -470,8 +476,7 @@ class LLMServer:
             k1, k2 = int(0.1 * jobs), int(0.8 * jobs)
             ft = np.partition(fin, (k1, k2))
             samples["throughput"].append((k2 - k1) / (ft[k2] - ft[k1]))
-            if saturated or acc[0] == 0:
-                # the same order statistics bound the window of the time averages
+            if acc[0] == 0:
                 samples["memory_util"].append(math.nan)
                 samples["batch"].append(math.nan)
                 samples["iteration_time"].append(math.nan)
