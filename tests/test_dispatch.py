@@ -211,3 +211,24 @@ def test_validate_dispatch():
     assert rep.rows[1].method == "mean-field" and rep.rows[1].status == "ok"
     with pytest.raises(UnstableError, match="SITA's queue 0"):
         qt.Dispatch(1.6, qt.Exponential(1.0), servers=2, rule=qt.SITA([3.0]))
+
+
+def test_cli_dispatch(capsys):
+    from qtheory.tools.cli import main
+    assert main(["mean", "--policy", "fcfs", "--dispatch", "jsq:2", "--servers", "100",
+                 "--load", "0.9", "--json"]) == 0
+    import json
+    rec = json.loads(capsys.readouterr().out)[0]
+    assert rec["mean_response_time"] == pytest.approx(MF.jsq_exponential(0.9, 2), rel=1e-14)
+    assert rec["kind"] == "mean-field limit n -> infinity"
+    assert main(["mean", "--policy", "onebit", "--size", "hyperexponential([0.8,0.2],[2,0.25])",
+                 "--prediction", "classbit:0.9:0.8", "--load", "0.7", "--json"]) == 0
+    one = json.loads(capsys.readouterr().out)[0]
+    size = qt.Hyperexponential((0.8, 0.2), (2.0, 0.25))
+    q = qt.MG1(0.7 / size.mean, size, prediction=qt.ClassBit((0.9, 0.8)))
+    assert one["mean_response_time"] == pytest.approx(float(q.mean_response_time(qt.OneBit())),
+                                                      rel=1e-14)
+    assert main(["mean", "--policy", "fcfs", "--dispatch", "bogus", "--servers", "2"]) == 2
+    assert "--dispatch 'bogus'" in capsys.readouterr().err
+    assert main(["mean", "--policy", "fcfs", "--method", "mean-field", "--load", "0.5"]) == 2
+    assert "--dispatch" in capsys.readouterr().err

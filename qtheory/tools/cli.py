@@ -186,7 +186,7 @@ def check_size(text, law):
 
 def parse_prediction(text):
     """A prediction model: ``none``, ``perfect``, ``exp``, ``uniform:ALPHA``,
-    ``lognormal:SIGMA`` or ``threshold:T[:MODEL]``.
+    ``lognormal:SIGMA``, ``threshold:T[:MODEL]`` or ``classbit:Q_SHORT:Q_LONG``.
 
     Examples
     --------
@@ -205,7 +205,7 @@ def parse_prediction(text):
         raise ParameterError(f"--prediction {text!r} is not a prediction model: use none, "
                              "perfect, exp, uniform:ALPHA, lognormal:SIGMA or "
                              "threshold:T[:MODEL] (MODEL: perfect, exp, uniform:ALPHA, "
-                             "lognormal:SIGMA).") from None
+                             "lognormal:SIGMA) or classbit:Q_SHORT:Q_LONG.") from None
 
 
 def _prediction(text, nested=False):
@@ -218,6 +218,9 @@ def _prediction(text, nested=False):
         return PR.UniformNoise(float(rest))
     if name == "lognormal":
         return PR.LognormalNoise(float(rest))
+    if name == "classbit" and not nested:      # one bit of class advice (qt.ClassBit)
+        q_s, _, q_l = rest.partition(":")
+        return PR.ClassBit(correct=(float(q_s), float(q_l)))
     if name == "threshold" and not nested:
         T, _, noise = rest.partition(":")
         return PR.Threshold(float(T), _prediction(noise or "perfect", nested=True))
@@ -440,8 +443,13 @@ def cmd_mean(args):
     s = Setup(args)
     options = ({"jobs": args.jobs, "replications": args.replications, "seed": args.seed}
                if args.method == "simulation" else {})
+    if getattr(args, "dispatch", None):
+        return _mean_dispatch(args, s, options)
     if args.servers > 1 or args.speed != "1":
         return _mean_servers(args, s, options)
+    if args.method in ("exact", "mean-field"):
+        raise ParameterError(f"--method {args.method} is for dispatching to several queues: "
+                             "add --dispatch RULE --servers N.")
     if args.method == "approximation":
         raise ParameterError("--method approximation is for several servers (M/G/k): add "
                              "--servers K, or use --method auto on one server.")
@@ -469,6 +477,46 @@ def cmd_mean(args):
             f"rho={r['load']:<6g} {r['policy']:<26} E[T] = {r['mean_response_time']:.10g} "
             f"± {r['error']:.2g}  ({r['method']})"
             + (f"  T* = {r['threshold']:.6g}" if math.isfinite(r["threshold"]) else "")
+            for r in records)
+    emit(records, args.format, text)
+    return 0
+
+
+def _mean_dispatch(args, s, options):
+    """``mean --dispatch RULE --servers n``: n separate queues (qt.Dispatch), each running
+    the policy, at load rho per queue (total rate rho n / E[X])."""
+    from ..policies.dispatch_rules import as_rule
+    from ..queues.dispatch import Dispatch
+    if args.method in ("soap", "symbolic", "approximation"):
+        raise ParameterError(f"--method {args.method} is not available with --dispatch: use "
+                             "auto, exact, mean-field or simulation.")
+    if args.speed != "1":
+        raise ParameterError("--speed is for a central queue (--servers without --dispatch).")
+    method = "exact" if args.method == "formula" else args.method
+    n = args.servers
+    try:
+        rule = as_rule(args.dispatch)
+    except ParameterError as exc:
+        raise ParameterError(f"--dispatch {args.dispatch!r}: {exc}") from None
+    records = []
+    for rho in s.loads:
+        for text, policy in zip(s.spellings, s.policies):
+            context = (f"--policy {text} at --load {rho:g} with --dispatch {args.dispatch} "
+                       f"--servers {n}")
+            with blame(context if args.method == "auto"
+                       else f"{context} with --method {args.method}"):
+                f = Dispatch(rho * n / s.size.mean, s.size, n, rule, policy, s.prediction)
+                r = f.mean_response_time(method=method, **options)
+            ci = getattr(r, "ci", None) or (math.nan, math.nan)
+            records.append(dict(load=rho, policy=label(policy), servers=n, rule=repr(rule),
+                                mean_response_time=float(r), error=float(r.error),
+                                method=r.method, kind=r.details.get("kind", "simulation"),
+                                ci_lo=ci[0], ci_hi=ci[1]))
+
+    def text():
+        return "\n".join(
+            f"rho={r['load']:<6g} n={r['servers']:<5} {r['rule']:<14} {r['policy']:<18} "
+            f"E[T] = {r['mean_response_time']:.10g} ± {r['error']:.2g}  ({r['kind']})"
             for r in records)
     emit(records, args.format, text)
     return 0
@@ -745,9 +793,10 @@ def build_parser():
     exact = argparse.ArgumentParser(add_help=False)
     exact.add_argument("--method", default="auto",
                        choices=["auto", "formula", "soap", "symbolic", "simulation",
-                                "approximation"],
+                                "approximation", "exact", "mean-field"],
                        help="symbolic: the exact sympy expression (printed in CSV/JSON), "
-                            "evaluated to 17 digits; approximation: with --servers only")
+                            "evaluated to 17 digits; approximation: with --servers only; "
+                            "exact, mean-field: with --dispatch only")
     def simulation_flags(min_jobs, jobs_help):
         flags = argparse.ArgumentParser(add_help=False)
         g = flags.add_argument_group("simulation")
@@ -779,11 +828,16 @@ def build_parser():
                     "--policy onebit:pre --size 'weibull(0.5, 0.5)' --prediction exp --load 0.9",
                     "--policy srpt --method simulation --jobs 100000 --json",
                     "--policy fcfs --servers 4 --load 0.5,0.9",
-                    "--policy srpt --servers 8 --method simulation --load 0.9"])
+                    "--policy srpt --servers 8 --method simulation --load 0.9",
+                    "--policy fcfs --dispatch jsq:2 --servers 1000 --load 0.9"])
     mean.add_argument("--servers", default=1, metavar="K",
                       type=_integer(1, "the number of servers, an integer >= 1 (e.g. 4)"),
                       help="k servers sharing one central queue (qt.MGk); --load is then the "
                            "load per server, lambda E[X] / (k speed)")
+    mean.add_argument("--dispatch", default=None, metavar="RULE",
+                      help="dispatch to --servers separate queues (qt.Dispatch) by RULE: "
+                           "random, roundrobin, jsq[:D], ll[:D] or sita:C1,C2,...; --load is "
+                           "the load per queue")
     mean.add_argument("--speed", default="1", choices=["1", "1/k"],
                       help="speed of each server with --servers: 1, or 1/k (the SRPT-k "
                            "literature's convention)")

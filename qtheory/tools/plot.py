@@ -113,7 +113,8 @@ def resolve(q, policy):
     (1.71782, True)
     """
     policy = as_policy(policy)
-    if isinstance(policy, OneBit) and not isinstance(q.prediction, Threshold):
+    from ..laws.predictions import is_bit
+    if isinstance(policy, OneBit) and not is_bit(q.prediction):
         T = optimal_threshold(q, policy).T
         return q.with_prediction(Threshold(T, q.prediction)), T
     return q, None
