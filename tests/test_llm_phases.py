@@ -366,3 +366,14 @@ def test_fluid_error_table(capsys):
             with capsys.disabled():
                 print(f"  {rho}: TPOT {tp / s.mean('TPOT') - 1:+.1%}, "
                       f"TTFT {tt / s.mean('TTFT') - 1:+.1%}")
+
+
+def test_cli_llm(capsys):
+    from qtheory.tools.cli import main
+    assert main(["llm", "--model", "llama-3-8b", "--gpu", "a100-80gb", "--scheduler", "orca",
+                 "--rate", "2,50", "--jobs", "2000", "--replications", "2", "--csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("scheduler,rate,capacity") and len(out) == 3
+    assert out[2].split(",")[4] == ""                # 50/s is above the capacity bound
+    assert main(["llm", "--model", "gpt5", "--gpu", "a100-80gb"]) == 2
+    assert "--model 'gpt5' is unknown" in capsys.readouterr().err

@@ -874,6 +874,9 @@ def build_parser():
                                    "not recomputed when the sweep is run again")
     s.add_argument("--workers", type=_workers, help="processes (default: all cores)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .llm_cli import add_parser as add_llm_parser
+    add_llm_parser(sub, [simulation_flags(20, "requests per replication"), output], fmt,
+                   _integer)
     r = sub.add_parser("reproduce", help="rerun a published table (papers/<name>/reproduce.py)",
                        formatter_class=fmt,
                        epilog="examples:\n  qtheory reproduce --list\n"
@@ -887,8 +890,14 @@ def build_parser():
     return parser
 
 
+def cmd_llm(args):
+    """``qtheory llm``: see :mod:`qtheory.tools.llm_cli`."""
+    from .llm_cli import cmd_llm as run
+    return run(args)
+
+
 COMMANDS = {"mean": cmd_mean, "tail": cmd_tail, "validate": cmd_validate, "plot": cmd_plot, "sweep": cmd_sweep,
-            "reproduce": cmd_reproduce}
+            "reproduce": cmd_reproduce, "llm": cmd_llm}
 
 
 def _warning_printer():
