@@ -9,6 +9,7 @@ here; Cobham's non-preemptive priority formula (d = 1 of the one-bit mean field)
 
 import math
 
+import numpy as np
 import pytest
 
 import qtheory as qt
@@ -156,10 +157,12 @@ def test_onebit_jsq_against_simulation():
 
 
 # -- simulator -------------------------------------------------------------------------------
-@pytest.mark.parametrize("policy", [qt.SRPT, qt.PS, qt.OneBit(preemptive="resume")])
+@pytest.mark.parametrize("policy", [qt.SRPT, qt.PS, qt.OneBit(preemptive="resume"), qt.SJF,
+                                    qt.SPRPT])
 def test_simulator_per_queue_policies_random_equals_mg1(policy):
     size = qt.Hyperexponential((0.8, 0.2), (2.0, 0.25))
-    pred = qt.ClassBit((0.9, 0.8)) if policy.descriptor == "bit" else None
+    pred = (qt.ClassBit((0.9, 0.8)) if policy.descriptor == "bit" else
+            qt.ExpNoise() if policy.descriptor == "prediction" else None)
     f = qt.Dispatch(0.7 / size.mean * 4, size, servers=4, rule=qt.Random(), policy=policy,
                     prediction=pred)
     ref = float(f.mean_response_time(method="exact"))
@@ -232,3 +235,30 @@ def test_cli_dispatch(capsys):
     assert "--dispatch 'bogus'" in capsys.readouterr().err
     assert main(["mean", "--policy", "fcfs", "--method", "mean-field", "--load", "0.5"]) == 2
     assert "--dispatch" in capsys.readouterr().err
+
+
+def test_least_predicted_work_with_perfect_predictions_is_least_work():
+    # Y = X: the predicted work left, sum of (y - age)^+, is the true work left, and the
+    # draws are the same: the two runs must agree job for job
+    size = qt.Exponential(1.0)
+    a = qt.Dispatch(16.0, size, 20, rule=qt.LeastWork(d=2)).simulate(
+        jobs=20_000, replications=2, seed=12)
+    b = qt.Dispatch(16.0, size, 20, rule=qt.LeastWork(d=2, predicted=True),
+                    prediction=qt.Perfect()).simulate(jobs=20_000, replications=2, seed=12)
+    assert np.array_equal(a.replications, b.replications)
+    c = qt.Dispatch(16.0, size, 20, rule=qt.LeastWork(d=2, predicted=True),
+                    prediction=qt.ExpNoise()).simulate(jobs=20_000, replications=2, seed=12)
+    assert c.value > a.value            # noisy work estimates dispatch worse
+
+
+def test_jsq_with_advice_runs_and_helps_over_random():
+    size = qt.Hyperexponential((0.8, 0.2), (2.0, 0.25))
+    f = qt.Dispatch(0.8 / size.mean * 50, size, 50, rule=qt.JSQ(d=2, advice=True),
+                    policy=qt.OneBit(), prediction=qt.ClassBit((0.9, 0.8)))
+    s = f.simulate(jobs=60_000, replications=3, seed=13)
+    rnd = qt.Dispatch(f.arrival_rate, size, 50, rule=qt.Random(), policy=qt.OneBit(),
+                      prediction=qt.ClassBit((0.9, 0.8))).mean_response_time()
+    assert s.value < 0.6 * rnd.value
+    with pytest.raises(ParameterError, match="one-bit"):
+        qt.Dispatch(8.0, qt.Exponential(1.0), 10, rule=qt.JSQ(2, advice=True)).simulate(
+            jobs=1000)
