@@ -203,3 +203,20 @@ def test_without_caps_the_fluid_value_is_unchanged():
     assert r.method == "fluid" and r.value == pytest.approx((Eo + 1.5) * tau, rel=1e-9)
     big = _cb(2.0, max_seqs=10**6).mean_response_time()
     assert big.value == pytest.approx(r.value, rel=1e-12)
+
+
+def test_rank_pieces_at_large_ages_are_found():
+    """A user's rank min(y - a, 2) has a kink at age y - 2; at y = 2e5 a cell cannot be
+    narrower than the ages' last place (3e-11, above the 1e-13 a kink was bisected to),
+    and discovery looped forever (found by the long fuzz run: a simulation on
+    weibull_min(0.2) with LognormalNoise(1.9) predictions). Reference: the rank itself."""
+    from qtheory.policies.pieces import discover_pieces
+    y = 208666.70069189556
+    fn = lambda d, a: min(d - a, 2.0)        # noqa: E731
+    t0 = time.perf_counter()
+    pr = discover_pieces(fn, np.array([y, 3.0]), 5.77e8, 0.125)
+    assert time.perf_counter() - t0 < 30
+    S, V, M = (z[0][np.isfinite(pr.S[0])] for z in (pr.S, pr.V, pr.M))
+    for a in np.linspace(0, y + 10, 2001):
+        i = np.searchsorted(S, a, "right") - 1
+        assert V[i] + M[i] * (a - S[i]) == pytest.approx(fn(y, a), abs=1e-9)

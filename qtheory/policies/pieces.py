@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..core.budget import tick
 from ..core.errors import PolicyError
 
 INF = math.inf
@@ -174,6 +175,7 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
 
     found = []  # per round: (row, s, e, c, v, m) of the accepted cells
     while row.size:
+        tick(row.size, stage="the rank's linear pieces")
         w = b - a
         ages = np.stack([a, b - w * 1e-9, a + 0.25 * w, a + 0.5 * w, a + 0.75 * w])
         ds = None if desc is None else np.tile(desc[row], 5)
@@ -188,7 +190,10 @@ def discover_pieces(fn, d, a_max, unit=1.0, rtol=1e-12):
         inf_start = ~np.isfinite(v[0])
         lin = one_class & finite & np.where(inf_start, np.all(v == v[0], axis=0), on_chord)
         m = np.where(inf_start, 0.0, m)
-        jump = ~lin & (w <= tiny)  # closed at the jump: the rank of its left end
+        # closed at the jump: the rank of its left end. A cell cannot be narrower than a
+        # few units in the last place of its ages (at age 2e5 one is 3e-11, above tiny):
+        # without that floor a kink there was bisected forever
+        jump = ~lin & (w <= np.maximum(tiny, 8 * np.spacing(np.abs(b))))
         with np.errstate(all="ignore"):  # ... unless the rank is continuous there: a kink
             kink = jump & (c[1] == c[0]) & (np.abs(v[1] - v[0]) <= rtol * 10 * scale)
         done = lin | jump
