@@ -394,7 +394,7 @@ def test_lee_longton_measured_error():
     for law, k, want in ((qt.Deterministic(1.0), 2, -0.008),
                          (qt.Hyperexponential.balanced(1.0, 4.0), 8, 0.051)):
         m = qt.MGk(0.7 * k, law, servers=k)
-        a = m.mean_response_time(qt.FCFS)
+        a = m.mean_response_time(qt.FCFS, method="approximation")
         assert a.method == "approximation (Lee-Longton)"
         assert a.details["kind"] == "approximation"
         s = m.simulate(qt.FCFS, jobs=400_000, replications=6, seed=5)
@@ -408,10 +408,12 @@ def test_auto_never_passes_an_approximation_as_exact():
         m.mean_response_time(qt.SRPT)
     with pytest.raises(qt.PolicyError, match="no exact result"):
         m.mean_response_time(qt.FCFS, method="exact")
-    r = m.mean_response_time(qt.FCFS)
+    with pytest.raises(qt.PolicyError, match="method='approximation'"):
+        m.mean_response_time(qt.FCFS)        # only asked for by name
+    r = m.mean_response_time(qt.FCFS, method="approximation")
     assert r.details["kind"] == "approximation" and "approximation" in r.method
     b = qt.MGk(3.0, qt.Exponential(1.0), servers=4, prediction=qt.Threshold(1.0, qt.Perfect()))
-    r = b.mean_response_time(qt.OneBit("resume"))
+    r = b.mean_response_time(qt.OneBit("resume"), method="approximation")
     assert r.method == "approximation (Bondi-Buzen)"
 
 

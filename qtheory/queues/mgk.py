@@ -281,17 +281,19 @@ class MGk:
 
         ``method``: "exact" (alias "formula": M/M/k FCFS, FB, LCFS; M/G/k PS; every
         policy at k = 1), "approximation" (M/G/k FCFS by Lee–Longton, priority classes by
-        Bondi–Buzen), "simulation" (:meth:`simulate`, options passed on), or "auto": the
-        exact result where there is one, else the approximation where there is one
-        (``method`` and ``details["kind"]`` then say "approximation"), else a
-        PolicyError pointing at ``method="simulation"`` and :meth:`bounds`. Values are in
-        this queue's speed convention (:attr:`convention`, also in ``details``).
+        Bondi–Buzen; asked for by name only, so that an approximation is never taken
+        for an exact value: ``method`` and ``details["kind"]`` say so, and ``error`` is
+        the numerics' error, not the approximation's), "simulation" (:meth:`simulate`,
+        options passed on), or "auto": the exact result where there is one, else a
+        PolicyError pointing at ``method="approximation"``, ``method="simulation"`` and
+        :meth:`bounds`. Values are in this queue's speed convention (:attr:`convention`,
+        also in ``details``).
 
         Examples
         --------
         >>> import qtheory as qt
         >>> m = qt.MGk(3.0, qt.Deterministic(1.0), servers=4)
-        >>> r = m.mean_response_time(qt.FCFS)
+        >>> r = m.mean_response_time(qt.FCFS, method="approximation")
         >>> r.method, r.details["kind"]
         ('approximation (Lee-Longton)', 'approximation')
         """
@@ -308,8 +310,7 @@ class MGk:
             exact = self._exact(policy)
             if exact is not None:
                 return exact
-            if method != "auto":
-                raise PolicyError(self._no_exact(policy))
+            raise PolicyError(self._no_exact(policy))
         approx = self._approximation(policy)
         if approx is not None:
             return approx
