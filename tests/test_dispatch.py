@@ -262,3 +262,20 @@ def test_jsq_with_advice_runs_and_helps_over_random():
     with pytest.raises(ParameterError, match="one-bit"):
         qt.Dispatch(8.0, qt.Exponential(1.0), 10, rule=qt.JSQ(2, advice=True)).simulate(
             jobs=1000)
+
+
+@pytest.mark.parametrize("rule, pred", [(qt.JSQ(2), None), (qt.JSQ(None), None),
+                                        (qt.LeastWork(2), None),
+                                        (qt.LeastWork(3, predicted=True), qt.ExpNoise()),
+                                        (qt.RoundRobin(), None),
+                                        (qt.JSQ(2, advice=True), qt.ClassBit((0.9, 0.8)))])
+def test_fcfs_fast_path_equals_event_loop(rule, pred):
+    # FCFS queues: departures known on arrival (Lindley per queue) against the general
+    # event loop with its completion heap, on the same draws
+    from qtheory.methods.sim.dispatch import simulate_dispatch
+    size = qt.Hyperexponential((0.8, 0.2), (2.0, 0.25))
+    f = qt.Dispatch(0.8 / size.mean * 20, size, 20, rule=rule, prediction=pred)
+    a = simulate_dispatch(f, jobs=20_000, replications=2, seed=3)
+    b = simulate_dispatch(f, jobs=20_000, replications=2, seed=3, fast=False)
+    assert np.allclose(a.replications, b.replications, rtol=1e-12, atol=0)
+    assert np.allclose(a.details["per_queue"], b.details["per_queue"], rtol=1e-12, atol=0)

@@ -204,6 +204,73 @@ def _chunk(ta, xs, ys, bits, cs, vs, ms, nps, route, samp, offs, g0, kind, advic
     return -1
 
 
+@njit(cache=True)
+def _purge(q, t, cnt, head, dep, bitq, nshort):
+    cap = dep.shape[1]
+    while cnt[q] > 0 and dep[q, head[q]] <= t:
+        if bitq[q, head[q]] == 0:
+            nshort[q] -= 1
+        head[q] = (head[q] + 1) % cap
+        cnt[q] -= 1
+
+
+@njit(cache=True)
+def _fcfs_chunk(ta, xs, ys, bits, route, samp, offs, g0, kind, advice, predicted, warmup,
+                jobs, cnt, nshort, head, last, dep, start, yq, bitq, acc, qsum, qcnt):
+    """FCFS queues: a job's departure is known when it arrives (Lindley, per queue), so
+    each queue keeps a ring of its jobs' (start, departure) and the dispatcher purges the
+    departed ones of the queues it looks at. Returns -1 or the job where a ring was full."""
+    n = cnt.size
+    cap = dep.shape[1]
+    for j in range(ta.size):
+        t = ta[j]
+        if kind == ROUTE:
+            q = route[j]
+        else:
+            m = samp.shape[1] if (kind == JSQ_D or kind == LL_D) else n
+            q, bk1, bk2 = -1, 0.0, 0.0
+            for i in range(m):
+                c = samp[j, i] if (kind == JSQ_D or kind == LL_D) else (offs[j] + i) % n
+                _purge(c, t, cnt, head, dep, bitq, nshort)
+                if kind == JSQ_D or kind == JSQ_ALL:
+                    if advice and bits[j] == 0:
+                        k1, k2 = float(nshort[c]), float(cnt[c])
+                    elif advice:
+                        k1, k2 = float(cnt[c]), float(nshort[c])
+                    else:
+                        k1, k2 = float(cnt[c]), 0.0
+                elif predicted:
+                    w = 0.0
+                    for u in range(cnt[c]):
+                        s = (head[c] + u) % cap
+                        w += max(yq[c, s] - max(t - start[c, s], 0.0), 0.0)
+                    k1, k2 = w, 0.0
+                else:
+                    k1, k2 = max(last[c] - t, 0.0), 0.0
+                if q < 0 or k1 < bk1 or (k1 == bk1 and k2 < bk2):
+                    q, bk1, bk2 = c, k1, k2
+        _purge(q, t, cnt, head, dep, bitq, nshort)
+        if cnt[q] >= cap:
+            return g0 + j
+        b = max(last[q], t)
+        d = b + xs[j]
+        last[q] = d
+        s = (head[q] + cnt[q]) % cap
+        dep[q, s], start[q, s], yq[q, s], bitq[q, s] = d, b, ys[j], bits[j]
+        cnt[q] += 1
+        if bits[j] == 0:
+            nshort[q] += 1
+        g = g0 + j
+        if g >= warmup and g < jobs:
+            T = d - t
+            acc[0] += T
+            acc[1] += 1.0
+            acc[2] += T * T
+            qsum[q] += T
+            qcnt[q] += 1.0
+    return -1
+
+
 def rank_arrays(policy, d):
     """Per-job (class, value, slope, non-preemptive) from the policy's declared pieces,
     or None for processor sharing; other policies are refused by name."""
@@ -234,8 +301,12 @@ def rank_arrays(policy, d):
 
 
 def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capacity=64,
-                      chunk=CHUNK):
-    """Simulate dispatch system ``f`` (:class:`qtheory.queues.dispatch.Dispatch`)."""
+                      chunk=CHUNK, fast=True):
+    """Simulate dispatch system ``f`` (:class:`qtheory.queues.dispatch.Dispatch`).
+
+    FCFS queues take a fast path (each departure known on arrival, Lindley per queue;
+    ``fast=False`` uses the general event loop, which gives the same response times up to
+    rounding: a test compares them)."""
     from ...policies.dispatch_rules import JSQ, SITA, LeastWork, Random, RoundRobin
     for name, v, lo in (("jobs", jobs, 2), ("replications", replications, 2)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -262,7 +333,7 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
         cap = capacity
         while True:
             out = _replication(f, rule, kind, d, np.random.default_rng(child), jobs, warmup,
-                               cap, chunk)
+                               cap, chunk, fast)
             if out is not None:
                 break
             cap *= 4      # a queue outgrew its slots: rerun with room (same stream)
@@ -277,11 +348,17 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
     return res.with_(elapsed=time.perf_counter() - started)
 
 
-def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk):
+def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True):
     from ...policies.dispatch_rules import SITA, RoundRobin
     n = f.servers
     lam = float(f.arrival_rate)
+    from ...policies.catalogue import FCFS
     ps = rank_arrays(f.policy, np.zeros(1)) is None
+    fcfs = fast and isinstance(f.policy, FCFS)
+    if fcfs:
+        head = np.zeros(n, np.int64)
+        last = np.zeros(n)
+        dep, start, yq = np.zeros((n, cap)), np.zeros((n, cap)), np.zeros((n, cap))
     cnt = np.zeros(n, np.int64)
     nshort = np.zeros(n, np.int64)
     serving = np.full(n, -1, np.int64)
@@ -332,6 +409,16 @@ def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk):
             route = np.zeros(1, np.int64)
         samp = rng.integers(0, n, (m, d)) if kind in (JSQ_D, LL_D) else np.zeros((1, 1), np.int64)
         offs = rng.integers(0, n, m) if kind in (JSQ_ALL, LL_ALL) else np.zeros(1, np.int64)
+        if fcfs:
+            bad = _fcfs_chunk(ta, x, y, bits, route, samp.astype(np.int64),
+                              offs.astype(np.int64), g0, kind,
+                              bool(getattr(rule, "advice", False)),
+                              bool(getattr(rule, "predicted", False)), warmup, jobs, cnt,
+                              nshort, head, last, dep, start, yq, bitv, acc, qsum, qcnt)
+            if bad >= 0:
+                return None
+            g0 += m
+            continue
         bad = _chunk(ta, x, y, bits, cs.astype(float), vs.astype(float), ms.astype(float),
                      nps.astype(np.bool_), route, samp.astype(np.int64), offs.astype(np.int64),
                      g0, kind, bool(getattr(rule, "advice", False)),
