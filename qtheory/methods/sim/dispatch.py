@@ -342,9 +342,12 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
                                      "(nearly) unstable under this rule.")
         means.append(out[0])
         qmeans.append(out[1])
+    q = np.array(qmeans)
+    seen = np.isfinite(q).sum(axis=0)
+    per_queue = np.where(seen > 0, np.nansum(q, axis=0) / np.maximum(seen, 1), np.nan)
     res = SimulationResult.from_replications(
-        {"T": means}, jobs, warmup, f.policy.name,
-        per_queue=np.nanmean(np.array(qmeans), axis=0), servers=n, rule=repr(rule))
+        {"T": means}, jobs, warmup, f.policy.name, per_queue=per_queue, servers=n,
+        rule=repr(rule))
     return res.with_(elapsed=time.perf_counter() - started)
 
 
