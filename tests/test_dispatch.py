@@ -279,3 +279,19 @@ def test_fcfs_fast_path_equals_event_loop(rule, pred):
     b = simulate_dispatch(f, jobs=20_000, replications=2, seed=3, fast=False)
     assert np.allclose(a.replications, b.replications, rtol=1e-12, atol=0)
     assert np.allclose(a.details["per_queue"], b.details["per_queue"], rtol=1e-12, atol=0)
+
+
+def test_simulated_quantiles():
+    # Random dispatch to M/M/1 queues at 0.8: T ~ Exp(0.2), P90 = 5 ln 10, E[T^2] = 50
+    f = qt.Dispatch(4.0, qt.Exponential(1.0), servers=5, rule=qt.Random())
+    s = f.simulate(jobs=100_000, replications=6, seed=2, quantiles=(0.5, 0.9))
+    assert abs(s.quantile(0.9).z(5 * math.log(10))) < 4
+    assert abs(s.quantile(0.5).z(5 * math.log(2))) < 4
+    assert abs(s.moment(2).z(50.0)) < 4
+    # the event loop (SRPT per queue) against the one-server response-time distribution
+    g = qt.Dispatch(4.0, qt.Exponential(1.0), servers=5, rule=qt.Random(), policy=qt.SRPT)
+    s = g.simulate(jobs=100_000, replications=6, seed=2, quantiles=(0.9,))
+    p90 = qt.MG1(0.8, qt.Exponential(1.0)).response_time_distribution(qt.SRPT).quantile(0.9)
+    assert abs(s.quantile(0.9).z(float(p90))) < 4
+    with pytest.raises(ParameterError, match="quantiles"):
+        f.simulate(jobs=1000, quantiles=(1.5,))

@@ -118,7 +118,7 @@ def _next_time(q, t, cnt, serving, rem, ps):
 
 @njit(cache=True)
 def _complete(t, q, cnt, nshort, serving, tlast, rem, x0, yv, bitv, cls, val, slope, npf,
-              gid, arr, ps, warmup, jobs, acc, qsum, qcnt):
+              gid, arr, ps, warmup, jobs, acc, qsum, qcnt, tbuf, tn):
     _advance(q, t, cnt, serving, tlast, rem, ps)
     s = serving[q]
     if ps:
@@ -134,6 +134,9 @@ def _complete(t, q, cnt, nshort, serving, tlast, rem, x0, yv, bitv, cls, val, sl
         acc[2] += T * T
         qsum[q] += T
         qcnt[q] += 1.0
+        if tbuf.size > 1:
+            tbuf[tn[0]] = T
+            tn[0] += 1
     if bitv[q, s] == 0:
         nshort[q] -= 1
     last = cnt[q] - 1
@@ -148,7 +151,7 @@ def _complete(t, q, cnt, nshort, serving, tlast, rem, x0, yv, bitv, cls, val, sl
 @njit(cache=True)
 def _chunk(ta, xs, ys, bits, cs, vs, ms, nps, route, samp, offs, g0, kind, advice, predicted,
            ps, warmup, jobs, cnt, nshort, serving, tlast, rem, x0, yv, bitv, cls, val, slope,
-           npf, gid, arr, hk, hq, pos, acc, qsum, qcnt):
+           npf, gid, arr, hk, hq, pos, acc, qsum, qcnt, tbuf, tn):
     """Serve the arrivals of one chunk (absolute times ``ta``) and every completion before
     each; returns -1, or the job index at which a queue ran out of slots."""
     n = cnt.size
@@ -158,7 +161,7 @@ def _chunk(ta, xs, ys, bits, cs, vs, ms, nps, route, samp, offs, g0, kind, advic
         while hk[0] <= t:
             q = hq[0]
             _complete(hk[0], q, cnt, nshort, serving, tlast, rem, x0, yv, bitv, cls, val,
-                      slope, npf, gid, arr, ps, warmup, jobs, acc, qsum, qcnt)
+                      slope, npf, gid, arr, ps, warmup, jobs, acc, qsum, qcnt, tbuf, tn)
             hk[0] = _next_time(q, tlast[q], cnt, serving, rem, ps)
             _sift(hk, hq, pos, 0)
         # the dispatcher's choice
@@ -216,7 +219,7 @@ def _purge(q, t, cnt, head, dep, bitq, nshort):
 
 @njit(cache=True)
 def _fcfs_chunk(ta, xs, ys, bits, route, samp, offs, g0, kind, advice, predicted, warmup,
-                jobs, cnt, nshort, head, last, dep, start, yq, bitq, acc, qsum, qcnt):
+                jobs, cnt, nshort, head, last, dep, start, yq, bitq, acc, qsum, qcnt, tbuf, tn):
     """FCFS queues: a job's departure is known when it arrives (Lindley, per queue), so
     each queue keeps a ring of its jobs' (start, departure) and the dispatcher purges the
     departed ones of the queues it looks at. Returns -1 or the job where a ring was full."""
@@ -268,6 +271,9 @@ def _fcfs_chunk(ta, xs, ys, bits, route, samp, offs, g0, kind, advice, predicted
             acc[2] += T * T
             qsum[q] += T
             qcnt[q] += 1.0
+            if tbuf.size > 1:
+                tbuf[tn[0]] = T
+                tn[0] += 1
     return -1
 
 
@@ -301,7 +307,7 @@ def rank_arrays(policy, d):
 
 
 def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capacity=64,
-                      chunk=CHUNK, fast=True):
+                      chunk=CHUNK, fast=True, quantiles=None):
     """Simulate dispatch system ``f`` (:class:`qtheory.queues.dispatch.Dispatch`).
 
     FCFS queues take a fast path (each departure known on arrival, Lindley per queue;
@@ -315,6 +321,13 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
     if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) \
             or not 0 <= warmup <= jobs - 2:
         raise ParameterError(f"warmup = {warmup!r} is invalid: an integer in [0, jobs - 2].")
+    if quantiles is True:
+        quantiles = (0.5, 0.9, 0.99, 0.999)
+    if quantiles is not None:
+        quantiles = tuple(float(p) for p in quantiles)
+        if not all(0 < p < 1 for p in quantiles):
+            raise ParameterError(f"quantiles = {quantiles!r} are invalid: give probabilities "
+                                 "strictly between 0 and 1.")
     rule, n = f.rule, f.servers
     kind, d = ROUTE, 1
     if isinstance(rule, JSQ):
@@ -328,12 +341,12 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
         raise PolicyError(f"rule {rule!r} is not served by the dispatch simulator.")
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     started = time.perf_counter()
-    means, qmeans = [], []
+    means, qmeans, outs = [], [], []
     for child in ss.spawn(replications):
         cap = capacity
         while True:
             out = _replication(f, rule, kind, d, np.random.default_rng(child), jobs, warmup,
-                               cap, chunk, fast)
+                               cap, chunk, fast, quantiles)
             if out is not None:
                 break
             cap *= 4      # a queue outgrew its slots: rerun with room (same stream)
@@ -342,16 +355,24 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
                                      "(nearly) unstable under this rule.")
         means.append(out[0])
         qmeans.append(out[1])
+        outs.append(out)
+    samples = {"T": means}
+    if quantiles is not None:
+        for p in quantiles:
+            samples[f"P{100 * p:g}"] = [o[3].quantile(p) for o in outs]
+        samples["T^2"] = [o[3].powers[0] / o[2] for o in outs]
+        samples["T^3"] = [o[3].powers[1] / o[2] for o in outs]
     q = np.array(qmeans)
     seen = np.isfinite(q).sum(axis=0)
     per_queue = np.where(seen > 0, np.nansum(q, axis=0) / np.maximum(seen, 1), np.nan)
     res = SimulationResult.from_replications(
-        {"T": means}, jobs, warmup, f.policy.name, per_queue=per_queue, servers=n,
+        samples, jobs, warmup, f.policy.name, per_queue=per_queue, servers=n,
         rule=repr(rule))
-    return res.with_(elapsed=time.perf_counter() - started)
+    tails = tuple(o[3] for o in outs) if quantiles is not None else None
+    return res.with_(elapsed=time.perf_counter() - started, tails=tails)
 
 
-def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True):
+def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True, quantiles=None):
     from ...policies.dispatch_rules import SITA, RoundRobin
     n = f.servers
     lam = float(f.arrival_rate)
@@ -380,6 +401,12 @@ def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True):
     measured = jobs - warmup
     g0, t0 = 0, 0.0
     policy, pred, bit = f.policy, f.prediction, f.bit
+    tail = None
+    tbuf, tn = np.zeros(1), np.zeros(1, np.int64)
+    if quantiles is not None:
+        from .stats import TailHistogram
+        tail = TailHistogram(float(f.size.mean))
+        tbuf = np.zeros(chunk + n * cap + 2)      # completions in a chunk: at most these
     while acc[1] < measured:
         tick(stage=f"simulating dispatch ({int(acc[1])} of {measured} jobs)")
         m = min(chunk, jobs - g0) if g0 < jobs else max(256, chunk // 8)
@@ -417,19 +444,26 @@ def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True):
                               offs.astype(np.int64), g0, kind,
                               bool(getattr(rule, "advice", False)),
                               bool(getattr(rule, "predicted", False)), warmup, jobs, cnt,
-                              nshort, head, last, dep, start, yq, bitv, acc, qsum, qcnt)
+                              nshort, head, last, dep, start, yq, bitv, acc, qsum, qcnt,
+                              tbuf, tn)
             if bad >= 0:
                 return None
             g0 += m
+            if tail is not None:
+                tail.add(tbuf[:tn[0]])
+                tn[0] = 0
             continue
         bad = _chunk(ta, x, y, bits, cs.astype(float), vs.astype(float), ms.astype(float),
                      nps.astype(np.bool_), route, samp.astype(np.int64), offs.astype(np.int64),
                      g0, kind, bool(getattr(rule, "advice", False)),
                      bool(getattr(rule, "predicted", False)), ps, warmup, jobs, cnt, nshort,
                      serving, tlast, rem, x0, yv, bitv, cls, val, slope, npf, gid, arr, hk, hq,
-                     pos, acc, qsum, qcnt)
+                     pos, acc, qsum, qcnt, tbuf, tn)
         if bad >= 0:
             return None
         g0 += m
+        if tail is not None:
+            tail.add(tbuf[:tn[0]])
+            tn[0] = 0
     with np.errstate(invalid="ignore"):
-        return acc[0] / acc[1], qsum / qcnt
+        return acc[0] / acc[1], qsum / qcnt, acc[1], tail
