@@ -295,3 +295,15 @@ def test_simulated_quantiles():
     assert abs(s.quantile(0.9).z(float(p90))) < 4
     with pytest.raises(ParameterError, match="quantiles"):
         f.simulate(jobs=1000, quantiles=(1.5,))
+
+
+def test_check_samples_accepts_dispatch_output():
+    f = qt.Dispatch(1.2, qt.Exponential(1.0), servers=2, rule=qt.SITA([1.5]))
+    s = f.simulate(jobs=200_000, replications=2, seed=4, per_job=True)
+    T = s.per_job["response_time"]
+    assert T.size == 180_000
+    assert qt.check_samples(T, f).agrees
+    assert not qt.check_samples(T, f, theory=1.1 * float(f.mean_response_time())).agrees
+    g = qt.Dispatch(0.9 * 200, qt.Exponential(1.0), servers=200, rule=qt.JSQ(d=2))
+    s = g.simulate(jobs=200_000, replications=2, seed=4, per_job=True)
+    assert qt.check_samples(s.per_job["response_time"], g).agrees   # mean field, n = 200

@@ -326,7 +326,7 @@ class SampleCheck:
         return "\n".join(out)
 
 
-def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: int = 30,
+def check_samples(response_times, q, policy: PolicyLike = None, sizes=None, batches: int = 30,
                   warmup: int = 0, z_max: float = Z_MAX, theory=None,
                   quantiles=None) -> "SampleCheck":
     """Do per-job response times from another simulator agree with theory?
@@ -340,7 +340,9 @@ def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: in
     response_times : array_like
         One response time per job, in arrival (or departure) order, one replication.
     q, policy
-        The queue and policy the samples claim to come from.
+        The queue and policy the samples claim to come from. A
+        :class:`~qtheory.queues.dispatch.Dispatch` brings its own policy (``policy``, if
+        given, replaces it) and is compared with its exact, else mean-field, value.
     sizes : array_like, optional
         The jobs' sizes: adds a per-size-quintile comparison to E[T(x)] (size-based and
         blind policies only).
@@ -391,6 +393,17 @@ def check_samples(response_times, q, policy: PolicyLike, sizes=None, batches: in
     if x.size < 10 * batches:
         raise ParameterError(f"{x.size} samples are too few for {batches} batches: pass at "
                              f"least {10 * batches} response times or fewer batches.")
+    if hasattr(q, "rule"):   # a Dispatch: its own policy, theory its exact or mean-field value
+        if policy is not None:
+            q = type(q)(q.arrival_rate, q.size, q.servers, q.rule, policy, q.prediction)
+        policy = q.policy
+        if theory is None:
+            theory = float(q.mean_response_time())
+        if sizes is not None or quantiles is not None:
+            raise ParameterError("check_samples on a Dispatch compares the mean only: drop "
+                                 "sizes= and quantiles=.")
+    elif policy is None:
+        raise ParameterError("policy is missing: check_samples(times, q, policy).")
     policy = as_policy(policy)
     if theory is None:
         theory = float(q.mean_response_time(policy))

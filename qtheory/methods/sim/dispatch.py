@@ -307,7 +307,7 @@ def rank_arrays(policy, d):
 
 
 def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capacity=64,
-                      chunk=CHUNK, fast=True, quantiles=None):
+                      chunk=CHUNK, fast=True, quantiles=None, per_job=False):
     """Simulate dispatch system ``f`` (:class:`qtheory.queues.dispatch.Dispatch`).
 
     FCFS queues take a fast path (each departure known on arrival, Lindley per queue;
@@ -346,7 +346,7 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
         cap = capacity
         while True:
             out = _replication(f, rule, kind, d, np.random.default_rng(child), jobs, warmup,
-                               cap, chunk, fast, quantiles)
+                               cap, chunk, fast, quantiles, per_job and not outs)
             if out is not None:
                 break
             cap *= 4      # a queue outgrew its slots: rerun with room (same stream)
@@ -369,10 +369,12 @@ def simulate_dispatch(f, jobs=10**6, replications=10, seed=1, warmup=None, capac
         samples, jobs, warmup, f.policy.name, per_queue=per_queue, servers=n,
         rule=repr(rule))
     tails = tuple(o[3] for o in outs) if quantiles is not None else None
-    return res.with_(elapsed=time.perf_counter() - started, tails=tails)
+    pj = {"response_time": outs[0][4]} if per_job else None
+    return res.with_(elapsed=time.perf_counter() - started, tails=tails, per_job=pj)
 
 
-def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True, quantiles=None):
+def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True, quantiles=None,
+                 per_job=False):
     from ...policies.dispatch_rules import SITA, RoundRobin
     n = f.servers
     lam = float(f.arrival_rate)
@@ -402,10 +404,11 @@ def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True, qua
     g0, t0 = 0, 0.0
     policy, pred, bit = f.policy, f.prediction, f.bit
     tail = None
+    kept = [] if per_job else None
     tbuf, tn = np.zeros(1), np.zeros(1, np.int64)
-    if quantiles is not None:
+    if quantiles is not None or per_job:
         from .stats import TailHistogram
-        tail = TailHistogram(float(f.size.mean))
+        tail = TailHistogram(float(f.size.mean)) if quantiles is not None else None
         tbuf = np.zeros(chunk + n * cap + 2)      # completions in a chunk: at most these
     while acc[1] < measured:
         tick(stage=f"simulating dispatch ({int(acc[1])} of {measured} jobs)")
@@ -449,9 +452,11 @@ def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True, qua
             if bad >= 0:
                 return None
             g0 += m
+            if kept is not None:
+                kept.append(tbuf[:tn[0]].copy())
             if tail is not None:
                 tail.add(tbuf[:tn[0]])
-                tn[0] = 0
+            tn[0] = 0
             continue
         bad = _chunk(ta, x, y, bits, cs.astype(float), vs.astype(float), ms.astype(float),
                      nps.astype(np.bool_), route, samp.astype(np.int64), offs.astype(np.int64),
@@ -462,8 +467,11 @@ def _replication(f, rule, kind, d, rng, jobs, warmup, cap, chunk, fast=True, qua
         if bad >= 0:
             return None
         g0 += m
+        if kept is not None:
+            kept.append(tbuf[:tn[0]].copy())
         if tail is not None:
             tail.add(tbuf[:tn[0]])
-            tn[0] = 0
+        tn[0] = 0
     with np.errstate(invalid="ignore"):
-        return acc[0] / acc[1], qsum / qcnt, acc[1], tail
+        return (acc[0] / acc[1], qsum / qcnt, acc[1], tail,
+                None if kept is None else np.concatenate(kept))
