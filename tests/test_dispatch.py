@@ -307,3 +307,14 @@ def test_check_samples_accepts_dispatch_output():
     g = qt.Dispatch(0.9 * 200, qt.Exponential(1.0), servers=200, rule=qt.JSQ(d=2))
     s = g.simulate(jobs=200_000, replications=2, seed=4, per_job=True)
     assert qt.check_samples(s.per_job["response_time"], g).agrees   # mean field, n = 200
+
+
+@pytest.mark.slow
+def test_onebit_ode_integrated_reaches_the_solved_fixed_point():
+    # integrating the mean-field ODE from all queues empty reaches the point solved for
+    size = qt.Hyperexponential((0.8, 0.2), (2.0, 0.25))
+    lam = 0.7 / size.mean
+    a, _ = MF.onebit_jsq(lam, (0.8, 0.2), (2.0, 0.25), (0.9, 0.3), 2)
+    b, res = MF.onebit_jsq(lam, (0.8, 0.2), (2.0, 0.25), (0.9, 0.3), 2, integrate=True,
+                           max_level=16)
+    assert b == pytest.approx(a, rel=1e-9) and res < 1e-10
