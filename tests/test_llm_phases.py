@@ -315,6 +315,8 @@ def test_bad_input_is_named():
         qt.LLMServer(1.0, 100, 100, cost=cost, memory=160)
     with pytest.raises(ParameterError, match="sarathi"):
         qt.LLMServer(1.0, 1000, 100, cost=cost, memory=10_000, max_tokens=512)
+    with pytest.raises(ParameterError, match="0-token"):
+        qt.LLMServer(1.0, st.randint(0, 10), 100, cost=cost, memory=10_000)
     with pytest.raises(ParameterError, match="order"):
         qt.LLMServer(1.0, 100, 100, cost=cost, memory=10_000, order="lifo")
     srv = qt.LLMServer(100.0, 100, 100, cost=cost, memory=10_000)

@@ -99,6 +99,9 @@ class LLMServer:
         self.cost = cost
         self.prompt, self.output = (p if isinstance(p, TokenLaw) else TokenLaw(p, name)
                                     for p, name in ((prompt, "prompt"), (output, "output")))
+        if self.prompt.values.min() < 1:
+            raise ParameterError("prompt has 0-token requests: a prompt holds at least one "
+                                 "token (the BOS token); shift the law by 1.")
         self.scheduler = as_scheduler(scheduler)
         self.order = order
         self._order_code, self._trail_c = as_order(order)
