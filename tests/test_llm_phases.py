@@ -379,3 +379,17 @@ def test_cli_llm(capsys):
     assert out[2].split(",")[4] == ""                # 50/s is above the capacity bound
     assert main(["llm", "--model", "gpt5", "--gpu", "a100-80gb"]) == 2
     assert "--model 'gpt5' is unknown" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("scheduler", ["vllm", "orca", "sarathi"])
+def test_mean_iteration_time_identity(scheduler):
+    # while the engine never idles, time = d0 x iterations + W x requests, so the mean
+    # iteration is d0 / (1 - lambda W) for every scheduler (prefill-only iterations too)
+    cost = qt.IterationCost.roofline("Llama-3-8B", "A100-80GB", efficiency=(0.6, 0.8))
+    srv = qt.LLMServer(1.0, st.randint(100, 1001), st.geom(1 / 200), cost=cost,
+                       memory=400_000, scheduler=scheduler, max_seqs=256)
+    srv.arrival_rate = 0.5 * srv.capacity().value
+    d0, dp, dd, dk = cost.coefficients
+    W = dp * srv.mean_prompt + dd * srv.mean_output + dk * srv.mean_g
+    s = srv.simulate(jobs=20_000, replications=6, seed=21)
+    assert abs(s.z(d0 / (1 - srv.arrival_rate * W), "iteration_time")) < 4

@@ -349,7 +349,7 @@ class Disaggregated:
                            np.ones(m, np.bool_), srv.scheduler.code, 0, 0.0,
                            srv.blocks, srv.block_size, int(min(srv.max_seqs, m + 1)),
                            int(min(srv.max_tokens, 2**62)), srv.max_output, kind, cp, a0, a1,
-                           a2, tab, f, fst, adm, pre, np.zeros(5), np.zeros(2), stat, fn=fn)
+                           a2, tab, f, fst, adm, pre, np.zeros(7), np.zeros(2), stat, fn=fn)
                 fin[idx] = f
                 npre[idx] = pre
             w = slice(lo, hi)

@@ -391,7 +391,8 @@ class LLMServer:
 
         Returns a :class:`SimulationResult` whose ``metrics`` hold, with 95 % CIs over
         replications: ``T`` (end-to-end), ``TTFT``, ``TPOT`` (per request (T − TTFT)/o,
-        o ≥ 1), ``queue`` (arrival to first scheduled), ``preemptions`` (per request),
+        o ≥ 1), ``TPOT_token`` (time per decode token weighted by tokens: Σ over iterations
+        of τ × the decoders present, stalled ones included, / decode tokens), ``queue`` (arrival to first scheduled), ``preemptions`` (per request),
         their percentiles ``T_P50``, ``TTFT_P90``, ``TPOT_P99``, ... , ``throughput``
         (completions per second), ``memory_util`` (time-average blocks in use × B / M),
         ``batch`` (sequences per iteration, time-average), ``iteration_time``;
@@ -423,8 +424,8 @@ class LLMServer:
         kmax = int(min(self.max_seqs, jobs + 1))
         btok = int(min(self.max_tokens, 2**62))
         lam = float(self.arrival_rate)
-        keys = ["T", "TTFT", "TPOT", "queue", "preemptions", "throughput", "memory_util",
-                "batch", "iteration_time"]
+        keys = ["T", "TTFT", "TPOT", "TPOT_token", "queue", "preemptions", "throughput",
+                "memory_util", "batch", "iteration_time"]
         qnames = [(m, p) for m in ("T", "TTFT", "TPOT") for p in quantiles]
         samples = {k: [] for k in keys + [f"{m}_P{100 * p:g}" for m, p in qnames]}
         details = {"iterations_per_second": [], "iterations": 0, "peak_blocks": 0,
@@ -439,7 +440,7 @@ class LLMServer:
             first = -np.ones(jobs)
             admit = -np.ones(jobs)
             npre = np.zeros(jobs, np.int64)
-            acc = np.zeros(5)
+            acc = np.zeros(7)
             stat = np.zeros(11, np.int64)
             rdy = np.zeros(jobs, np.bool_) if ready is False else np.asarray(ready, np.bool_)
             win = np.array([arr[lo], arr[hi - 1]]) if not saturated else \
@@ -487,6 +488,7 @@ class LLMServer:
                 samples["memory_util"].append(acc[1] / (self.memory * acc[0]))
                 samples["batch"].append(acc[2] / acc[0])
                 samples["iteration_time"].append(acc[0] / acc[3])
+            samples["TPOT_token"].append(acc[5] / acc[6] if acc[6] > 0 else math.nan)
         details["iterations_per_second"] = float(np.median(details["iterations_per_second"]))
         res = SimulationResult.from_replications(samples, jobs, lo,
                                                  f"{self.scheduler.name}/{self.order!r}",

@@ -503,6 +503,8 @@ def _kernel_py(arr, s, o, y, ready, sched, order, tc, Mb, B, kmax, btok, omax, k
             acc[2] += (ndx + nnew - extra_d + (1 if pp >= 0 else 0)) * tau
             acc[3] += 1.0
             acc[4] += kv * tau
+            acc[5] += (nr if sched == 0 else nd) * tau   # decoders present (vllm: stalled)
+            acc[6] += nd
         now += tau
         iters += 1
         stat[4] += P
