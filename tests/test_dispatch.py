@@ -150,7 +150,7 @@ def test_onebit_jsq_against_simulation():
                     policy=qt.OneBit(preemptive=False), prediction=qt.ClassBit((0.9, 0.8)))
     mf = f.mean_response_time()
     assert mf.method == "mean-field"
-    s = f.simulate(jobs=300_000, replications=4, seed=7)
+    s = f.simulate(jobs=300_000, replications=4, seed=7, warmup=100_000)
     assert abs(s.value - mf.value) <= 4 * s.error + 0.02 * mf.value
     fcfs = qt.Dispatch(f.arrival_rate, size, n, rule=qt.JSQ(d=2)).mean_response_time()
     assert mf.value < fcfs.value       # advice helps
@@ -191,7 +191,6 @@ def test_refusals():
         qt.Dispatch(1.0, qt.Exponential(1.0), servers=3, rule="bogus")
 
 
-@pytest.mark.slow
 def test_mean_field_gap_shrinks_with_n():
     gaps = []
     for n in (10, 100, 1000):
@@ -318,3 +317,22 @@ def test_onebit_ode_integrated_reaches_the_solved_fixed_point():
     b, res = MF.onebit_jsq(lam, (0.8, 0.2), (2.0, 0.25), (0.9, 0.3), 2, integrate=True,
                            max_level=16)
     assert b == pytest.approx(a, rel=1e-9) and res < 1e-10
+
+
+def test_onebit_resume_mean_field():
+    size = qt.Hyperexponential((0.8, 0.2), (2.0, 0.25))
+    # d = 1: one M/H2/1 queue under preemptive-resume priority by the bit (Cobham)
+    lam = 0.5 / size.mean
+    q = qt.MG1(lam, size, prediction=qt.ClassBit(correct=(0.9, 0.7)))
+    ref = float(q.mean_response_time(qt.OneBit(preemptive="resume"), method="formula"))
+    v, _ = MF.onebit_jsq(lam, (0.8, 0.2), (2.0, 0.25), (0.9, 0.3), 1, preemptive="resume",
+                         max_level=60)
+    assert v == pytest.approx(ref, rel=1e-9)
+    # JSQ(2) to preemptive-resume one-bit queues: the simulator at n = 500
+    n = 500
+    f = qt.Dispatch(0.8 / size.mean * n, size, n, rule=qt.JSQ(d=2),
+                    policy=qt.OneBit(preemptive="resume"), prediction=qt.ClassBit((0.9, 0.8)))
+    mf = f.mean_response_time()
+    assert mf.details["kind"] == "mean-field limit n -> infinity"
+    s = f.simulate(jobs=300_000, replications=4, seed=14, warmup=100_000)
+    assert abs(s.value - mf.value) <= 4 * s.error + 0.02 * mf.value

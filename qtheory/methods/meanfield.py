@@ -177,9 +177,9 @@ class _OneBitChain:
 
 
 def onebit_jsq(lam, probs, rates, short_given_class, d, max_level=None, tol=1e-12,
-               integrate=False):
+               integrate=False, preemptive=False):
     """E[T] of JSQ(d) (on total counts) to queues that serve predicted-short jobs first
-    (non-preemptive), sizes Hyperexponential(probs, rates), bit "short" with probability
+    (``preemptive=False``: non-preemptive; ``"resume"``: preemptive-resume), sizes Hyperexponential(probs, rates), bit "short" with probability
     short_given_class[i] for a job of component i; ``lam`` per queue. Mean-field limit.
 
     Returns (value, residual) where residual is the largest |dx/dt| of the mean-field
@@ -222,6 +222,67 @@ def onebit_jsq(lam, probs, rates, short_given_class, d, max_level=None, tol=1e-1
             vals.append(mu[c[l_]] * comp_long[cc])
         levels = np.concatenate([[0], ch.level])
         return ch, tuple(np.concatenate(z) for z in (rows, cols, vals)), arr, levels
+
+    def build_resume(K):
+        """Preemptive-resume priority: state (a shorts, b longs, component of the short in
+        service, head long job: fresh (2) or started with component 0 / 1); a started
+        long job keeps its component when a short preempts it (memoryless)."""
+        states = [(0, 0, -1, -1)]
+        for a in range(K + 1):
+            for b in range(K + 1 - a):
+                if a + b == 0:
+                    continue
+                for cs in ((0, 1) if a > 0 else (-1,)):
+                    heads = (-1,) if b == 0 else (0, 1) if a == 0 else (0, 1, 2)
+                    for h in heads:
+                        states.append((a, b, cs, h))
+        index = {st: j for j, st in enumerate(states)}
+        rows, cols, vals, arr = [], [], [], []
+
+        def move(j, to, rate):
+            rows.append(j), cols.append(index[to]), vals.append(rate)
+        for j, (a, b, cs, h) in enumerate(states):
+            lev = a + b
+            if lev < K:       # arrivals: (from, to, probability, level)
+                for cc in (0, 1):     # a short arrival: its component if it starts now
+                    if a == 0:
+                        arr.append((j, index[(1, b, cc, h)], PS * comp_short[cc], lev))
+                if a > 0:
+                    arr.append((j, index[(a + 1, b, cs, h)], PS, lev))
+                if a == 0 and b == 0:
+                    for cc in (0, 1):
+                        arr.append((j, index[(0, 1, -1, cc)], PL * comp_long[cc], lev))
+                else:
+                    arr.append((j, index[(a, b + 1, cs, h if b > 0 else 2)], PL, lev))
+            if a > 0:         # the short in service completes at rate mu_cs
+                r = mu[cs]
+                if a > 1:
+                    for cc in (0, 1):
+                        move(j, (a - 1, b, cc, h), r * comp_short[cc])
+                elif b == 0:
+                    move(j, (0, 0, -1, -1), r)
+                elif h == 2:  # the head long job starts: its component is drawn
+                    for cc in (0, 1):
+                        move(j, (0, b, -1, cc), r * comp_long[cc])
+                else:
+                    move(j, (0, b, -1, h), r)
+            elif b > 0:       # the long in service (component h) completes
+                r = mu[h]
+                if b == 1:
+                    move(j, (0, 0, -1, -1), r)
+                else:
+                    for cc in (0, 1):
+                        move(j, (0, b - 1, -1, cc), r * comp_long[cc])
+        levels = np.array([a + b for a, b, _, _ in states])
+        ch = type("Chain", (), {"K": K, "size": len(states)})()
+        return (ch, (np.array(rows), np.array(cols), np.array(vals, float)),
+                np.array(arr, float), levels)
+
+    if preemptive == "resume":
+        build = build_resume   # noqa: F811  (the same solver on the other chain)
+    elif preemptive is not False:
+        raise ParameterError(f"preemptive = {preemptive!r}: the one-bit mean field serves "
+                             "False (non-preemptive) or 'resume' (preemptive-resume).")
 
     def generator(S, model):
         ch, (r, c, v), arr, levels = model

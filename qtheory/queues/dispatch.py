@@ -12,8 +12,8 @@ mean field (n -> infinity) keeps it fixed. What each number is (``details["kind"
   root; Kleinrock, Queueing Systems I, section 6.4).
 - "mean-field limit n -> infinity" (:mod:`qtheory.methods.meanfield`): JSQ(d) with FCFS
   queues and exponential sizes (closed form); JSQ(d) with FCFS or non-preemptive one-bit
-  queues on a two-component exponential mixture with ``qt.ClassBit`` advice (ODE fixed
-  point); LeastWork(d) with FCFS queues (exponential sizes in closed form, any size law by
+  queues, or preemptive-resume ones, on a two-component exponential mixture with
+  ``qt.ClassBit`` advice (ODE fixed point); LeastWork(d) with FCFS queues (exponential sizes in closed form, any size law by
   the Hellemans-Van Houdt integral equation).
 - "simulation": the dispatch simulator (:mod:`qtheory.methods.sim.dispatch`), any rule,
   FCFS / SRPT / SPRPT / SJF / SPJF / one-bit / priority classes / PS per queue.
@@ -213,17 +213,19 @@ class Dispatch:
                           {"kind": MEAN_FIELD, "source": "JSQ(d): Mitzenmacher 1996, "
                            "Vvedenskaya et al. 1996"})
         H2 = isinstance(self.size, Hyperexponential) and len(self.size.probs) == 2
-        onebit = isinstance(pol, OneBit) and pol.preemptive is False and \
+        onebit = isinstance(pol, OneBit) and pol.preemptive in (False, "resume") and \
             type(self.bit).__name__ == "ClassBit"
         if H2 and (isinstance(pol, FCFS) or onebit):
             qs = self.bit.short_given_class if onebit else (0.5, 0.5)
             # FCFS: a bit independent of the component leaves the counts' law unchanged
-            v, res = MF.onebit_jsq(lam, self.size.probs, self.size.rates, qs, d)
+            v, res = MF.onebit_jsq(lam, self.size.probs, self.size.rates, qs, d,
+                                   preemptive=pol.preemptive if onebit else False)
             return Result(v, max(res, 1e-12) * v, "mean-field", pol.name,
                           {"kind": MEAN_FIELD, "source": "JSQ(d) with one bit of advice: "
                            "mean-field ODE fixed point (Mitzenmacher 2021)", "residual": res})
         raise PolicyError(f"JSQ(d)'s mean field here covers FCFS queues with exponential or "
-                          f"two-phase hyperexponential sizes, and OneBit(False) queues with "
+                          f"two-phase hyperexponential sizes, and OneBit(False or 'resume') queues "
+                          f"with "
                           f"qt.ClassBit advice; {pol.name} on {self.size!r}: use "
                           "method='simulation'.")
 
