@@ -168,7 +168,7 @@ def test_reproduce_list_and_run(capsys, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("argv, flag", [
     (["mean", "--policy", "nosuch"], "--policy"),
-    (["mean", "--policy", "trail:2"], "c = 2.0 is invalid: it must be a number in [0, 1]"),
+    (["mean", "--policy", "trail:2"], "c = 2.0 is invalid: it must be 0 or a number in [1e-12, 1]"),
     (["mean", "--policy", "trail:x"], "write trail:C"),
     (["mean", "--policy", "fcfs", "--size", "nosuch(1)"], "--size"),
     (["mean", "--policy", "fcfs", "--size", "exponential("], "--size"),

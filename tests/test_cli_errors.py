@@ -23,9 +23,9 @@ def mean(*flags):
 
 BAD = [
     # --policy
-    (["mean", "--policy", "trail:2"], ["--policy", "c = 2.0", "[0, 1]"]),
+    (["mean", "--policy", "trail:2"], ["--policy", "c = 2.0", "[1e-12, 1]"]),
     (["mean", "--policy", "trail:abc"], ["--policy", "write trail:C"]),
-    (["mean", "--policy", "trail:nan"], ["--policy", "[0, 1]"]),
+    (["mean", "--policy", "trail:nan"], ["--policy", "[1e-12, 1]"]),
     (["mean", "--policy", "onebit:-1"], ["--policy", "onebit:[pre|resume]"]),
     (["mean", "--policy", "nosuch"], ["--policy", "use one of", "srpt"]),
     (["mean", "--policy", "skippredict:-1"], ["--policy", ">= 0"]),

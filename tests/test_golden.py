@@ -78,7 +78,14 @@ def check(key):
             (key, got, want)
         assert got["error"] <= 3 * want["error"] + rounding, (key, got, want)
         return
-    assert abs(got["value"] - want["value"]) <= rounding, (key, got, want)
+    if method == "formula":
+        # a value may move within the errors both runs state (a finer quantile grid moved
+        # uniform|perfect|0.3|SkipPredict from 1.2315491763949 +- 5.0e-11 to
+        # 1.2315491764023 +- 1.3e-14, which SOAP confirms: 1.23154917640228 +- 8.6e-12)
+        assert abs(got["value"] - want["value"]) <= rounding + want["error"] + got["error"], \
+            (key, got, want)
+    else:
+        assert abs(got["value"] - want["value"]) <= rounding, (key, got, want)
     if method == "formula":
         # may shrink (the tails of the prediction models are now accurate: pareto|
         # lognormal|0.9|SPJF 5.0e-11 -> 2.6e-11), never grow beyond the rounding term

@@ -220,3 +220,33 @@ def test_rank_pieces_at_large_ages_are_found():
     for a in np.linspace(0, y + 10, 2001):
         i = np.searchsorted(S, a, "right") - 1
         assert V[i] + M[i] * (a - S[i]) == pytest.approx(fn(y, a), abs=1e-9)
+
+
+def test_scipy_law_with_an_infinite_density_at_its_loc():
+    """weibull_min(c < 1, loc > 0): the density is infinite at loc, and quantile cuts 1e-45
+    above loc rounded onto it (a Gauss piece of zero width gave inf - inf, found by the
+    long fuzz run; scipy's own expect gives inf there). Reference: with X = loc + W,
+    W ~ Weibull(c), E[X 1{X <= x}] = loc F(x) + Gamma(1 + 1/c) P(1 + 1/c, (x - loc)^c)."""
+    from scipy import special, stats
+    c, loc = 0.2414, 0.2414
+    frozen = stats.weibull_min(c, loc)                   # shape, loc
+    law = qt.as_size_law(frozen)
+    assert law.pdf(np.array([loc]))[0] == 0.0            # one point, no mass
+    for x in (loc + 1e-15, loc + 1e-9, 0.3, 2.0, 50.0):
+        ref = loc * frozen.cdf(x) + special.gamma(1 + 1 / c) * special.gammainc(
+            1 + 1 / c, (x - loc) ** c)
+        assert law.partial_moment(1, x) == pytest.approx(ref, rel=1e-9)
+
+
+def test_simulation_refuses_sizes_whose_squares_overflow():
+    q = qt.MG1(0.5 / math.exp(703.9), qt.Lognormal(700.0, 2.8), qt.LognormalNoise(5.0))
+    with pytest.raises(qt.ParameterError, match="another unit"):
+        q.simulate(qt.Trail(0.5), jobs=1000, replications=2)
+
+
+def test_trail_c_below_1e12_is_refused():
+    """x / c overflowed in the Trail formulas at c = 2.2e-313; c = 0 is the same policy to
+    double precision."""
+    with pytest.raises(qt.ParameterError, match="use 0"):
+        qt.Trail(2.2e-313)
+    assert qt.Trail(0).c == 0 and qt.Trail(1e-12).c == 1e-12

@@ -9,7 +9,7 @@ Pieces are ``(s, e, c, v, m)``: ages [s, e) (s == e: the single age s), class c
 import numpy as np
 
 from ..core.errors import ParameterError, PolicyError
-from ..core.params import Param, is_symbolic, nonnegative, unit_interval
+from ..core.params import Domain, Param, is_symbolic, nonnegative
 from .base import INF, NEG_INF, Part, Policy, as_policy  # noqa: F401  (as_policy: re-export)
 
 
@@ -112,7 +112,10 @@ class Trail(Policy):
     (3.0, -inf)
     """
     descriptor = "prediction"
-    c = Param(unit_interval)
+    # a c in (0, 1e-12) is c = 0 to double precision, and x / c overflows in the formulas
+    c = Param(Domain("0 or a number in [1e-12, 1] (a smaller c is c = 0 to double "
+                     "precision: use 0)", lambda v: v == 0 or 1e-12 <= v <= 1,
+                     lambda s: s.is_nonnegative))
 
     def __init__(self, c):
         self.c = c

@@ -477,6 +477,11 @@ def _check_int(name, value, minimum, fix):
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
 
+#: Size scales the simulator accepts: their squares, times a noisy prediction's spread,
+#: stay inside double precision.
+SCALE_RANGE = (1e-150, 1e150)
+
+
 def simulate(q, policy, jobs=10**6, replications=10, seed=1, warmup=None, executor=None,
              per_job=False, by_size=None, precision=None, chunk=CHUNK, quantiles=None):
     """Simulate ``policy`` on the M/G/1 queue ``q`` by independent replications.
@@ -547,6 +552,14 @@ def simulate(q, policy, jobs=10**6, replications=10, seed=1, warmup=None, execut
     if precision is not None and not (0 < precision < math.inf):
         raise ParameterError(f"precision = {precision!r} is invalid: it must be a positive "
                              "relative half-width, e.g. 0.01.")
+    scale = float(q.size.scale)
+    if not (SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]):
+        raise ParameterError(
+            f"size = {q.size!r} has scale {scale:.3g}: the simulator works in double "
+            "precision, where squares of times this size (E[T^2], busy periods, noisy "
+            f"predictions) overflow or underflow outside [{SCALE_RANGE[0]:g}, "
+            f"{SCALE_RANGE[1]:g}]. Express sizes in another unit (the analytic methods "
+            "rescale by themselves).")
     plan = Plan(q, policy)
     if isinstance(seed, np.random.SeedSequence):
         ss = seed
