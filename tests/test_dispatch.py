@@ -336,3 +336,11 @@ def test_onebit_resume_mean_field():
     assert mf.details["kind"] == "mean-field limit n -> infinity"
     s = f.simulate(jobs=300_000, replications=4, seed=14, warmup=100_000)
     assert abs(s.value - mf.value) <= 4 * s.error + 0.02 * mf.value
+
+
+def test_one_sample_is_random():
+    # JSQ(1) and LeastWork(1) sample one queue: Random dispatch, M/G/1 at lambda / n
+    size = qt.Hyperexponential((0.7, 0.3), (2.0, 0.5))
+    ref = float(qt.MG1(0.6, size).mean_response_time(qt.FCFS))
+    for rule in (qt.JSQ(1), qt.LeastWork(1)):
+        assert float(qt.Dispatch(6.0, size, 10, rule=rule).mean_response_time()) == ref

@@ -186,8 +186,11 @@ class Dispatch:
         from ..policies.catalogue import FCFS, OneBit
         rule, pol, lam = self.rule, self.policy, float(self.arrival_rate) / self.servers
         d = rule.d
-        if isinstance(rule, Random):
-            r = self._exact()
+        if isinstance(rule, Random) or (isinstance(rule, (JSQ, LeastWork)) and d == 1
+                                        and not getattr(rule, "advice", False)):
+            r = self._exact() if isinstance(rule, Random) else \
+                Dispatch(self.arrival_rate, self.size, self.servers, Random(), pol,
+                         self.prediction)._exact()   # one sample: a random queue
             return Result(r.value, r.error, "mean-field", pol.name,
                           {"kind": MEAN_FIELD, "source": "Random: independent M/G/1 queues "
                            "for every n"})
