@@ -211,15 +211,18 @@ def judge_slowdown(out):
     return "inf" if math.isinf(out.value) else "value"
 
 
-def fuzz(examples, max_time, every=None):
-    """Run ``examples`` cases; ``every(outcomes, failures, times)`` is called after each
-    case (the long profile writes its report as it goes)."""
+def fuzz(examples, max_time, every=None, before=None):
+    """Run ``examples`` cases; ``before(case)`` is called before each and
+    ``every(outcomes, failures, times)`` after each (the long profile writes its report
+    as it goes)."""
     outcomes, failures, times = Counter(), [], []
 
     @settings(max_examples=examples, derandomize=True, deadline=None, database=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=cases())
     def one(case):
+        if before is not None:
+            before(case)
         outcome, elapsed = run_case(case, max_time)
         outcomes[outcome.split(":")[0]] += 1
         times.append((elapsed, outcome.split(":")[0], repr(case)))
@@ -268,7 +271,12 @@ def test_fuzz_long():
         if sum(outcomes.values()) % 250 == 0:
             write_report(outcomes, failures, times, time.perf_counter() - t0, path)
 
-    outcomes, failures, times = fuzz(10_000, max_time=10.0, every=every)
+    def before(case):     # the case in hand, should the process die in it
+        if path:
+            with open(path + ".current", "w") as f:
+                f.write(repr(case))
+
+    outcomes, failures, times = fuzz(10_000, max_time=10.0, every=every, before=before)
     report = write_report(outcomes, failures, times, time.perf_counter() - t0, path)
     assert report["cases"] >= 10_000
     assert not failures, failures[:5]

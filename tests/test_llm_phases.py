@@ -415,3 +415,12 @@ def test_goodput_table(capsys):
             print(f"{n_p}P{n_d}D analysis {a.value:.3f} simulation {s.value:.3f} "
                   f"(pooled orca {pooled:.3f})")
         assert abs(a.value / s.value - 1) < tol
+
+
+def test_presets_are_found_whatever_the_case():
+    """The issue's CLI spelling (llama-3-8b, a100-80gb) names the same presets."""
+    from qtheory.queues.llm import GPUS, MODELS, _lookup
+    assert _lookup(MODELS, "llama-3-8b", "model") is MODELS["Llama-3-8B"]
+    assert _lookup(GPUS, "a100-80gb", "gpu") is _lookup(GPUS, "A100-80GB", "gpu")
+    with pytest.raises(qt.ParameterError, match="Llama-3-8B"):
+        _lookup(MODELS, "llama-9", "model")

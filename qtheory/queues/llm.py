@@ -128,10 +128,11 @@ GPUS = {g.name: g for g in (
 def _lookup(table, key, what):
     if not isinstance(key, str):
         return key
-    if key not in table:
+    folded = {name.casefold(): name for name in table}     # 'llama-3-8b' is Llama-3-8B
+    if key.casefold() not in folded:
         raise ParameterError(f"{what} = {key!r} is unknown: use one of {sorted(table)} or "
                              f"pass a {'ModelShape' if what == 'model' else 'GPU'}.")
-    return table[key]
+    return table[folded[key.casefold()]]
 
 
 def kv_bytes_per_token(model, dtype_bytes=2):
