@@ -344,3 +344,14 @@ def test_one_sample_is_random():
     ref = float(qt.MG1(0.6, size).mean_response_time(qt.FCFS))
     for rule in (qt.JSQ(1), qt.LeastWork(1)):
         assert float(qt.Dispatch(6.0, size, 10, rule=rule).mean_response_time()) == ref
+
+
+def test_ll_general_lognormal_against_simulation():
+    # heavy-ish tail: the solver's grid reaches 1000 E[X]; n = 1000 is within 1 % of it
+    size = qt.Lognormal(0.0, 1.0)
+    n = 1000
+    f = qt.Dispatch(0.9 / size.mean * n, size, n, rule=qt.LeastWork(d=2))
+    r = f.mean_response_time()
+    assert r.error < 1e-3 * r.value
+    s = f.simulate(jobs=1_000_000, replications=4, seed=5, warmup=300_000)
+    assert abs(s.value - r.value) <= 4 * s.error + 0.02 * r.value

@@ -93,7 +93,18 @@ def ll_exponential(lam, d):
 
 def _volterra(sf, lam, rho, d, h, N):
     """Trapezoid marching of F(w) = rho - lam int_0^w G(w - u)(1 - F(u)^d) du on w = k h."""
-    G = np.asarray(sf(h * np.arange(N + 1)), float)
+    from numba import njit   # compiled on first use only (import qtheory stays light)
+    global _march
+    if _march is None:
+        _march = njit(cache=True)(_march_py)
+    G = np.ascontiguousarray(sf(h * np.arange(N + 1)), dtype=float)
+    return _march(G, float(lam), float(rho), int(d), float(h), int(N))
+
+
+_march = None
+
+
+def _march_py(G, lam, rho, d, h, N):
     F = np.empty(N + 1)
     F[0] = rho
     g = np.empty(N + 1)          # 1 - F^d
@@ -102,8 +113,8 @@ def _volterra(sf, lam, rho, d, h, N):
     for k in range(1, N + 1):
         # known part: 1/2 G(w_k) g_0 + sum_{j=1}^{k-1} G(w_k - w_j) g_j
         s = 0.5 * G[k] * g[0]
-        if k > 1:
-            s += float(np.dot(G[k - 1:0:-1], g[1:k]))
+        for j in range(1, k):
+            s += G[k - j] * g[j]
         A = rho - c * s
         # F = A - (c/2) G(0) (1 - F^d): Newton from the previous value
         f = F[k - 1]
@@ -122,10 +133,14 @@ def _volterra(sf, lam, rho, d, h, N):
 def ll_general(size, lam, d, points=2048, levels=3):
     """E[T] of LL(d) with sizes from ``size`` (FCFS queues, arrival rate ``lam`` per queue),
     n -> inf, by solving the Volterra equation of Hellemans & Van Houdt on a uniform grid
-    (trapezoid rule, ``points`` steps, halved ``levels - 1`` times, Romberg extrapolation).
+    (trapezoid rule, ``points`` steps or 64 per mean size, at most 4096, halved
+    ``levels - 1`` times, Romberg extrapolation) on [0, W], W the first of 40 E[X] x 2^j
+    with W P(X > W) < 1e-13 E[X] (at most 1000 E[X]).
 
     Returns (value, error): the error is the last Romberg correction plus the mass of
-    F^d beyond the grid's end.
+    F^d beyond the grid's end. Measured: Exp(1) sizes, 3e-14 from the closed form;
+    heavy tails need long grids and the error grows (lognormal(0, 1) at load 0.9: the
+    reported error is about 1e-3 of the value).
     """
     _check_load(lam * size.mean, d)
     rho = lam * size.mean
@@ -133,10 +148,10 @@ def ll_general(size, lam, d, points=2048, levels=3):
     # grid end: where the size law's tail and the workload's tail are both negligible
     W = 40.0 * m
     sf = size.sf
-    tail = float(sf(W))
-    while tail > 1e-15 and W < 1e4 * m:
+    while float(sf(W)) * W > 1e-13 * m and W < 1e3 * m:
         W *= 2
-        tail = float(sf(W))
+    # at least 64 steps per mean size on the coarsest grid, at most 4096 (O(N^2) work)
+    points = int(min(max(points, math.ceil(64 * W / m)), 4096))
     rows = []
     for lev in range(levels):
         N = points * 2**lev
