@@ -16,6 +16,9 @@ each is integrated to quadrature accuracy. From them:
   at their own level, sloped ones (r_worst decreasing at slope m) as (1/|m|) ∫ σ_r dr on
   a Legendre grid of levels.
 
+Components whose descriptor is a noisy prediction (a density h(y | x)) make every node
+set a product over (y, x): :mod:`~qtheory.methods.distribution.conditional`.
+
 This shares nothing with the closed structures of
 :mod:`~qtheory.methods.distribution.structures` but the busy-period Newton and the wait's
 formula, so the two check each other (tests/test_distributions.py).
@@ -50,6 +53,7 @@ from .tagged import (
     tagged_moments,
     vacation_lst,
 )
+from .conditional import CondComponent, CondVacations, _pack
 from .nodes import Nodes, RowView, argument_class, compact
 
 #: Gauss rules on (0, 1): nodes, weights, within-piece antiderivative matrix.
@@ -105,25 +109,75 @@ def _vacation_nodes(w, g, b, c, inner, mass):
                     mass[r, i] += g[r, k]
 
 
+class _RowMoments:
+    """The moments of a piece at the rows ``rows`` (one per tagged node), shaped
+    (nodes, 1): all that the closed moments read."""
+
+    def __init__(self, moments, rows):
+        self.m, self.rows = moments, rows
+
+    def moment(self, k):
+        return self.m[k][self.rows][:, None]
+
+
 class _Population:
     """The other jobs at thresholds (rc, rv) (R,): node sets of new work, first old
-    interval and vacations (all vacations of a job in one piece), over every component."""
+    interval and vacations (all vacations of a job in one piece), over every component.
+    Components with a noisy prediction (``cond``: their :class:`CondComponent`) give
+    their first old interval and vacations only at the thresholds ``need`` (the tagged
+    jobs' worst future ranks), their vacations as :class:`CondVacations` (``cvac``)."""
 
-    def __init__(self, eng, rc, rv, omega, rule, splits, live=math.inf):
+    def __init__(self, eng, rc, rv, omega, rule, splits, live=math.inf, cond=None,
+                 need=None):
         self.eng, self.R, self.splits, self.live = eng, rc.size, splits, live
         S, W, _ = _RULES[rule]
-        parts = [self._component(comp, rc, rv, omega, S, W) for comp in eng.components]
-        g = np.concatenate([p[0] for p in parts], 1)
-        new = np.concatenate([p[1] for p in parts], 1)
-        old = np.concatenate([p[2] for p in parts], 1)
-        gv = np.concatenate([p[3] for p in parts], 1)
-        vac = np.concatenate([p[4] for p in parts], 1)
-        self.new = Nodes(*compact(g, new))
-        self.old = Nodes(*compact(g, old))
-        gg, vv, base = compact(gv, vac)
+        R = rc.size
+        parts = [self._component(comp, rc, rv, omega, S, W) for comp in eng.components
+                 if comp.kind != "cond"]
+        gN, vN = [p[0] for p in parts], [p[1] for p in parts]
+        gO, vO = [p[0] for p in parts], [p[2] for p in parts]
+        gV, vV = [p[3] for p in parts], [p[4] for p in parts]
+        self.cvac = None
+        cvac = []
+        need = np.ones(R, bool) if need is None else need
+        for comp in eng.components:
+            if comp.kind != "cond":
+                continue
+            cc = cond[comp.part]
+            new, old, vac = cc.population(rc, rv, need, omega, live, rule)
+            for tri, gs, vs in ((new, gN, vN), (old, gO, vO)):
+                (row, val, wt), items = tri.arrays()
+                if items["row"].size:
+                    pr, pv, pg = cc.product_nodes(items, omega, live, rule, 0, items["row"].size)
+                    row, val, wt = (np.concatenate(z) for z in ((row, pr), (val, pv), (wt, pg)))
+                g, v = _pack(R, row, val, wt)
+                gs.append(g)
+                vs.append(v)
+            cvac.append((cc, vac, omega, live, rule))
+        if cvac:
+            self.cvac = CondVacations(R, cvac)
+        if not gV:
+            gV, vV = [np.zeros((R, 1))], [np.zeros((R, 1))]
+        self.new = Nodes(*compact(np.concatenate(gN, 1), np.concatenate(vN, 1)))
+        self.old = Nodes(*compact(np.concatenate(gO, 1), np.concatenate(vO, 1)))
+        gg, vv, base = compact(np.concatenate(gV, 1), np.concatenate(vV, 1))
         self.vac = Nodes(gg, vv, base)
         # the vacations enter the wait as sum_i (1 - X~_i(z)): mass of zero length is inert
         self.vac.base = 1.0 - gg.sum(1)
+
+    def vacations(self, rows):
+        """The vacation pieces at the distinct threshold rows ``rows``."""
+        out = [RowView(self.vac.select(rows))]
+        if self.cvac is not None:
+            out.append(self.cvac.select(rows))
+        return out
+
+    def vacation_moment(self, k):
+        """Σ_i E[X_i^k] at every threshold (R,)."""
+        m = self.vac.moment(k)
+        if self.cvac is not None:
+            m = m + self.cvac.moments()[k]
+        return m
 
     def _cuts(self, comp, omega, live):
         """The law's pieces, those below ``live`` cut for the oscillation of e^{-i ω x}
@@ -263,6 +317,11 @@ class _Levels:
         self.cls, self.edges, self.nodes = [], [], []
         kinks = eng.kink_values()
         scale = [c for c in size_cuts(eng.size) if 0 < c < math.inf]
+        # under noisy predictions the levels are predictions: the marginal law of Y's
+        # quantile cuts (a population function varies on Y's scale, not on X's)
+        for comp in eng.components:
+            if comp.kind == "cond":
+                scale += [c for c in eng.y_cuts(comp) if 0 < c < math.inf]
         for cls, (lo, hi) in ranges.items():
             if not hi > lo:
                 continue
@@ -320,12 +379,10 @@ class GenericStructure:
         q = queue.numeric()
         self.pol = soap_policy(q, as_policy(policy))
         self.eng = Engine(q, self.pol)
-        if any(c.kind == "cond" for c in self.eng.components):
-            raise PolicyError(f"{self.pol.name} with {q.prediction!r}: the response-time "
-                              "distribution under noisy predictions (a prediction density) "
-                              "is not covered by the generic SOAP transform yet; its mean "
-                              "is (q.mean_response_time), and its tail and quantiles "
-                              "come from method='simulation'.")
+        # noisy predictions: (y, x) products (conditional.py); refused by name where the
+        # prediction model is no scale family or the rank not affine in the prediction
+        self.cond = {c.part: CondComponent(self.eng, c) for c in self.eng.components
+                     if c.kind == "cond"}
         self.lam = self.eng.lam
         self._cache = {}
 
@@ -345,6 +402,15 @@ class GenericStructure:
         eng, out = self.eng, []
         S, W, _ = _RULES[rule]
         for comp in eng.components:
+            if comp.kind == "cond":
+                sets = self.cond[comp.part].tagged(om, 45.0 / dk if dk > 0 else math.inf,
+                                                   rule, size)
+                if size is not None and comp.weight is not None:
+                    # given the size, the job is in this part with probability weight(x)
+                    p = float(np.asarray(comp.weight(np.array([size])), float).ravel()[0])
+                    sets = [(env, w, g * p) for env, w, g in sets]
+                out += [st for st in sets if st[2].size]
+                continue
             if size is not None:
                 x = np.array([size])
                 if int(np.asarray(self.pol.part_at(x, size, None)).ravel()[0]) != comp.part:
@@ -408,10 +474,14 @@ class GenericStructure:
         """The population's node sets at the plan's thresholds."""
         if ("pop", key) not in self._cache:
             size, om, dk, rule = key
-            pairs = self._plan(key)["pairs"]
+            plan = self._plan(key)
+            pairs = plan["pairs"]
+            need = np.zeros(pairs.shape[1], bool)
+            for r0, _ in plan["where"]:
+                need[r0] = True
             self._cache[("pop", key)] = _Population(
                 self.eng, pairs[0], pairs[1], om, rule, size_splits(self.eng, *pairs),
-                45.0 / dk if dk > 0 else math.inf)
+                45.0 / dk if dk > 0 else math.inf, self.cond, need)
         return self._cache[("pop", key)]
 
     def _residence(self, key, per_level):
@@ -443,10 +513,15 @@ class GenericStructure:
         _, B = busy_period(s[None, :], self.lam, pop.new)
         extra = self.lam * (1 - B)                      # σ_r(s) − s at every threshold
         total = np.zeros(s.size, complex)
+        # the wait at each distinct worst future rank, computed once
+        rows = np.unique(np.concatenate([r0 for r0, _ in plan["where"]]))
+        waits = vacation_lst(s[None, :] + extra[rows], self.lam,
+                             RowView(pop.old.select(rows)), pop.vacations(rows))
+        at = np.full(extra.shape[0], -1)
+        at[rows] = np.arange(rows.size)
         for (env, w, g), (r0, _), rexp in zip(self._tagged(key), plan["where"],
                                               self._residence(key, extra)):
-            wait = vacation_lst(s[None, :] + extra[r0], self.lam, RowView(pop.old.select(r0)),
-                                [RowView(pop.vac.select(r0))])
+            wait = waits[at[r0]]
             shift = 0.0 if shifted else s[None, :] * w[:, None]
             total += g @ (wait * np.exp(-(rexp + shift)))
         return total
@@ -457,11 +532,14 @@ class GenericStructure:
         key = self.key(size, rule=rule)
         pop, plan = self.population(key), self._plan(key)
         kappa = np.stack(busy_moments(self.lam, pop.new), 1)       # (R, 3)
+        old = [pop.old.moment(k) for k in range(5)]
+        new = [pop.new.moment(k) for k in range(5)]
+        vac = [pop.vacation_moment(k) for k in range(5)]
         out = np.zeros(3)
         for (env, w, g), (r0, _), cum in zip(self._tagged(key), plan["where"],
                                              self._residence(key, kappa)):
-            dec = Decomposition(w[:, None], RowView(pop.old.select(r0)), RowView(pop.new.select(r0)),
-                                DESCENDING, [RowView(pop.vac.select(r0))])
+            dec = Decomposition(w[:, None], _RowMoments(old, r0), _RowMoments(new, r0),
+                                DESCENDING, [_RowMoments(vac, r0)])
             m = np.array(tagged_moments(self.lam, dec, tuple(cum.T[:, :, None])),
                          float)[:, :, 0]                                        # (3, K)
             out += m @ g
@@ -471,8 +549,11 @@ class GenericStructure:
         """P(T_x = x): no relevant work found and no new work while served."""
         key = self.key(size)
         pop = self.population(key)
-        rate = self._residence(key, pop.new.positive())[0]
-        r0 = self._plan(key)["where"][0][0]
-        empty = 1 - self.lam * (pop.old.moment(1)[r0] + pop.vac.moment(1)[r0])
-        return float((empty * np.exp(-self.lam * rate))[0])
+        total = 0.0
+        busy = pop.old.moment(1) + pop.vacation_moment(1)
+        for (_, _, g), rate, (r0, _) in zip(self._tagged(key),
+                                            self._residence(key, pop.new.positive()),
+                                            self._plan(key)["where"]):
+            total += float(g @ ((1 - self.lam * busy[r0]) * np.exp(-self.lam * rate)))
+        return total
 

@@ -244,26 +244,40 @@ class _AffineCond:
             np.add.at(out, (slice(None), ri[sl]), vals)
         return out
 
-    def _pairs(self, rc, rv, lo, hi):
+    def ends(self, rc, rv, lo, hi):
+        """The level-set ends (n, c0, B_1..P, C_1..P) at thresholds (rc, rv) of the jobs
+        with predictions in the intervals (lo, hi) of :meth:`_intervals`, as affine
+        functions a + b y of the prediction: (a, b), each (J, 2 + 2P)."""
         J = rc.size
         step = np.where(np.isfinite(hi), (hi - lo) / 3, np.maximum(lo, self.eng.size.scale))
         y1, y2 = lo + step, lo + 2 * step
         pr = self.eng.profile(self.comp, np.concatenate([y1, y2]))
         n, c0, B, Cr, _ = levels(pr, np.tile(rc, 2), np.tile(rv, 2))
         ends = np.concatenate([n[:, None], c0[:, None], B, Cr], 1)       # (2J, 2 + 2P)
-        ea, eb = _affine(y1[:, None], ends[:J], y2[:, None], ends[J:])   # (J, 2 + 2P)
-        Pn = B.shape[1]
-        # x pieces: the size law's grid plus the kinks of this pair
+        return _affine(y1[:, None], ends[:J], y2[:, None], ends[J:])     # (J, 2 + 2P)
+
+    def x_kinks(self, ea, eb, lo, hi, xl, xh):
+        """The sizes (J, K) inside (xl, xh) where an integral over the predictions in
+        (lo, hi) of a function of min(w, end) kinks: where the work meets a constant end
+        or an end's value at lo or hi, and where the support of Y | x (x zlo, x zhi)
+        meets lo, hi or the prediction at which an end equals the work (padded with xl)."""
         sh = self.shift
         kinks = [ea - sh]
-        with np.errstate(invalid="ignore", over="ignore"):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             kinks += [ea + eb * lo[:, None] - sh, ea + eb * hi[:, None] - sh]
             for z in self.sm.zedges:
                 kinks += [lo[:, None] / z, hi[:, None] / z, (ea - sh) / (1 - eb * z)]
         kinks = np.concatenate(kinks, 1)
-        xl, xh = self.xcuts[0], self.xcuts[-1]
         valid = np.isfinite(kinks) & (kinks > xl) & (kinks < xh)
-        kinks = np.where(valid, kinks, xl)[:, valid.any(0)]
+        return np.where(valid, kinks, xl)[:, valid.any(0)]
+
+    def _pairs(self, rc, rv, lo, hi):
+        J = rc.size
+        ea, eb = self.ends(rc, rv, lo, hi)
+        Pn = (ea.shape[1] - 2) // 2
+        # x pieces: the size law's grid plus the kinks of this pair
+        sh = self.shift
+        kinks = self.x_kinks(ea, eb, lo, hi, self.xcuts[0], self.xcuts[-1])
         cuts = np.sort(np.concatenate([np.broadcast_to(self.xcuts, (J, self.xcuts.size)),
                                        kinks], 1), 1)
         x, jac = piece_nodes(cuts[:, :-1].ravel(), cuts[:, 1:].ravel(), _S16)

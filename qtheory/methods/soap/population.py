@@ -334,13 +334,14 @@ class Population:
         np.add.at(res32, (slice(None), si, sj), (vf[:, :, :32] * (j3 * _W32 / 2)).sum(-1))
         np.add.at(res16, (slice(None), si, sj), (vf[:, :, 32:] * (j1 * _W16 / 2)).sum(-1))
 
-    def _atom_breaks(self, comp, ycuts):
+    def _atom_breaks(self, comp, ycuts, works=None):
         """Discrete sizes: the predictions y at which the rank profile changes its
         structure relative to an atom's work (a piece end or a critical age crosses it).
         The tagged job's response time has a kink or jump there, which the y rule must
         not straddle (Trail(0.5) on three atoms was off by 7e-7 while claiming 1e-7).
         Found between consecutive Gauss nodes of each y piece and bisected."""
-        works = np.asarray(self.size.values, float) + comp.shift
+        if works is None:   # (given works: a tagged job of a given size)
+            works = np.asarray(self.size.values, float) + comp.shift
         a, b = ycuts[:-1], ycuts[1:]
         ys, _ = piece_nodes(a, b, _S32)
         ends = np.where(np.isfinite(b), b, ys[:, -1])
