@@ -90,3 +90,23 @@ def test_refusals():
         qt.ClassBit(0.9)
     with pytest.raises(qt.PolicyError, match="one bit"):
         qt.MG1(LAM, SIZE, prediction=qt.ClassBit((0.9, 0.9))).mean_response_time(qt.SPRPT)
+
+
+@pytest.mark.filterwarnings("ignore::qtheory.PerformanceWarning")
+def test_gittins_and_second_moment_with_classbit():
+    # the Gittins index per bit (SOAP) and E[T^2] from the response-time distribution
+    # (generic SOAP transform) against the simulator
+    size = qt.Hyperexponential((0.8, 0.2), (2.0, 0.25))
+    q = qt.MG1(0.5, size, prediction=qt.ClassBit((0.9, 0.8)))
+    g = q.mean_response_time(qt.Gittins())
+    s = q.simulate(qt.Gittins(), jobs=100_000, replications=6, seed=3)
+    assert abs(s.z(g.value)) < 4
+    assert g.value < float(q.mean_response_time(qt.OneBit("resume")))   # Gittins is optimal
+    m2 = q.response_time_distribution(qt.OneBit()).moment(2)
+    s = q.simulate(qt.OneBit(), jobs=200_000, replications=6, seed=3, quantiles=(0.9,))
+    assert abs(s.moment(2).z(m2.value)) < 4
+
+
+def test_classbit_has_no_threshold():
+    with pytest.raises(ParameterError, match="already one bit"):
+        qt.Threshold(1.0, qt.ClassBit((0.9, 0.9)))

@@ -510,7 +510,11 @@ class Threshold(PredictionModel):
     def __init__(self, T, noise=None):
         self.T = T
         self.noise = Perfect() if noise is None else noise
-        if not isinstance(self.noise, PredictionModel) or isinstance(self.noise, (Threshold, ClassBit)):
+        if isinstance(self.noise, ClassBit):
+            raise ParameterError(f"noise = {noise!r} is invalid: a ClassBit is already one bit "
+                                 "(about the size's component), with no threshold T to set or "
+                                 "optimise; pass it as the queue's prediction directly.")
+        if not isinstance(self.noise, PredictionModel) or isinstance(self.noise, Threshold):
             raise ParameterError(f"noise = {noise!r} is invalid: pass a continuous prediction "
                                  "model such as qt.ExpNoise() or qt.Perfect().")
 

@@ -36,7 +36,7 @@ import numpy as np
 from .base import Part, Policy
 from ..core.errors import PolicyError
 from ..core.numerics import gauss_each
-from ..laws.predictions import Perfect, Threshold
+from ..laws.predictions import ClassBit, Perfect, Threshold
 from ..laws.grid import size_cuts
 from .pieces import INF, Profile
 
@@ -126,7 +126,7 @@ class GittinsPolicy(Policy):
             self.descriptor = None
         elif isinstance(pred, Perfect):
             self.descriptor = "size"
-        elif isinstance(pred, Threshold):
+        elif isinstance(pred, (Threshold, ClassBit)):
             self.descriptor = "bit"
         else:
             self.descriptor = "prediction"
