@@ -355,3 +355,17 @@ def test_ll_general_lognormal_against_simulation():
     assert r.error < 1e-3 * r.value
     s = f.simulate(jobs=1_000_000, replications=4, seed=5, warmup=300_000)
     assert abs(s.value - r.value) <= 4 * s.error + 0.02 * r.value
+
+
+def test_least_work_of_all_is_the_central_queue():
+    lam, n = 3.2, 4
+    f = qt.Dispatch(lam, qt.Exponential(1.0), servers=n, rule=qt.LeastWork())
+    a = lam
+    terms = [a**i / math.factorial(i) for i in range(n)]
+    top = a**n / math.factorial(n) / (1 - a / n)
+    erlang_c = top / (sum(terms) + top)                      # textbook Erlang C
+    ref = erlang_c / (n - lam) + 1.0
+    r = f.mean_response_time()
+    assert r.details["kind"] == "exact" and float(r) == pytest.approx(ref, rel=1e-12)
+    s = f.simulate(jobs=100_000, replications=6, seed=15)
+    assert abs(s.value - ref) <= 4 * s.error

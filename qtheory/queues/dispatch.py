@@ -9,7 +9,8 @@ mean field (n -> infinity) keeps it fixed. What each number is (``details["kind"
   given its size interval, or given its predicted interval with ``predicted=True``),
   RoundRobin with FCFS queues and exponential sizes (each queue E_n/M/1: Erlang-n gaps,
   E[T] = 1/(mu(1 - sigma)), sigma = (lambda / (lambda + mu (1 - sigma)))^n, the GI/M/1
-  root; Kleinrock, Queueing Systems I, section 6.4).
+  root; Kleinrock, Queueing Systems I, section 6.4), LeastWork(d=None) with FCFS queues and
+  exponential sizes (the central M/M/n FCFS queue, path by path: Erlang C).
 - "mean-field limit n -> infinity" (:mod:`qtheory.methods.meanfield`): JSQ(d) with FCFS
   queues and exponential sizes (closed form); JSQ(d) with FCFS or non-preemptive one-bit
   queues, or preemptive-resume ones, on a two-component exponential mixture with
@@ -146,6 +147,8 @@ class Dispatch:
         rule = self.rule
         if isinstance(rule, RoundRobin):
             return self._round_robin()
+        if isinstance(rule, LeastWork) and rule.d is None and not rule.predicted:
+            return self._least_work_all()
         if not isinstance(rule, (Random, SITA)):
             raise PolicyError(f"{rule!r} has no exact result: use method='mean-field' (the "
                               "n -> infinity limit, where available) or method='simulation'.")
@@ -160,6 +163,23 @@ class Dispatch:
                else "SITA: queue i is M/G/1 with the law of its interval")
         return Result(total, err, "exact", self.policy.name,
                       {"kind": "exact", "source": src, "per_queue": per})
+
+    def _least_work_all(self):
+        """Least work of all n FCFS queues is the central M/G/n FCFS queue, path by path
+        (a job waits exactly as long as the first of n servers to free up): exact where
+        M/G/n FCFS is, i.e. Erlang C for exponential sizes."""
+        from ..laws.sizes import Exponential
+        from ..policies.catalogue import FCFS
+        from .mgk import MGk
+        if not (isinstance(self.policy, FCFS) and isinstance(self.size, Exponential)):
+            raise PolicyError("LeastWork(d=None) with FCFS queues is the central M/G/n FCFS "
+                              "queue, exact here for exponential sizes (Erlang C); use "
+                              "qt.MGk(...) for its approximations, or method='simulation'.")
+        r = MGk(self.arrival_rate, self.size, self.servers).mean_response_time(
+            self.policy, method="exact")
+        return Result(r.value, r.error, "exact", self.policy.name,
+                      {"kind": "exact", "source": "least work of all FCFS queues = M/M/n "
+                       "FCFS (Erlang C)"})
 
     def _round_robin(self):
         from scipy.optimize import brentq
