@@ -538,8 +538,9 @@ class Threshold(PredictionModel):
 
 
 class ClassBit(PredictionModel):
-    """One bit of class advice on a two-component mixture of sizes (Mitzenmacher 2021,
-    "Queues with Small Advice", arXiv 2006.15463, the model of its Section 5).
+    """One bit of class advice on a two-component mixture of sizes (the model of
+    Mitzenmacher 2021, "Queues with Small Advice", arXiv 2006.15463, as issue 16 states
+    it; the paper's section was not re-read here).
 
     Sizes come from a mixture with two components, component 0 "short" and component 1
     "long" (``qt.Hyperexponential((p, 1 - p), (mu_S, mu_L))``); the bit says "short" with

@@ -16,9 +16,10 @@ Finite systems approach it at rate about 1/n (see :mod:`qtheory.queues.dispatch`
   F(w) = rho - lam * integral_0^w P(X > w - u) (1 - F(u)^d) du,
   and E[T] = E[X] + integral_0^inf F(w)^d dw (a job waits for the least work of d).
   Exponential sizes: F' = -F + lam F^d, F(w) = [lam + (lam^(1-d) - lam) e^((d-1)w)]^(-1/(d-1)).
-- JSQ(d) with one bit of advice on a two-component exponential mixture (Mitzenmacher
-  2021, arXiv 2006.15463, Section 5): queues serve predicted-short jobs first
-  (non-preemptive); a queue's state is (short waiting, long waiting, component in
+- JSQ(d) with one bit of advice on a two-component exponential mixture (after
+  Mitzenmacher 2021, arXiv 2006.15463; the chain is derived here, not copied from the
+  paper): queues serve predicted-short jobs first (non-preemptive, or preemptive-resume
+  with ``preemptive="resume"``); a queue's state is (short waiting, long waiting, component in
   service); a queue with k jobs receives arrivals at rate lam (S_k^d - S_{k+1}^d) /
   (S_k - S_{k+1}), S_k the fraction of queues with at least k jobs. Its stationary point
   is found by solving for S (the ODE's right-hand side vanishes there; the residual is
