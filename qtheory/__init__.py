@@ -24,7 +24,8 @@ __version__ = "0.1.0"
 
 _NAMES = {
     "core.budget": ["budget"],
-    "core.errors": ["BudgetError", "ConvergenceError", "InfiniteMomentError", "ParameterError",
+    "core.errors": ["BudgetError", "ConvergenceError", "InfiniteMomentError", "MemoryLimitError",
+                    "ParameterError",
                     "PerformanceWarning", "PolicyError", "PredictionWarning", "QTheoryError",
                     "UnstableError"],
     "core.result": ["Result", "SimulationResult", "Estimate"],

@@ -250,3 +250,24 @@ def test_trail_c_below_1e12_is_refused():
     with pytest.raises(qt.ParameterError, match="use 0"):
         qt.Trail(2.2e-313)
     assert qt.Trail(0).c == 0 and qt.Trail(1e-12).c == 1e-12
+
+
+def test_a_grid_beyond_memory_is_refused_by_name():
+    """The transform of Trail(0) under LognormalNoise on a hyperexponential of SCV 1e6 at
+    load 0.99 asked for 1e8 quadrature nodes (the long fuzz run was killed at 18 GB): a
+    grid above 2^24 nodes raises MemoryLimitError (a ConvergenceError) pointing to
+    simulation, before allocating."""
+    from qtheory.core.numerics import piece_nodes
+    a = np.zeros(2**20)
+    with pytest.raises(qt.MemoryLimitError, match="simulation"):
+        piece_nodes(a, a + 1.0, np.linspace(0.01, 0.99, 32))
+    assert issubclass(qt.MemoryLimitError, qt.ConvergenceError)
+
+
+def test_scipy_mean_that_overflows_is_infinite():
+    """lognorm(s = 1e300): scipy's analytic mean exp(s^2 / 2) is inf; the truncated
+    integral (5e7) was taken as the mean, and a simulation at the implied rate gave NaN."""
+    from scipy import stats
+    with pytest.raises(qt.InfiniteMomentError, match="size"):
+        qt.MG1(0.5, stats.lognorm(1e300))
+    assert qt.as_size_law(stats.lognorm(1.0)).mean == pytest.approx(math.exp(0.5), rel=1e-12)

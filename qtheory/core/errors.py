@@ -64,6 +64,20 @@ class BudgetError(ConvergenceError):
             f"{elapsed:.3g} s{where}{reached}: {fix}.")
 
 
+class MemoryLimitError(ConvergenceError):
+    """A computation would need more memory than its limit (quadrature nodes by the
+    hundreds of millions: a law whose spread, at this load, outgrows any grid)."""
+
+    def __init__(self, what, needed, limit):
+        self.value, self.error = math.nan, math.nan
+        self._init = (what, needed, limit)
+        QTheoryError.__init__(
+            self, f"{what} needs {needed:.3g} quadrature nodes, above the limit of "
+            f"{limit:.3g} (about {8 * limit / 2**30:.1g} GiB per array): the size law's "
+            "spread at this load is beyond what the analytic grid can hold; use "
+            "method='simulation' for an estimate with a confidence interval.")
+
+
 class PolicyError(QTheoryError, ValueError):
     """A policy cannot be evaluated by the requested method or on this queue."""
 
