@@ -319,17 +319,23 @@ class _Levels:
         scale = [c for c in size_cuts(eng.size) if 0 < c < math.inf]
         # under noisy predictions the levels are predictions: the marginal law of Y's
         # quantile cuts (a population function varies on Y's scale, not on X's)
+        floor = -math.inf
         for comp in eng.components:
             if comp.kind == "cond":
                 scale += [c for c in eng.y_cuts(comp) if 0 < c < math.inf]
+                # a job's rank falls below every arrival rank (SPRPT: y − a < 0): there
+                # no new work outranks it, the functions of the level are constant, and
+                # one piece holds it (cut for oscillations it spanned 10^6 levels on
+                # Weibull(1/2) sizes, whose tagged jobs reach ranks −10^5)
+                floor = float(kinks.min()) if kinks.size else floor
         for cls, (lo, hi) in ranges.items():
             if not hi > lo:
                 continue
             inner = [v for v in (*kinks, *scale) if lo < v < hi]
-            e = np.unique([lo, hi, *inner, *np.linspace(lo, hi, 9)])
+            e = np.unique([lo, hi, *inner, *np.linspace(max(lo, min(floor, hi)), hi, 9)])
             # σ_r(s) turns like e^{-σ r} in r until that has decayed: one turn a piece
             a, b = e[:-1], e[1:]
-            near = a < live
+            near = (a < live) & (b > floor)
             sa, sb = split_pieces(a[near], b[near], omega, nodes=16)
             e = np.unique(np.concatenate([sa, sb, a[~near], b[~near]]))
             self.cls.append(cls)
