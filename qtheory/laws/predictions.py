@@ -18,7 +18,7 @@ from scipy import special
 
 from ..core.errors import ParameterError
 from ..core.numerics import integrate
-from ..core.params import Param, nonnegative, positive, unit_interval
+from ..core.params import Domain, Param, nonnegative, positive
 
 
 class PredictionModel:
@@ -211,9 +211,13 @@ class ExpNoise(PredictionModel):
 
 
 class UniformNoise(PredictionModel):
-    """Y | X = x ~ Uniform[(1 - alpha) x, (1 + alpha) x], 0 < alpha <= 1."""
+    """Y | X = x ~ Uniform[(1 - alpha) x, (1 + alpha) x], 1e-12 <= alpha <= 1."""
 
-    alpha = Param(unit_interval)
+    # below 1e-12 the density 1 / (2 alpha x) overflows where the formulas divide by the
+    # band's width (alpha = 1e-76 raised ZeroDivisionError), and Y = X to double precision
+    alpha = Param(Domain("a number in [1e-12, 1] (a smaller alpha is exact predictions to "
+                         "double precision: use qt.Perfect())", lambda v: 1e-12 <= v <= 1,
+                         lambda s: s.is_positive))
     scale_family = True
 
     @property
@@ -222,9 +226,6 @@ class UniformNoise(PredictionModel):
 
     def __init__(self, alpha):
         self.alpha = alpha
-        if alpha == 0:
-            raise ParameterError("alpha = 0 is invalid: it must be in (0, 1]; use "
-                                 "qt.Perfect() for exact predictions.")
 
     def _edges(self, x):
         return (1 - self.alpha) * x, (1 + self.alpha) * x
