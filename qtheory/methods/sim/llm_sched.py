@@ -35,6 +35,8 @@ s + j tokens in one prefill, which emits its next token (vLLM's recompute mode).
 import numpy as np
 from numba import njit
 
+from .llm import _heap_before, _heap_pop, _heap_push  # one waiting-line heap for both engines
+
 __all__ = ["run_kernel", "interp3"]
 
 
@@ -90,41 +92,6 @@ def _cost(kind, P, nd, kv, cp, a0, a1, a2, tab):
 @njit(cache=True)
 def _nb(k, B):
     return (k + B - 1) // B
-
-
-@njit(cache=True)
-def _heap_before(k1, i1, k2, i2):
-    return k1 < k2 or (k1 == k2 and i1 < i2)
-
-
-@njit(cache=True)
-def _heap_push(heap, size, key, ident):
-    i = size
-    while i > 0:
-        p = (i - 1) >> 1
-        if not _heap_before(key, ident, heap[p, 0], heap[p, 1]):
-            break
-        heap[i, 0], heap[i, 1] = heap[p, 0], heap[p, 1]
-        i = p
-    heap[i, 0], heap[i, 1] = key, ident
-    return size + 1
-
-
-@njit(cache=True)
-def _heap_pop(heap, size):
-    size -= 1
-    key, ident = heap[size, 0], heap[size, 1]
-    i = 0
-    while 2 * i + 1 < size:
-        m = 2 * i + 1
-        if m + 1 < size and _heap_before(heap[m + 1, 0], heap[m + 1, 1], heap[m, 0], heap[m, 1]):
-            m += 1
-        if not _heap_before(heap[m, 0], heap[m, 1], key, ident):
-            break
-        heap[i, 0], heap[i, 1] = heap[m, 0], heap[m, 1]
-        i = m
-    heap[i, 0], heap[i, 1] = key, ident
-    return size
 
 
 @njit(cache=True)
