@@ -51,7 +51,7 @@ BAD = [
     (mean("--size", "expon(1e308)"), ["--size", "another unit"]),
     (mean("--size", "exponential(1e-300)"), ["--size", "another unit"]),
     # --prediction
-    (["mean", "--policy", "sprpt", "--prediction", "uniform:2"], ["--prediction", "[0, 1]"]),
+    (["mean", "--policy", "sprpt", "--prediction", "uniform:2"], ["--prediction", "[1e-6, 1]"]),
     (["mean", "--policy", "sprpt", "--prediction", "lognormal:-1"],
      ["--prediction", "positive finite"]),
     (["mean", "--policy", "sprpt", "--prediction", "threshold:-1"], ["--prediction", ">= 0"]),

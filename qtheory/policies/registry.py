@@ -65,7 +65,7 @@ def from_text(text):
     >>> from_text("trail:2")
     Traceback (most recent call last):
     ...
-    qtheory.core.errors.ParameterError: policy 'trail:2': c = 2.0 is invalid: it must be a number in [0, 1]. Pass a value in that range.
+    qtheory.core.errors.ParameterError: policy 'trail:2': c = 2.0 is invalid: it must be 0 or a number in [1e-12, 1] (a smaller c is c = 0 to double precision: use 0). Pass a value in that range.
     """
     name, _, arg = text.strip().lower().partition(":")
     if name in NAMES and not arg:

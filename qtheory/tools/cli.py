@@ -893,7 +893,7 @@ def build_parser():
 def cmd_llm(args):
     """``qtheory llm``: see :mod:`qtheory.tools.llm_cli`."""
     from .llm_cli import cmd_llm as run
-    return run(args)
+    return run(args, parse_size, emit)
 
 
 COMMANDS = {"mean": cmd_mean, "tail": cmd_tail, "validate": cmd_validate, "plot": cmd_plot, "sweep": cmd_sweep,

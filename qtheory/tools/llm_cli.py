@@ -48,10 +48,9 @@ def preset_name(text, table, flag):
     return names[text.lower()]
 
 
-def _tokens(text, flag):
+def _tokens(text, flag, parse_size):
     if text.isdigit():
         return int(text)
-    from .cli import parse_size
     try:
         return parse_size(text)
     except ParameterError as exc:
@@ -102,15 +101,17 @@ def add_parser(sub, parents, fmt, integer):
     return p
 
 
-def cmd_llm(args):
+def cmd_llm(args, parse_size, emit):
+    """Run ``qtheory llm``; ``parse_size`` and ``emit`` are the main CLI's law parser and
+    output writer (passed in: this module is imported by the CLI, not the other way)."""
     from ..queues.llm import GPUS, MODELS, kv_blocks
     from ..queues.iteration_cost import IterationCost
     from ..queues.llm_server import LLMServer
-    from .cli import emit
     model = preset_name(args.model, MODELS, "--model")
     gpu = preset_name(args.gpu, GPUS, "--gpu")
     rates = parse_rates(args.rate)
-    prompt, output = _tokens(args.prompt, "--prompt"), _tokens(args.output, "--output")
+    prompt = _tokens(args.prompt, "--prompt", parse_size)
+    output = _tokens(args.output, "--output", parse_size)
     cost = IterationCost.roofline(model, gpu, efficiency=args.efficiency, num_gpus=args.gpus)
     memory = kv_blocks(model, gpu, num_gpus=args.gpus) * 16
     records = []

@@ -4,11 +4,11 @@ population's pieces of work become (y, x) products (docs/theory/distributions.md
 generic path under noisy predictions").
 
 The structure comes from the SOAP mean engine's declaration-derived helpers, nothing
-here knows a policy: :class:`~qtheory.methods.soap.affine._AffineCond` gives, for a
+here knows a policy: :class:`~qtheory.methods.soap.affine.AffineCond` gives, for a
 threshold rank r, the intervals of predictions on which the level sets of a job keep
 their structure and their ends (n, c_0, B_i, C_i) as affine functions a + b y of the
 prediction there, and the sizes where integrals over y of functions of min(w, end) kink;
-:class:`~qtheory.methods.soap.affine._ScaleModel` the prediction model as a scale
+:class:`~qtheory.methods.soap.affine.ScaleModel` the prediction model as a scale
 family Y = x Z (conditional quantiles of Y / x, the ends of its support, closed-form
 conditional masses). The y grid of the tagged jobs is the mean engine's
 (:meth:`~qtheory.methods.soap.population.Population.y_cuts`, scanned by
@@ -48,7 +48,7 @@ from ...core.budget import tick
 from ...core.errors import PolicyError
 from ...core.numerics import legendre_rule, oscillation_cuts, piece_nodes, split_pieces
 from ...laws.grid import size_cuts
-from ..soap.affine import _AffineCond, _ScaleModel
+from ..soap.affine import AffineCond, ScaleModel
 from ..soap.envelope import envelope
 
 #: Gauss rules on (0, 1) (nodes, weights) by number of nodes.
@@ -152,7 +152,7 @@ class CondComponent:
     """Tagged jobs and population pieces of one "cond" component of a SOAP engine."""
 
     def __init__(self, eng, comp):
-        sm = _ScaleModel.of(eng.pred)
+        sm = ScaleModel.of(eng.pred)
         why = None
         if sm is None:
             why = (f"{eng.pred!r} is not a scale family (Y = x Z): the generic transform's "
@@ -162,7 +162,7 @@ class CondComponent:
             why = ("its rank is given as a function, not as pieces affine in the "
                    "prediction (a user's qt.Rank)")
         else:
-            aff = _AffineCond(eng, comp, sm)
+            aff = AffineCond(eng, comp, sm)
             if aff.coef is None:
                 why = "its rank pieces are not affine in the prediction"
         if why is not None:
@@ -234,8 +234,8 @@ class CondComponent:
     def tail(self, y):
         """P(Y > y) over this component (its weight times the size law), by the size
         law's Gauss nodes (the mean engine's table) and the model's conditional masses."""
-        from ..soap.population import _Component
-        tab = self.eng._table(_Component("fixed", self.comp.weight), None)
+        from ..soap.population import Component
+        tab = self.eng._table(Component("fixed", self.comp.weight), None)
         xs, wx = tab.nodes[0][0].ravel() - tab.shift, tab.nodes[1][0].ravel()
         keep = (wx != 0) & (xs > 0)
         xs, wx = xs[keep], wx[keep]

@@ -362,3 +362,7 @@ class _AffineCond:
             hy = np.nan_to_num(np.asarray(self.eng.pred.pdf(y, x[xi][:, None]), float)) * jy
         xi = np.broadcast_to(xi[:, None], y.shape).ravel()
         return xi, y.ravel(), (hy * _WX16).ravel(), (hy * _WX8).ravel()
+
+
+# the public names the distribution layer reads the same declarations by
+AffineCond, ScaleModel = _AffineCond, _ScaleModel

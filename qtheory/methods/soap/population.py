@@ -441,3 +441,7 @@ class Population:
         self.pop_error = max(getattr(self, "pop_error", 0.0), float(np.max(np.abs(out - out16)
                                                                           / np.maximum(out, 1e-300))))
         return out
+
+
+# the public name the distribution layer builds components by
+Component = _Component
