@@ -581,25 +581,33 @@ def simulate(q, policy, jobs=10**6, replications=10, seed=1, warmup=None, execut
                                  "strictly between 0 and 1, e.g. (0.5, 0.9, 0.99).")
     args = [(plan, children[r], jobs, warmup, edges, per_job and r == 0, chunk,
              quantiles is not None) for r in range(replications)]
+    outs = run_replications(run_replication, args, plan, jobs, executor)
+    elapsed = time.perf_counter() - t0
+    return _summarise(plan, outs, jobs, warmup, edges, elapsed, precision, quantiles)
+
+
+def run_replications(worker, args, plan, jobs, executor):
+    """``worker(*a)`` for every ``a`` in ``args`` (one per replication): on ``executor``,
+    or on a process pool over all cores when the run is large enough and ``plan``
+    pickles (``executor=None``), or serially (``executor=False``); each finished
+    replication ticks the time budget."""
+    replications = len(args)
     own = None
     if executor is None and jobs * replications >= PARALLEL_MIN_JOBS and (os.cpu_count() or 1) > 1 \
             and _picklable(plan):
         from concurrent.futures import ProcessPoolExecutor
         own = executor = ProcessPoolExecutor(max_workers=min(replications, os.cpu_count()))
     try:
-        if executor:
-            futures = [executor.submit(run_replication, *a) for a in args]
-            for k, f in enumerate(as_completed(futures)):
-                f.result()
-                tick(stage=f"replication {k + 1} of {replications}")
-            outs = [f.result() for f in futures]
-        else:
-            outs = [run_replication(*a) for a in args]
+        if not executor:
+            return [worker(*a) for a in args]
+        futures = [executor.submit(worker, *a) for a in args]
+        for k, f in enumerate(as_completed(futures)):
+            f.result()
+            tick(stage=f"replication {k + 1} of {replications}")
+        return [f.result() for f in futures]
     finally:
         if own is not None:
             own.shutdown(cancel_futures=True)
-    elapsed = time.perf_counter() - t0
-    return _summarise(plan, outs, jobs, warmup, edges, elapsed, precision, quantiles)
 
 
 def _size_edges(q, by_size, seed):

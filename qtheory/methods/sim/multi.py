@@ -6,17 +6,15 @@ intervals over replications).
 """
 
 import math
-import os
 import time
-from concurrent.futures import as_completed
 
 import numpy as np
 
 from ...core.budget import tick
 from ...core.errors import ParameterError, PolicyError
 from . import kernels as K
-from .engine import (CHUNK, PARALLEL_MIN_JOBS, QUANTILES, Plan, _Accumulator, _check_int,
-                     _picklable, _size_edges, _summarise)
+from .engine import (CHUNK, QUANTILES, Plan, _Accumulator, _check_int, _size_edges,
+                     _summarise, run_replications)
 from .stats import TailHistogram
 
 
@@ -169,22 +167,6 @@ def simulate_k(q, policy, servers, speed=1.0, jobs=10**6, replications=10, seed=
              per_job and r == 0, chunk, quantiles is not None, loop)
             for r in range(replications)]
     t0 = time.perf_counter()
-    own = None
-    if executor is None and jobs * replications >= PARALLEL_MIN_JOBS \
-            and (os.cpu_count() or 1) > 1 and _picklable(plan):
-        from concurrent.futures import ProcessPoolExecutor
-        own = executor = ProcessPoolExecutor(max_workers=min(replications, os.cpu_count()))
-    try:
-        if executor:
-            futures = [executor.submit(run_replication_k, *a) for a in args]
-            for k, f in enumerate(as_completed(futures)):
-                f.result()
-                tick(stage=f"replication {k + 1} of {replications}")
-            outs = [f.result() for f in futures]
-        else:
-            outs = [run_replication_k(*a) for a in args]
-    finally:
-        if own is not None:
-            own.shutdown(cancel_futures=True)
+    outs = run_replications(run_replication_k, args, plan, jobs, executor)
     elapsed = time.perf_counter() - t0
     return _summarise(plan, outs, jobs, warmup, edges, elapsed, precision, quantiles)
